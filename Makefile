@@ -1,0 +1,113 @@
+# logship - build, test, bench, demo, install.
+# `make demo` and `make test` install missing Debian packages first (make deps).
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+VERSION := 0.1.0
+
+LIBS_PC := libpcre2-8 libcurl zlib libzstd libxxhash
+# Debian packages: build, then test-only.
+DEB_BUILD := gcc make pkg-config libpcre2-dev libcurl4-openssl-dev zlib1g-dev \
+	libzstd-dev libxxhash-dev libsystemd-dev libcunit1-dev
+DEB_TEST := util-linux bsdextrautils gzip zstd procps valgrind
+
+WARN := -Wall -Wextra -Wshadow -Wformat=2
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -DLS_VERSION='"$(VERSION)"' \
+	-DLS_DATADIR='"$(PREFIX)/share/logship"'
+ifeq ($(DEVELOPER),1)
+ALL_CFLAGS += -Werror
+endif
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+PC_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
+PC_LIBS = $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
+CUNIT_LIBS = $(shell $(PKG_CONFIG) --libs cunit 2>/dev/null || echo -lcunit)
+
+BUILD := build
+PARSERS_SRC := $(wildcard parsers/*.c)
+SHIPPER_SRC := $(wildcard shipper/*.c)
+CMD_SRC := $(wildcard cmd/*.c)
+PATTERN_FILES := $(sort $(wildcard patterns/*.pattern)) $(wildcard patterns/attack-techniques.txt)
+
+LIB_OBJ := $(PARSERS_SRC:%.c=$(BUILD)/%.o) $(SHIPPER_SRC:%.c=$(BUILD)/%.o) \
+	$(BUILD)/patterns_data.o
+CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(wildcard tests/test_*.c) tests/unit_main.c
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+
+.PHONY: all test unit cli patterns-test bench demo install clean deps check-libs
+
+all: check-libs logship
+
+check-libs:
+	@for m in $(LIBS_PC) cunit; do \
+	  $(PKG_CONFIG) --exists $$m 2>/dev/null || { \
+	    echo "logship: missing library $$m: run 'make deps' (or apt-get install $(DEB_BUILD))" >&2; exit 1; }; \
+	done
+
+logship: $(CMD_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PC_LIBS) -lm
+
+$(BUILD)/%.o: %.c $(wildcard parsers/*.h shipper/*.h cmd/*.h tests/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(PC_CFLAGS) -c -o $@ $<
+
+$(BUILD)/embed: tools/embed.c
+	@mkdir -p $(BUILD)
+	$(CC) -O1 -o $@ $<
+
+$(BUILD)/patterns_data.c: $(BUILD)/embed $(PATTERN_FILES)
+	$(BUILD)/embed $(PATTERN_FILES) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/patterns_data.o: $(BUILD)/patterns_data.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/unit-tests: $(TEST_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PC_LIBS) $(CUNIT_LIBS) -lm
+
+# Every test: unit suites, pattern examples, command-line scripts, integration.
+test: deps all $(BUILD)/unit-tests
+	@bash tests/run-all.sh
+
+unit: all $(BUILD)/unit-tests
+	LOGSHIP_SRCDIR=. $(BUILD)/unit-tests
+
+bench: deps all
+	@bash bench/run.sh
+
+demo: deps all
+	@bash samples/demo.sh
+
+deps:
+	@missing=""; \
+	for p in $(DEB_BUILD) $(DEB_TEST); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/logship/patterns \
+		$(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 logship $(DESTDIR)$(PREFIX)/bin/logship
+	install -m 644 $(PATTERN_FILES) $(DESTDIR)$(PREFIX)/share/logship/patterns/
+	[ ! -f docs/logship.1 ] || install -m 644 docs/logship.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	[ ! -f completions/logship.bash ] || { install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions && \
+	  install -m 644 completions/logship.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/logship; }
+	[ ! -f completions/_logship ] || { install -d $(DESTDIR)$(PREFIX)/share/zsh/site-functions && \
+	  install -m 644 completions/_logship $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_logship; }
+	[ ! -f completions/logship.fish ] || { install -d $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d && \
+	  install -m 644 completions/logship.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/logship.fish; }
+
+clean:
+	rm -rf $(BUILD) logship

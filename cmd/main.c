@@ -1,0 +1,118 @@
+/* main.c - the subcommand table, --help, --version and `help SUB`. */
+#include "commands.h"
+#include "opts.h"
+
+#include "../parsers/timestamp.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct subcommand {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	void (*help)(void);
+	const char *summary;
+};
+
+static const struct subcommand subcommands[] = {
+	{"parse", cmd_parse, cmd_parse_help, "parse log files or stdin into structured events"},
+	{"patterns", cmd_patterns, cmd_patterns_help, "list, show and test the formats and security rules"},
+	{NULL, NULL, NULL, NULL}
+};
+
+int ls_now_ms(int64_t *now)
+{
+	const char *env = getenv("LOGSHIP_NOW");
+	struct timespec tv;
+	struct ls_tsctx ctx;
+
+	if (env && *env) {
+		if (ls_ts_init(&ctx, 0, NULL) < 0 || ls_ts_parse(&ctx, env, strlen(env), now) < 0) {
+			ls_die_msg(NULL, "LOGSHIP_NOW='%s' is not an RFC 3339 time", env);
+			return -1;
+		}
+		return 0;
+	}
+	clock_gettime(CLOCK_REALTIME, &tv);
+	*now = (int64_t)tv.tv_sec * 1000 + tv.tv_nsec / 1000000;
+	return 0;
+}
+
+void ls_warn_cb(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "logship: warning: %s\n", msg);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: logship <command> [options] [args]\n\n"
+		   "logship parses, tails and ships log files, tagging security events.\n\n"
+		   "commands:\n");
+	for (const struct subcommand *s = subcommands; s->name; s++)
+		fprintf(f, "  %-10s %s\n", s->name, s->summary);
+	fprintf(f, "\n'logship help COMMAND' or 'logship COMMAND --help' lists a "
+		   "command's options.\n");
+}
+
+static const struct subcommand *find(const char *name)
+{
+	for (const struct subcommand *s = subcommands; s->name; s++)
+		if (strcmp(s->name, name) == 0)
+			return s;
+	return NULL;
+}
+
+static int unknown_command(const char *name)
+{
+	struct ls_opt table[8];
+	int n = 0;
+
+	for (const struct subcommand *s = subcommands; s->name && n < 7; s++, n++)
+		table[n] = (struct ls_opt){s->name, 256, 0, NULL, NULL};
+	table[n] = (struct ls_opt){NULL, 0, 0, NULL, NULL};
+	const char *near = ls_opts_suggest(table, name);
+	if (near)
+		ls_die_msg(NULL, "unknown command '%s'; did you mean '%s'?", name, near);
+	else
+		ls_die_msg(NULL, "unknown command '%s' (see 'logship --help')", name);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	const struct subcommand *s;
+
+	/* a closed stdout is seen as EPIPE on write, not a fatal signal */
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("logship %s\n", LS_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0) {
+		if (argc < 3) {
+			usage(stdout);
+			return 0;
+		}
+		s = find(argv[2]);
+		if (!s)
+			return unknown_command(argv[2]);
+		s->help();
+		return 0;
+	}
+	s = find(argv[1]);
+	if (!s)
+		return unknown_command(argv[1]);
+	return s->run(argc - 1, argv + 1);
+}

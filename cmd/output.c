@@ -1,0 +1,331 @@
+/* output.c - the event printers: json, logfmt, tsv and pretty. */
+#include "output.h"
+
+#include "../parsers/error.h"
+#include "../parsers/json_out.h"
+#include "../parsers/timestamp.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#define OUT_CHUNK (256 << 10)
+
+static const char *const default_tsv[] = {
+	"@timestamp", "event.dataset", "log.level", "source.ip", "message", NULL
+};
+
+int ls_output_parse_format(const char *name)
+{
+	static const char *const names[] = {"json", "logfmt", "tsv", "pretty"};
+
+	for (int i = 0; i < 4; i++)
+		if (strcmp(names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+void ls_output_init(struct ls_output *out, int fd, enum ls_outfmt fmt,
+		    int color, char *fields)
+{
+	memset(out, 0, sizeof(*out));
+	out->fd = fd;
+	out->fmt = fmt;
+	out->color = color;
+	ls_buf_init(&out->buf, 0);
+	for (char *f = fields ? strtok(fields, ",") : NULL; f && out->nfields < LS_OUT_MAX_FIELDS;
+	     f = strtok(NULL, ","))
+		out->fields[out->nfields++] = f;
+}
+
+void ls_output_release(struct ls_output *out)
+{
+	ls_buf_release(&out->buf);
+}
+
+int ls_output_flush(struct ls_output *out)
+{
+	size_t done = 0;
+
+	while (done < out->buf.len && !out->closed) {
+		ssize_t n = write(out->fd, out->buf.data + done, out->buf.len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			out->closed = 1;
+			break;
+		}
+		done += (size_t)n;
+	}
+	out->buf.len = 0;
+	return out->closed ? LS_EIO : 0;
+}
+
+static int maybe_flush(struct ls_output *out)
+{
+	if (out->buf.len >= OUT_CHUNK)
+		return ls_output_flush(out);
+	return out->closed ? LS_EIO : 0;
+}
+
+int ls_output_text(struct ls_output *out, const char *s, size_t len)
+{
+	if (ls_buf_append(&out->buf, s, len) < 0)
+		return LS_ENOMEM;
+	return maybe_flush(out);
+}
+
+int ls_output_field(const struct ls_event *ev, const char *name, char tmp[64],
+		    const char **s, size_t *len)
+{
+	const struct ls_field *f;
+
+	if (strcmp(name, "@timestamp") == 0) {
+		*len = (size_t)ls_ts_format(ev->ts_ms, tmp);
+		*s = tmp;
+		return 1;
+	}
+	if (strcmp(name, "tags") == 0) {
+		size_t n = 0;
+		for (int i = 0; i < ev->ntags; i++) {
+			size_t l = strlen(ev->tags[i]);
+			if (n + l + 2 > 64)
+				break;
+			if (n)
+				tmp[n++] = ',';
+			memcpy(tmp + n, ev->tags[i], l);
+			n += l;
+		}
+		*s = tmp;
+		*len = n;
+		return ev->ntags > 0;
+	}
+	f = ls_event_get(ev, name);
+	if (f) {
+		*s = f->val;
+		*len = f->len;
+		return 1;
+	}
+	if (strcmp(name, "message") == 0) {
+		*s = ev->line;
+		*len = ev->line_len;
+		return 1;
+	}
+	return 0;
+}
+
+/* Appends s with the escapes a one-line text format needs: tab, newline,
+ * CR, backslash, control bytes as \xHH; list separators become commas. */
+static void put_escaped(struct ls_buf *b, const char *s, size_t len, int quote)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t run = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *esc = NULL;
+		char xb[4];
+		if (c >= 0x20 && c != '\\' && c != 0x7f && !(quote && c == '"'))
+			continue;
+		ls_buf_append(b, s + run, i - run);
+		run = i + 1;
+		if (c == LS_LIST_SEP)
+			esc = ",";
+		else if (c == '\t')
+			esc = "\\t";
+		else if (c == '\n')
+			esc = "\\n";
+		else if (c == '\r')
+			esc = "\\r";
+		else if (c == '\\')
+			esc = "\\\\";
+		else if (c == '"')
+			esc = "\\\"";
+		if (esc) {
+			ls_buf_puts(b, esc);
+			continue;
+		}
+		xb[0] = '\\';
+		xb[1] = 'x';
+		xb[2] = hex[c >> 4];
+		xb[3] = hex[c & 15];
+		ls_buf_append(b, xb, 4);
+	}
+	ls_buf_append(b, s + run, len - run);
+}
+
+static int needs_quotes(const char *s, size_t len)
+{
+	if (len == 0)
+		return 1;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == ' ' || s[i] == '"' || s[i] == '=' || (unsigned char)s[i] < 0x20)
+			return 1;
+	return 0;
+}
+
+static void logfmt_pair(struct ls_buf *b, const char *key, const char *s, size_t len,
+			int *first)
+{
+	int q = needs_quotes(s, len);
+
+	if (!*first)
+		ls_buf_putc(b, ' ');
+	*first = 0;
+	ls_buf_puts(b, key);
+	ls_buf_putc(b, '=');
+	if (q)
+		ls_buf_putc(b, '"');
+	put_escaped(b, s, len, q);
+	if (q)
+		ls_buf_putc(b, '"');
+}
+
+static void write_logfmt(struct ls_output *out, const struct ls_event *ev)
+{
+	struct ls_buf *b = &out->buf;
+	char tmp[64];
+	const char *s;
+	size_t len;
+	int first = 1;
+
+	if (out->nfields) {
+		for (int i = 0; i < out->nfields; i++)
+			if (ls_output_field(ev, out->fields[i], tmp, &s, &len))
+				logfmt_pair(b, out->fields[i], s, len, &first);
+	} else {
+		ls_output_field(ev, "@timestamp", tmp, &s, &len);
+		logfmt_pair(b, "@timestamp", s, len, &first);
+		for (int i = 0; i < ev->nfields; i++) {
+			const struct ls_field *f = &ev->fields[i];
+			if (strcmp(f->name, "message") == 0)
+				continue;
+			logfmt_pair(b, f->name, f->val, f->len, &first);
+		}
+		if (ls_output_field(ev, "tags", tmp, &s, &len))
+			logfmt_pair(b, "tags", s, len, &first);
+		ls_output_field(ev, "message", tmp, &s, &len);
+		logfmt_pair(b, "message", s, len, &first);
+	}
+	ls_buf_putc(b, '\n');
+}
+
+static void write_tsv(struct ls_output *out, const struct ls_event *ev)
+{
+	struct ls_buf *b = &out->buf;
+	int n = out->nfields;
+	char tmp[64];
+	const char *s;
+	size_t len;
+
+	if (!out->header_done) {
+		for (int i = 0; n ? i < n : default_tsv[i] != NULL; i++) {
+			if (i)
+				ls_buf_putc(b, '\t');
+			ls_buf_puts(b, n ? out->fields[i] : default_tsv[i]);
+		}
+		ls_buf_putc(b, '\n');
+		out->header_done = 1;
+	}
+	for (int i = 0; n ? i < n : default_tsv[i] != NULL; i++) {
+		if (i)
+			ls_buf_putc(b, '\t');
+		if (ls_output_field(ev, n ? out->fields[i] : default_tsv[i], tmp, &s, &len))
+			put_escaped(b, s, len, 0);
+	}
+	ls_buf_putc(b, '\n');
+}
+
+/* ANSI colour for an event: by severity, else by log level. */
+static const char *event_color(const struct ls_event *ev)
+{
+	const struct ls_field *lv = ls_event_get(ev, "log.level");
+
+	if (ev->severity >= 4)
+		return "\033[1;31m";
+	if (ev->severity == 3)
+		return "\033[31m";
+	if (ev->severity == 2)
+		return "\033[33m";
+	if (ev->flags & LS_EV_UNPARSED)
+		return "\033[2m";
+	if (lv && lv->len > 0) {
+		char c = lv->val[0] | 0x20;
+		if (c == 'e' || c == 'f' || c == 'c' || c == 'p')
+			return "\033[31m";
+		if (c == 'w')
+			return "\033[33m";
+		if (c == 'd' || c == 't')
+			return "\033[2m";
+	}
+	return NULL;
+}
+
+static void pad(struct ls_buf *b, const char *s, size_t len, size_t width)
+{
+	put_escaped(b, s, len, 0);
+	for (size_t i = len; i < width; i++)
+		ls_buf_putc(b, ' ');
+}
+
+static void write_pretty(struct ls_output *out, const struct ls_event *ev)
+{
+	struct ls_buf *b = &out->buf;
+	const char *color = out->color ? event_color(ev) : NULL;
+	const struct ls_field *f;
+	char tmp[64];
+	const char *s;
+	size_t len;
+
+	ls_output_field(ev, "@timestamp", tmp, &s, &len);
+	if (out->color)
+		ls_buf_puts(b, "\033[2m");
+	ls_buf_append(b, s, len);
+	if (out->color)
+		ls_buf_puts(b, "\033[0m");
+	ls_buf_putc(b, ' ');
+	if (color)
+		ls_buf_puts(b, color);
+	f = ls_event_get(ev, "log.level");
+	pad(b, f ? f->val : "-", f ? f->len : 1, 7);
+	ls_buf_putc(b, ' ');
+	f = ls_event_get(ev, "event.dataset");
+	pad(b, f ? f->val : "-", f ? f->len : 1, 16);
+	ls_buf_putc(b, ' ');
+	ls_output_field(ev, "message", tmp, &s, &len);
+	put_escaped(b, s, len, 0);
+	if (color)
+		ls_buf_puts(b, "\033[0m");
+	f = ls_event_get(ev, "rule.id");
+	if (f) {
+		ls_buf_puts(b, out->color ? "  \033[1;35m[" : "  [");
+		ls_buf_append(b, f->val, f->len);
+		ls_buf_puts(b, out->color ? "]\033[0m" : "]");
+	}
+	f = ls_event_get(ev, "source.ip");
+	if (f && ev->severity >= 2) {
+		ls_buf_puts(b, " source.ip=");
+		ls_buf_append(b, f->val, f->len);
+	}
+	ls_buf_putc(b, '\n');
+}
+
+int ls_output_event(struct ls_output *out, const struct ls_event *ev)
+{
+	switch (out->fmt) {
+	case LS_OUT_JSON:
+		if (ls_json_event(&out->buf, ev) < 0)
+			return LS_ENOMEM;
+		break;
+	case LS_OUT_LOGFMT:
+		write_logfmt(out, ev);
+		break;
+	case LS_OUT_TSV:
+		write_tsv(out, ev);
+		break;
+	case LS_OUT_PRETTY:
+		write_pretty(out, ev);
+		break;
+	}
+	return maybe_flush(out);
+}

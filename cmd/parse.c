@@ -1,0 +1,416 @@
+/* parse.c - `logship parse`: grep-style parsing of files or stdin. */
+#include "commands.h"
+#include "opts.h"
+#include "output.h"
+
+#include "../parsers/patfile.h"
+#include "../parsers/where.h"
+#include "../shipper/pipeline.h"
+#include "../shipper/reader.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum {
+	OPT_PATTERNS = 256, OPT_FIELDS, OPT_NO_TAG, OPT_NO_REDACT, OPT_SINCE,
+	OPT_UNTIL, OPT_STATS, OPT_SUMMARY, OPT_FAIL_ON, OPT_TZ, OPT_MAX_LINE,
+	OPT_ML_START, OPT_ML_LINES, OPT_ML_BYTES, OPT_COLOR
+};
+
+static const struct ls_opt parse_opts[] = {
+	{"format", 'f', 1, "NAME", "log format, or auto (default): see 'logship patterns list'"},
+	{"regex", 'e', 1, "RE", "parse with this PCRE2 regex (named groups, %{GROK:field} macros)"},
+	{"patterns", OPT_PATTERNS, 1, "DIR", "load extra format and rule files from DIR"},
+	{"output", 'o', 1, "FMT", "json, logfmt, tsv or pretty (default: pretty on a terminal)"},
+	{"fields", OPT_FIELDS, 1, "LIST", "comma-separated fields for tsv/logfmt/pretty"},
+	{"where", 'w', 1, "EXPR", "keep events matching EXPR (repeatable, ANDed)"},
+	{"count", 'c', 0, NULL, "print only the number of matching events"},
+	{"max-count", 'm', 1, "N", "stop after N events"},
+	{"unparsed", 'v', 0, NULL, "print only lines that no format parsed"},
+	{"since", OPT_SINCE, 1, "TIME", "only events at or after TIME (RFC 3339 or 10m, 2h, 3d ago)"},
+	{"until", OPT_UNTIL, 1, "TIME", "only events before TIME"},
+	{"stats", OPT_STATS, 0, NULL, "print lines, bytes, events, unparsed, per format and tag on stderr"},
+	{"summary", OPT_SUMMARY, 1, "md", "print a Markdown summary instead of the events"},
+	{"fail-on", OPT_FAIL_ON, 1, "LEVEL", "exit 1 when an event is at or above LEVEL (low, medium, ...)"},
+	{"no-tag", OPT_NO_TAG, 0, NULL, "do not apply the security rules"},
+	{"no-redact", OPT_NO_REDACT, 0, NULL, "do not redact passwords, tokens, keys and card numbers"},
+	{"tz", OPT_TZ, 1, "ZONE", "time zone for times without one (default: TZ)"},
+	{"max-line", OPT_MAX_LINE, 1, "BYTES", "truncate longer lines (default 1M), tagged truncated"},
+	{"multiline-start", OPT_ML_START, 1, "RE", "a line matching RE starts an event; others continue it"},
+	{"multiline-max-lines", OPT_ML_LINES, 1, "N", "at most N lines per multi-line event (default 500)"},
+	{"multiline-max-bytes", OPT_ML_BYTES, 1, "BYTES", "at most BYTES per multi-line event (default 1M)"},
+	{"color", OPT_COLOR, 1, "WHEN", "auto, always or never (NO_COLOR is honoured)"},
+	{"help", 'h', 0, NULL, "show this help"},
+	{NULL, 0, 0, NULL, NULL}
+};
+
+#define MAX_TAG_STATS 128
+
+struct parse_ctx {
+	struct ls_pipeline_opts po;
+	struct ls_where *where;
+	struct ls_output out;
+	int outfmt; /* -1: pretty on a terminal, json otherwise */
+	char *fields;
+	const char *color;
+	int count_only, only_unparsed, stats, summary, help;
+	long long max_count;
+	int fail_on;
+	const char *since_arg, *until_arg;
+	int64_t since_ms, until_ms;
+	uint64_t printed, max_severity_hits;
+	int stop;
+	struct { const char *tag; uint64_t n; } tag_stats[MAX_TAG_STATS];
+	int ntag_stats;
+	struct { char id[64]; int level; uint64_t n; } rule_stats[MAX_TAG_STATS];
+	int nrule_stats;
+};
+
+static int bad_number(const char *opt, const char *arg)
+{
+	ls_die_msg("parse", "%s: '%s' is not a valid number", opt, arg);
+	return -2;
+}
+
+static int handle_opt(void *vctx, int key, const char *arg)
+{
+	struct parse_ctx *c = vctx;
+	struct ls_error err;
+	long long v;
+
+	switch (key) {
+	case 'f': c->po.format = arg; break;
+	case 'e': c->po.regex = arg; break;
+	case OPT_PATTERNS: c->po.patterns_dir = arg; break;
+	case 'o':
+		c->outfmt = ls_output_parse_format(arg);
+		if (c->outfmt < 0) {
+			ls_die_msg("parse", "unknown output '%s' (json, logfmt, tsv, pretty)", arg);
+			return -2;
+		}
+		break;
+	case OPT_FIELDS: c->fields = (char *)arg; break;
+	case 'w':
+		if (ls_where_add(c->where, arg, &err) < 0) {
+			ls_die_msg("parse", "%s", err.msg);
+			return -2;
+		}
+		break;
+	case 'c': c->count_only = 1; break;
+	case 'm':
+		v = ls_opts_size(arg);
+		if (v < 0)
+			return bad_number("--max-count", arg);
+		c->max_count = v;
+		break;
+	case 'v': c->only_unparsed = 1; break;
+	case OPT_SINCE: c->since_arg = arg; break;
+	case OPT_UNTIL: c->until_arg = arg; break;
+	case OPT_STATS: c->stats = 1; break;
+	case OPT_SUMMARY:
+		if (strcmp(arg, "md") != 0) {
+			ls_die_msg("parse", "unknown summary '%s' (md)", arg);
+			return -2;
+		}
+		c->summary = 1;
+		break;
+	case OPT_FAIL_ON:
+		c->fail_on = ls_level_from_name(arg);
+		if (!c->fail_on) {
+			ls_die_msg("parse", "unknown level '%s' (informational, low, medium, high, critical)", arg);
+			return -2;
+		}
+		break;
+	case OPT_NO_TAG: c->po.no_tag = 1; break;
+	case OPT_NO_REDACT: c->po.no_redact = 1; break;
+	case OPT_TZ: c->po.tz = arg; break;
+	case OPT_MAX_LINE:
+		v = ls_opts_size(arg);
+		if (v < 1)
+			return bad_number("--max-line", arg);
+		c->po.max_line = (size_t)v;
+		break;
+	case OPT_ML_START: c->po.multiline_start = arg; break;
+	case OPT_ML_LINES:
+		v = ls_opts_size(arg);
+		if (v < 1)
+			return bad_number("--multiline-max-lines", arg);
+		c->po.multiline_max_lines = (int)v;
+		break;
+	case OPT_ML_BYTES:
+		v = ls_opts_size(arg);
+		if (v < 1)
+			return bad_number("--multiline-max-bytes", arg);
+		c->po.multiline_max_bytes = (size_t)v;
+		break;
+	case OPT_COLOR:
+		if (strcmp(arg, "auto") && strcmp(arg, "always") && strcmp(arg, "never")) {
+			ls_die_msg("parse", "--color: '%s' is not auto, always or never", arg);
+			return -2;
+		}
+		c->color = arg;
+		break;
+	case 'h': c->help = 1; break;
+	default: return -2;
+	}
+	return 0;
+}
+
+void cmd_parse_help(void)
+{
+	ls_opts_help("logship parse [OPTIONS] [FILE...]",
+		     "Parses log files (plain, .gz or .zst; stdin when none or \"-\") into\n"
+		     "structured events, tagged for security. Exit: 0 events printed, 1 none,\n"
+		     "2 error (with --fail-on: 1 when an event reached the level).",
+		     parse_opts);
+}
+
+static void count_stats(struct parse_ctx *c, const struct ls_event *ev)
+{
+	const struct ls_field *rid = ls_event_get(ev, "rule.id");
+
+	for (int t = 0; t < ev->ntags; t++) {
+		int i;
+		for (i = 0; i < c->ntag_stats; i++)
+			if (strcmp(c->tag_stats[i].tag, ev->tags[t]) == 0)
+				break;
+		if (i == c->ntag_stats) {
+			if (i == MAX_TAG_STATS)
+				continue;
+			c->tag_stats[c->ntag_stats++].tag = ev->tags[t];
+		}
+		c->tag_stats[i].n++;
+	}
+	if (rid && rid->len < 64) {
+		int i;
+		for (i = 0; i < c->nrule_stats; i++)
+			if (strlen(c->rule_stats[i].id) == rid->len &&
+			    memcmp(c->rule_stats[i].id, rid->val, rid->len) == 0)
+				break;
+		if (i == c->nrule_stats) {
+			if (i == MAX_TAG_STATS)
+				return;
+			memcpy(c->rule_stats[i].id, rid->val, rid->len);
+			c->rule_stats[i].id[rid->len] = '\0';
+			c->rule_stats[i].level = ev->severity;
+			c->nrule_stats++;
+		}
+		c->rule_stats[i].n++;
+	}
+}
+
+/* Decides whether an event is printed, and prints or counts it. */
+static int on_event(void *vctx, struct ls_event *ev)
+{
+	struct parse_ctx *c = vctx;
+
+	if (c->only_unparsed && !(ev->flags & LS_EV_UNPARSED))
+		return 0;
+	if (c->since_arg && ev->ts_ms < c->since_ms)
+		return 0;
+	if (c->until_arg && ev->ts_ms >= c->until_ms)
+		return 0;
+	if (!ls_where_match(c->where, ev))
+		return 0;
+	if (c->fail_on && ev->severity >= c->fail_on)
+		c->max_severity_hits++;
+	if (c->stats || c->summary)
+		count_stats(c, ev);
+	c->printed++;
+	if (!c->count_only && !c->summary && ls_output_event(&c->out, ev) < 0)
+		return LS_EIO;
+	if (c->max_count && c->printed >= (uint64_t)c->max_count) {
+		c->stop = 1;
+		return LS_EIO;
+	}
+	return 0;
+}
+
+/* Parses one input; returns 0, 1 when it could not be read or was damaged
+ * (reported), or LS_EIO to stop everything (stdout closed, -m reached). */
+static int parse_input(struct parse_ctx *c, struct ls_pipeline *p, const char *path,
+		       int name_files)
+{
+	struct ls_reader *r = NULL;
+	struct ls_stream *s = NULL;
+	struct ls_error err;
+	const char *line;
+	size_t len;
+	uint64_t offset;
+	unsigned flags;
+	int rc, first = 1, status = 0;
+
+	rc = ls_reader_open(&r, path, c->po.max_line ? c->po.max_line : (1 << 20), &err);
+	if (rc < 0) {
+		ls_die_msg(NULL, "%s", err.msg);
+		return 1;
+	}
+	if (ls_stream_new(p, &s, name_files ? path : NULL, 0) < 0) {
+		ls_die_msg(NULL, "out of memory");
+		status = 1;
+		goto out;
+	}
+	while ((rc = ls_reader_next(r, &line, &len, &offset, &flags, &err)) > 0) {
+		if (first) {
+			ls_stream_set_fingerprint(s, ls_reader_fingerprint(r));
+			first = 0;
+		}
+		rc = ls_stream_line(s, line, len, offset, flags, on_event, c);
+		if (rc < 0)
+			break;
+	}
+	if (rc == LS_EIO && (c->stop || c->out.closed))
+		goto out;
+	if (rc < 0 && rc != LS_EIO) {
+		ls_die_msg(NULL, "%s", err.msg);
+		status = 1;
+	}
+	if (ls_stream_flush(s, on_event, c) == LS_EIO && (c->stop || c->out.closed))
+		goto out;
+out:
+	if (c->stop || c->out.closed)
+		status = LS_EIO;
+	ls_stream_free(s);
+	ls_reader_free(r);
+	return status;
+}
+
+static void print_stats(struct parse_ctx *c, struct ls_pipeline *p)
+{
+	const struct ls_pipeline_stats *st = ls_pipeline_stats(p);
+	struct ls_catalog *cat = ls_pipeline_catalog(p);
+
+	fprintf(stderr, "lines: %llu\nbytes: %llu\nevents: %llu\nunparsed: %llu\n"
+		"alerts: %llu\nprinted: %llu\n", (unsigned long long)st->lines,
+		(unsigned long long)st->bytes, (unsigned long long)st->events,
+		(unsigned long long)st->unparsed, (unsigned long long)st->alerts,
+		(unsigned long long)c->printed);
+	for (int i = 0; i < ls_formats_count(cat->formats); i++)
+		if (ls_pipeline_format_count(p, i))
+			fprintf(stderr, "format %s: %llu\n", ls_formats_name(cat->formats, i),
+				(unsigned long long)ls_pipeline_format_count(p, i));
+	for (int i = 0; i < c->ntag_stats; i++)
+		fprintf(stderr, "tag %s: %llu\n", c->tag_stats[i].tag,
+			(unsigned long long)c->tag_stats[i].n);
+}
+
+static void print_summary(struct parse_ctx *c, struct ls_pipeline *p)
+{
+	const struct ls_pipeline_stats *st = ls_pipeline_stats(p);
+	struct ls_catalog *cat = ls_pipeline_catalog(p);
+	struct ls_buf b;
+
+	ls_buf_init(&b, 0);
+	ls_buf_printf(&b, "# logship summary\n\n| lines | events | unparsed | alerts |\n"
+		      "|---:|---:|---:|---:|\n| %llu | %llu | %llu | %llu |\n\n"
+		      "## Formats\n\n| format | events |\n|---|---:|\n",
+		      (unsigned long long)st->lines, (unsigned long long)c->printed,
+		      (unsigned long long)st->unparsed, (unsigned long long)st->alerts);
+	for (int i = 0; i < ls_formats_count(cat->formats); i++)
+		if (ls_pipeline_format_count(p, i))
+			ls_buf_printf(&b, "| %s | %llu |\n", ls_formats_name(cat->formats, i),
+				      (unsigned long long)ls_pipeline_format_count(p, i));
+	ls_buf_printf(&b, "\n## Security findings\n\n");
+	if (c->nrule_stats == 0)
+		ls_buf_printf(&b, "None.\n");
+	else
+		ls_buf_printf(&b, "| rule | level | events |\n|---|---|---:|\n");
+	for (int i = 0; i < c->nrule_stats; i++)
+		ls_buf_printf(&b, "| %s | %s | %llu |\n", c->rule_stats[i].id,
+			      ls_level_name(c->rule_stats[i].level),
+			      (unsigned long long)c->rule_stats[i].n);
+	ls_output_text(&c->out, b.data, b.len);
+	ls_buf_release(&b);
+}
+
+static int resolve_times(struct parse_ctx *c, struct ls_pipeline *p)
+{
+	if (c->since_arg && ls_ts_parse_arg(ls_pipeline_ts(p), c->since_arg, &c->since_ms) < 0) {
+		ls_die_msg("parse", "--since: cannot read time '%s'", c->since_arg);
+		return -1;
+	}
+	if (c->until_arg && ls_ts_parse_arg(ls_pipeline_ts(p), c->until_arg, &c->until_ms) < 0) {
+		ls_die_msg("parse", "--until: cannot read time '%s'", c->until_arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int use_color(const char *when)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	if (when && strcmp(when, "always") == 0)
+		return 1;
+	if (when && strcmp(when, "never") == 0)
+		return 0;
+	return isatty(1) && !(nc && *nc);
+}
+
+int cmd_parse(int argc, char **argv)
+{
+	struct parse_ctx *c = calloc(1, sizeof(*c));
+	struct ls_pipeline *p = NULL;
+	struct ls_error err = {0, ""};
+	int first, status = 0, rc, exit_code = 2;
+
+	if (!c || ls_where_new(&c->where) < 0) {
+		ls_die_msg(NULL, "out of memory");
+		goto out;
+	}
+	c->outfmt = -1;
+	if (ls_opts_parse("parse", parse_opts, argc, argv, handle_opt, c, &first) < 0)
+		goto out;
+	if (c->help) {
+		cmd_parse_help();
+		exit_code = 0;
+		goto out;
+	}
+	if (ls_now_ms(&c->po.now_ms) < 0)
+		goto out;
+	if (ls_pipeline_new(&p, &c->po, ls_warn_cb, NULL, &err) < 0) {
+		ls_die_msg(NULL, "%s", err.msg);
+		goto out;
+	}
+	if (resolve_times(c, p) < 0)
+		goto out;
+	if (c->outfmt < 0)
+		c->outfmt = isatty(1) ? LS_OUT_PRETTY : LS_OUT_JSON;
+	ls_output_init(&c->out, 1, (enum ls_outfmt)c->outfmt, use_color(c->color), c->fields);
+	if (first >= argc) {
+		status |= parse_input(c, p, "-", 0) == 1;
+	} else {
+		int name_files = 1;
+		for (int i = first; i < argc; i++) {
+			rc = parse_input(c, p, argv[i], name_files && strcmp(argv[i], "-") != 0);
+			if (rc == LS_EIO)
+				break;
+			status |= rc;
+		}
+	}
+	if (c->count_only && !c->out.closed) {
+		char num[32];
+		int n = snprintf(num, sizeof(num), "%llu\n", (unsigned long long)c->printed);
+		ls_output_text(&c->out, num, (size_t)n);
+	}
+	if (c->summary)
+		print_summary(c, p);
+	ls_output_flush(&c->out);
+	if (c->stats)
+		print_stats(c, p);
+	if (status)
+		exit_code = 2;
+	else if (c->fail_on)
+		exit_code = c->max_severity_hits ? 1 : 0;
+	else
+		exit_code = c->printed ? 0 : 1;
+	ls_output_release(&c->out);
+out:
+	ls_pipeline_free(p);
+	if (c)
+		ls_where_free(c->where);
+	free(c);
+	return exit_code;
+}

@@ -1,0 +1,28 @@
+/* buf.h - a growable byte buffer with a hard cap. */
+#ifndef LS_BUF_H
+#define LS_BUF_H
+
+#include <stddef.h>
+
+struct ls_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t max; /* growth never goes past this many bytes (0: 1 GiB) */
+};
+
+/* Initialises an empty buffer that may grow to max bytes (0: 1 GiB). */
+void ls_buf_init(struct ls_buf *b, size_t max);
+/* Frees the storage; the buffer may be initialised again. */
+void ls_buf_release(struct ls_buf *b);
+/* Makes room for n more bytes; 0 or LS_ENOMEM when the cap would be passed. */
+int ls_buf_reserve(struct ls_buf *b, size_t n);
+/* Appends n bytes / a C string / one byte; 0 or LS_ENOMEM. */
+int ls_buf_append(struct ls_buf *b, const void *p, size_t n);
+int ls_buf_puts(struct ls_buf *b, const char *s);
+int ls_buf_putc(struct ls_buf *b, char c);
+/* Appends printf-formatted text; 0 or LS_ENOMEM. Not for the per-line path. */
+int ls_buf_printf(struct ls_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,229 @@
+/* event.c - the reusable event: fields, tags and a fixed arena. */
+#include "event.h"
+#include "error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+int ls_event_init(struct ls_event *ev, size_t arena_cap)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->arena = malloc(arena_cap);
+	if (!ev->arena)
+		return LS_ENOMEM;
+	ev->arena_cap = arena_cap;
+	ev->format = -1;
+	return 0;
+}
+
+void ls_event_release(struct ls_event *ev)
+{
+	free(ev->arena);
+	memset(ev, 0, sizeof(*ev));
+}
+
+void ls_event_reset(struct ls_event *ev)
+{
+	ev->ts_ms = 0;
+	ev->line = NULL;
+	ev->line_len = 0;
+	ev->offset = 0;
+	ev->format = -1;
+	ev->severity = 0;
+	ev->flags = 0;
+	ev->nfields = 0;
+	ev->ntags = 0;
+	ev->arena_len = 0;
+}
+
+char *ls_event_alloc(struct ls_event *ev, size_t n)
+{
+	char *p;
+
+	/* keep 8-byte alignment for callers that store binary data */
+	size_t start = (ev->arena_len + 7) & ~(size_t)7;
+	if (start > ev->arena_cap || n > ev->arena_cap - start)
+		return NULL;
+	p = ev->arena + start;
+	ev->arena_len = start + n;
+	return p;
+}
+
+char *ls_event_strdup(struct ls_event *ev, const char *s, size_t len)
+{
+	char *p;
+
+	if (ev->arena_len > ev->arena_cap || len + 1 > ev->arena_cap - ev->arena_len)
+		return NULL;
+	p = ev->arena + ev->arena_len;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	ev->arena_len += len + 1;
+	return p;
+}
+
+static int find_field(const struct ls_event *ev, const char *name)
+{
+	for (int i = 0; i < ev->nfields; i++) {
+		const char *n = ev->fields[i].name;
+		if (n == name || (n[0] == name[0] && strcmp(n, name) == 0))
+			return i;
+	}
+	return -1;
+}
+
+int ls_event_set(struct ls_event *ev, const char *name, const char *val,
+		 size_t len, int type)
+{
+	int i = find_field(ev, name);
+	struct ls_field *f;
+
+	if (i < 0) {
+		if (ev->nfields >= LS_EVENT_MAX_FIELDS)
+			return LS_ENOMEM;
+		i = ev->nfields++;
+	}
+	f = &ev->fields[i];
+	f->name = name;
+	f->val = val;
+	f->len = (uint32_t)len;
+	f->type = (uint8_t)type;
+	return 0;
+}
+
+int ls_event_set_copy(struct ls_event *ev, const char *name, const char *val,
+		      size_t len, int type)
+{
+	char *p = ls_event_strdup(ev, val, len);
+
+	if (!p)
+		return LS_ENOMEM;
+	return ls_event_set(ev, name, p, len, type);
+}
+
+int ls_event_set_str(struct ls_event *ev, const char *name, const char *val)
+{
+	return ls_event_set(ev, name, val, strlen(val), LS_F_STR);
+}
+
+int ls_event_set_int(struct ls_event *ev, const char *name, long long v)
+{
+	char tmp[24];
+	size_t n = 0;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[sizeof(tmp) - 1 - n++] = '-';
+	return ls_event_set_copy(ev, name, tmp + sizeof(tmp) - n, n, LS_F_INT);
+}
+
+int ls_event_list_add(struct ls_event *ev, const char *name, const char *item)
+{
+	const struct ls_field *f = ls_event_get(ev, name);
+	size_t ilen = strlen(item);
+	char *p;
+
+	if (!f || f->type != LS_F_LIST || f->len == 0)
+		return ls_event_set_copy(ev, name, item, ilen, LS_F_LIST);
+	/* already present? */
+	for (const char *s = f->val, *end = f->val + f->len; s < end;) {
+		const char *sep = memchr(s, LS_LIST_SEP, (size_t)(end - s));
+		size_t n = sep ? (size_t)(sep - s) : (size_t)(end - s);
+		if (n == ilen && memcmp(s, item, n) == 0)
+			return 0;
+		s += n + 1;
+	}
+	p = ls_event_alloc(ev, f->len + 1 + ilen);
+	if (!p)
+		return LS_ENOMEM;
+	memcpy(p, f->val, f->len);
+	p[f->len] = LS_LIST_SEP;
+	memcpy(p + f->len + 1, item, ilen);
+	return ls_event_set(ev, name, p, f->len + 1 + ilen, LS_F_LIST);
+}
+
+const struct ls_field *ls_event_get(const struct ls_event *ev, const char *name)
+{
+	int i = find_field(ev, name);
+
+	return i < 0 ? NULL : &ev->fields[i];
+}
+
+void ls_event_unset(struct ls_event *ev, const char *name)
+{
+	int i = find_field(ev, name);
+
+	if (i < 0)
+		return;
+	memmove(&ev->fields[i], &ev->fields[i + 1],
+		(size_t)(ev->nfields - i - 1) * sizeof(ev->fields[0]));
+	ev->nfields--;
+}
+
+int ls_event_add_tag(struct ls_event *ev, const char *tag)
+{
+	if (ls_event_has_tag(ev, tag))
+		return 0;
+	if (ev->ntags >= LS_EVENT_MAX_TAGS)
+		return LS_ENOMEM;
+	ev->tags[ev->ntags++] = tag;
+	return 0;
+}
+
+int ls_event_has_tag(const struct ls_event *ev, const char *tag)
+{
+	for (int i = 0; i < ev->ntags; i++)
+		if (strcmp(ev->tags[i], tag) == 0)
+			return 1;
+	return 0;
+}
+
+void ls_event_id(const char *host, uint64_t fingerprint, uint64_t offset,
+		 const char *line, size_t len, char out[17])
+{
+	static const char hex[] = "0123456789abcdef";
+	XXH3_state_t st;
+	uint64_t h;
+
+	XXH3_64bits_reset(&st);
+	XXH3_64bits_update(&st, host, strlen(host) + 1);
+	XXH3_64bits_update(&st, &fingerprint, sizeof(fingerprint));
+	XXH3_64bits_update(&st, &offset, sizeof(offset));
+	XXH3_64bits_update(&st, line, len);
+	h = XXH3_64bits_digest(&st);
+	for (int i = 15; i >= 0; i--, h >>= 4)
+		out[i] = hex[h & 15];
+	out[16] = '\0';
+}
+
+/* Fields the contract wants as JSON numbers when a pattern captured text. */
+static const char *const numeric_fields[] = {
+	"http.response.status_code", "http.response.body.bytes",
+	"http.request.bytes", "http.response.bytes", "source.port",
+	"destination.port", "client.port", "server.port", "process.pid",
+	"process.thread.id", "source.bytes", "destination.bytes",
+	"event.duration", "event.severity", "log.syslog.priority",
+	"log.syslog.facility.code", "log.syslog.severity.code",
+	"network.bytes", "log.origin.file.line", "haproxy.total_waiting_time_ms",
+	"haproxy.connections.active", "haproxy.connections.frontend",
+	"haproxy.connections.backend", "haproxy.connections.server",
+	"haproxy.connections.retries", "haproxy.server_queue",
+	"haproxy.backend_queue", "haproxy.time_request", "haproxy.time_queue",
+	"haproxy.time_backend_connect", "haproxy.time_backend_response",
+	"haproxy.total_time_ms", NULL
+};
+
+int ls_event_default_type(const char *name)
+{
+	for (int i = 0; numeric_fields[i]; i++)
+		if (strcmp(numeric_fields[i], name) == 0)
+			return LS_F_INT;
+	return LS_F_STR;
+}

@@ -1,0 +1,71 @@
+/* formats.h - the log formats: loaded from pattern files, chosen by name or
+ * auto-detected, and applied to lines to fill events.
+ *
+ * Format entry properties (patterns/NAME.pattern, see patfile.h):
+ *   description: one line
+ *   aliases: other names (space separated)
+ *   dataset: nginx.access                event.dataset
+ *   match: grok/regex                    repeatable, tried in order
+ *   decoder: json | logfmt               instead of match
+ *   map: from -> to                      decoder key renames (repeatable)
+ *   set: field=value                     constant fields (repeatable)
+ *   levels: I=info W=warn E=error        log.level value renames
+ *   multiline: java | python | go        continuation lines join the event
+ *   reparse: message                     the field is parsed again (-f auto)
+ *                                        and its fields merged (containers)
+ *   example: a line                      must parse with this format
+ *   expect: field=value                  after an example
+ */
+#ifndef LS_FORMATS_H
+#define LS_FORMATS_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "event.h"
+#include "grok.h"
+#include "patfile.h"
+#include "timestamp.h"
+
+struct ls_formats;
+
+int ls_formats_new(struct ls_formats **out, const struct ls_grok *g);
+void ls_formats_free(struct ls_formats *f);
+int ls_formats_add(struct ls_formats *f, const struct ls_pentry *e,
+		   struct ls_error *err);
+int ls_formats_count(const struct ls_formats *f);
+const char *ls_formats_name(const struct ls_formats *f, int idx);
+const struct ls_pentry *ls_formats_entry(const struct ls_formats *f, int idx);
+
+/* Index of the format called name (or an alias), or -1. */
+int ls_formats_find(const struct ls_formats *f, const char *name);
+/* The known name closest to name (edit distance), or NULL. */
+const char *ls_formats_suggest(const struct ls_formats *f, const char *name);
+
+/* Parses line with format idx into ev (fields, timestamp through ts).
+ * Returns 1 when parsed, 0 when the line does not fit, or a negative code. */
+int ls_formats_parse(struct ls_formats *f, int idx, struct ls_tsctx *ts,
+		     struct ls_event *ev, const char *line, size_t len);
+
+/* Tries the formats in order of preference (hint first, when >= 0): returns
+ * the index of the one that parsed ev, or -1. */
+int ls_formats_parse_any(struct ls_formats *f, int hint, struct ls_tsctx *ts,
+			 struct ls_event *ev, const char *line, size_t len);
+
+/* Picks the format that parses most of the sample lines (ties: file order);
+ * -1 when none parses any. */
+int ls_formats_detect(struct ls_formats *f, struct ls_tsctx *ts,
+		      struct ls_event *scratch, const char *const *lines,
+		      const size_t *lens, int n);
+
+/* 1 when line continues the multi-line event started by a line of format idx. */
+int ls_formats_continues(struct ls_formats *f, int idx, const char *line, size_t len);
+
+/* Moves a parsed "@timestamp" field into ev->ts_ms (an unreadable time is
+ * kept as event.original_time and ev->ts_ms stays the read time). */
+void ls_formats_take_timestamp(struct ls_event *ev, struct ls_tsctx *ts);
+
+/* 1 when format idx joins continuation lines (has a multiline kind). */
+int ls_formats_multiline(const struct ls_formats *f, int idx);
+
+#endif

@@ -1,0 +1,235 @@
+/* matcher.c - PCRE2 with JIT, one match data per matcher, named groups
+ * decoded into field names. The only file that includes pcre2.h. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "matcher.h"
+#include "event.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct ls_group {
+	int number;  /* capture group number */
+	int type;    /* enum ls_ftype */
+	char *field; /* decoded field name */
+};
+
+struct ls_matcher {
+	pcre2_code *code;
+	pcre2_match_data *md;
+	PCRE2_SIZE *ovector;
+	int jit;
+	int ngroups;
+	struct ls_group *groups;
+	const char *subject;
+};
+
+/* Decodes a PCRE2 group name into a field name and type: "_at_" at the
+ * start is "@", "__" is ".", a trailing "___int"/"___float" the type. */
+static char *decode_group_name(const char *name, int *type)
+{
+	size_t n = strlen(name), o = 0;
+	char *out = malloc(n + 2);
+	const char *p = name;
+
+	if (!out)
+		return NULL;
+	*type = -1;
+	if (n > 6 && strcmp(name + n - 6, "___int") == 0) {
+		*type = LS_F_INT;
+		n -= 6;
+	} else if (n > 8 && strcmp(name + n - 8, "___float") == 0) {
+		*type = LS_F_FLOAT;
+		n -= 8;
+	}
+	if (n >= 4 && strncmp(p, "_at_", 4) == 0) {
+		out[o++] = '@';
+		p += 4;
+	}
+	while (p < name + n) {
+		if (p[0] == '_' && p + 1 < name + n && p[1] == '_') {
+			out[o++] = '.';
+			p += 2;
+		} else {
+			out[o++] = *p++;
+		}
+	}
+	out[o] = '\0';
+	if (*type < 0)
+		*type = ls_event_default_type(out);
+	return out;
+}
+
+/* Field name and type for a grok group "_g<k>" from its spec "name[:type]". */
+static char *decode_grok_spec(const char *spec, int *type)
+{
+	const char *colon = strchr(spec, ':');
+	size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+	char *out = malloc(n + 1);
+
+	if (!out)
+		return NULL;
+	memcpy(out, spec, n);
+	out[n] = '\0';
+	if (colon && strcmp(colon + 1, "int") == 0)
+		*type = LS_F_INT;
+	else if (colon && strcmp(colon + 1, "float") == 0)
+		*type = LS_F_FLOAT;
+	else if (colon && strcmp(colon + 1, "string") == 0)
+		*type = LS_F_STR;
+	else
+		*type = ls_event_default_type(out);
+	return out;
+}
+
+static char *decode_name(const char *name, char *const *fields, int nfields,
+			 int *type)
+{
+	char *end;
+	long k;
+
+	if (name[0] == '_' && name[1] == 'g' && name[2] >= '0' && name[2] <= '9') {
+		k = strtol(name + 2, &end, 10);
+		if (*end == '\0' && k < nfields)
+			return decode_grok_spec(fields[k], type);
+	}
+	return decode_group_name(name, type);
+}
+
+static int load_groups(struct ls_matcher *m, char *const *fields, int nfields)
+{
+	uint32_t count = 0, entry_size = 0;
+	PCRE2_SPTR table;
+
+	pcre2_pattern_info(m->code, PCRE2_INFO_NAMECOUNT, &count);
+	if (count == 0)
+		return 0;
+	pcre2_pattern_info(m->code, PCRE2_INFO_NAMEENTRYSIZE, &entry_size);
+	pcre2_pattern_info(m->code, PCRE2_INFO_NAMETABLE, &table);
+	m->groups = calloc(count, sizeof(*m->groups));
+	if (!m->groups)
+		return LS_ENOMEM;
+	for (uint32_t i = 0; i < count; i++) {
+		PCRE2_SPTR e = table + i * entry_size;
+		struct ls_group *g = &m->groups[m->ngroups];
+		g->number = (e[0] << 8) | e[1];
+		g->field = decode_name((const char *)e + 2, fields, nfields, &g->type);
+		if (!g->field)
+			return LS_ENOMEM;
+		m->ngroups++;
+	}
+	/* the name table is sorted by name; fields come out in group order */
+	for (int i = 1; i < m->ngroups; i++)
+		for (int j = i; j > 0 && m->groups[j].number < m->groups[j - 1].number; j--) {
+			struct ls_group t = m->groups[j];
+			m->groups[j] = m->groups[j - 1];
+			m->groups[j - 1] = t;
+		}
+	return 0;
+}
+
+int ls_matcher_compile(struct ls_matcher **out, const char *pattern,
+		       unsigned flags, size_t *erroffset, struct ls_error *err)
+{
+	return ls_matcher_compile_fields(out, pattern, flags, NULL, 0, erroffset, err);
+}
+
+int ls_matcher_compile_fields(struct ls_matcher **out, const char *pattern,
+			      unsigned flags, char *const *fields, int nfields,
+			      size_t *erroffset, struct ls_error *err)
+{
+	struct ls_matcher *m = calloc(1, sizeof(*m));
+	uint32_t opts = PCRE2_DUPNAMES;
+	int errcode, rc;
+	PCRE2_SIZE off = 0;
+	PCRE2_UCHAR msg[256];
+
+	*out = NULL;
+	if (!m)
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	if (flags & LS_MATCH_CASELESS)
+		opts |= PCRE2_CASELESS;
+	if (flags & LS_MATCH_ANCHORED)
+		opts |= PCRE2_ANCHORED;
+	m->code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts,
+				&errcode, &off, NULL);
+	if (!m->code) {
+		pcre2_get_error_message(errcode, msg, sizeof(msg));
+		if (erroffset)
+			*erroffset = off;
+		rc = ls_error_set(err, LS_EREGEX, "regex error at offset %zu: %s",
+				  (size_t)off, (const char *)msg);
+		goto fail;
+	}
+	m->jit = pcre2_jit_compile(m->code, PCRE2_JIT_COMPLETE) == 0;
+	m->md = pcre2_match_data_create_from_pattern(m->code, NULL);
+	if (!m->md || load_groups(m, fields, nfields) < 0) {
+		rc = ls_error_set(err, LS_ENOMEM, "out of memory");
+		goto fail;
+	}
+	m->ovector = pcre2_get_ovector_pointer(m->md);
+	*out = m;
+	return 0;
+fail:
+	ls_matcher_free(m);
+	return rc;
+}
+
+void ls_matcher_free(struct ls_matcher *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < m->ngroups; i++)
+		free(m->groups[i].field);
+	free(m->groups);
+	pcre2_match_data_free(m->md);
+	pcre2_code_free(m->code);
+	free(m);
+}
+
+int ls_matcher_exec(struct ls_matcher *m, const char *subject, size_t len)
+{
+	int rc;
+
+	m->subject = subject;
+	if (m->jit)
+		rc = pcre2_jit_match(m->code, (PCRE2_SPTR)subject, len, 0, 0, m->md, NULL);
+	else
+		rc = pcre2_match(m->code, (PCRE2_SPTR)subject, len, 0, 0, m->md, NULL);
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (rc < 0)
+		return LS_EINVAL;
+	return 1;
+}
+
+int ls_matcher_ngroups(const struct ls_matcher *m)
+{
+	return m->ngroups;
+}
+
+const char *ls_matcher_group_field(const struct ls_matcher *m, int i, int *type)
+{
+	if (type)
+		*type = m->groups[i].type;
+	return m->groups[i].field;
+}
+
+int ls_matcher_group(const struct ls_matcher *m, int i, const char **s, size_t *len)
+{
+	int n = m->groups[i].number;
+	PCRE2_SIZE a = m->ovector[2 * n], b = m->ovector[2 * n + 1];
+
+	if (a == PCRE2_UNSET)
+		return -1;
+	*s = m->subject + a;
+	*len = b - a;
+	return 0;
+}
+
+void ls_matcher_span(const struct ls_matcher *m, size_t *start, size_t *end)
+{
+	*start = m->ovector[0];
+	*end = m->ovector[1];
+}

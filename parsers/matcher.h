@@ -1,0 +1,48 @@
+/* matcher.h - compiled PCRE2 regular expressions (JIT) with reused match data.
+ * The only module that includes pcre2.h. Named groups map to field names:
+ * "__" stands for ".", a leading "_at_" for "@", and a trailing "___int" or
+ * "___float" gives the field's type (see ls_matcher_group_field()). */
+#ifndef LS_MATCHER_H
+#define LS_MATCHER_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+struct ls_matcher;
+
+enum {
+	LS_MATCH_CASELESS = 1 << 0,
+	LS_MATCH_ANCHORED = 1 << 1
+};
+
+/* Compiles pattern (UTF-8 not required: lines may be any bytes). On error
+ * returns LS_EREGEX with "regex error at offset N: <pcre2 message>" in err and
+ * the offset in *erroffset when not NULL. Caller frees with ls_matcher_free(). */
+int ls_matcher_compile(struct ls_matcher **out, const char *pattern,
+		       unsigned flags, size_t *erroffset, struct ls_error *err);
+void ls_matcher_free(struct ls_matcher *m);
+
+/* Like ls_matcher_compile() for a pattern made by ls_grok_expand(): group
+ * "_g<k>" takes its field name and type from fields[k] ("name[:int|:float]").
+ * fields may be NULL when nfields is 0. */
+int ls_matcher_compile_fields(struct ls_matcher **out, const char *pattern,
+			      unsigned flags, char *const *fields, int nfields,
+			      size_t *erroffset, struct ls_error *err);
+
+/* Runs the regex on subject. Returns 1 on a match, 0 on none, or a negative
+ * code when PCRE2 fails (match limit). Captures stay valid until the next
+ * exec on this matcher. */
+int ls_matcher_exec(struct ls_matcher *m, const char *subject, size_t len);
+
+/* Named groups, in the order of their numbers. */
+int ls_matcher_ngroups(const struct ls_matcher *m);
+/* The field name (decoded, NUL-terminated, owned by the matcher) and type
+ * (enum ls_ftype) of named group i. */
+const char *ls_matcher_group_field(const struct ls_matcher *m, int i, int *type);
+/* After a match: the span of named group i; 0 when set, -1 when unset. */
+int ls_matcher_group(const struct ls_matcher *m, int i, const char **s, size_t *len);
+/* After a match: the span of the whole match. */
+void ls_matcher_span(const struct ls_matcher *m, size_t *start, size_t *end);
+
+#endif

@@ -1,0 +1,150 @@
+/* patfile.c - parsing the shared pattern/rule text format into entries. */
+#include "patfile.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const level_names[] = {
+	NULL, "informational", "low", "medium", "high", "critical"
+};
+
+int ls_level_from_name(const char *name)
+{
+	for (int i = 1; i <= 5; i++)
+		if (strcmp(level_names[i], name) == 0)
+			return i;
+	if (strcmp(name, "info") == 0)
+		return 1;
+	return 0;
+}
+
+const char *ls_level_name(int level)
+{
+	return level >= 1 && level <= 5 ? level_names[level] : "none";
+}
+
+void ls_patfile_free(struct ls_patfile *pf)
+{
+	if (!pf)
+		return;
+	for (int i = 0; i < pf->nentries; i++)
+		free(pf->entries[i].props);
+	free(pf->entries);
+	free(pf->text);
+	free(pf);
+}
+
+const char *ls_pentry_get(const struct ls_pentry *e, const char *key)
+{
+	for (int i = 0; i < e->nprops; i++)
+		if (strcmp(e->props[i].key, key) == 0)
+			return e->props[i].value;
+	return NULL;
+}
+
+static char *trim_right(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+	return s;
+}
+
+static int new_entry(struct ls_patfile *pf, char *line, const char *origin,
+		     int lineno, struct ls_error *err)
+{
+	char *sp = line + strcspn(line, " \t");
+	struct ls_pentry *e, *p;
+
+	if (*sp == '\0')
+		return ls_error_set(err, LS_EINVAL, "%s:%d: entry '%s' has no name "
+				    "(expected 'KIND NAME')", origin, lineno, line);
+	*sp++ = '\0';
+	sp += strspn(sp, " \t");
+	if (strcmp(line, "format") && strcmp(line, "rule") &&
+	    strcmp(line, "threshold") && strcmp(line, "grok"))
+		return ls_error_set(err, LS_EINVAL, "%s:%d: unknown entry kind '%s' "
+				    "(expected format, rule, threshold or grok)",
+				    origin, lineno, line);
+	p = realloc(pf->entries, (size_t)(pf->nentries + 1) * sizeof(*p));
+	if (!p)
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	pf->entries = p;
+	e = &pf->entries[pf->nentries++];
+	memset(e, 0, sizeof(*e));
+	e->kind = line;
+	e->name = trim_right(sp);
+	e->origin = origin;
+	e->line = lineno;
+	return 0;
+}
+
+static int new_prop(struct ls_patfile *pf, char *line, const char *origin,
+		    int lineno, struct ls_error *err)
+{
+	struct ls_pentry *e;
+	struct ls_pprop *p;
+	char *colon = strchr(line, ':');
+
+	if (pf->nentries == 0)
+		return ls_error_set(err, LS_EINVAL, "%s:%d: property outside an "
+				    "entry (start one with 'KIND NAME' at column 0)",
+				    origin, lineno);
+	if (!colon || colon == line)
+		return ls_error_set(err, LS_EINVAL, "%s:%d: expected 'key: value'",
+				    origin, lineno);
+	for (char *k = line; k < colon; k++)
+		if (!isalnum((unsigned char)*k) && *k != '_' && *k != '-' && *k != '.')
+			return ls_error_set(err, LS_EINVAL, "%s:%d: bad key '%.*s'",
+					    origin, lineno, (int)(colon - line), line);
+	*colon = '\0';
+	e = &pf->entries[pf->nentries - 1];
+	p = realloc(e->props, (size_t)(e->nprops + 1) * sizeof(*p));
+	if (!p)
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	e->props = p;
+	colon++;
+	if (*colon == ' ')
+		colon++;
+	p[e->nprops].key = line;
+	p[e->nprops].value = trim_right(colon);
+	p[e->nprops].line = lineno;
+	e->nprops++;
+	return 0;
+}
+
+int ls_patfile_parse(const char *text, size_t len, const char *origin,
+		     struct ls_patfile **out, struct ls_error *err)
+{
+	struct ls_patfile *pf = calloc(1, sizeof(*pf));
+	char *line, *next;
+	int lineno = 0, rc = 0;
+
+	*out = pf;
+	if (!pf)
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	pf->text = malloc(len + 1);
+	if (!pf->text)
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	memcpy(pf->text, text, len);
+	pf->text[len] = '\0';
+	if (memchr(text, '\0', len))
+		return ls_error_set(err, LS_EINVAL, "%s: NUL byte in pattern file", origin);
+	for (line = pf->text; line && *line && rc == 0; line = next) {
+		char *body;
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		body = line + strspn(line, " \t");
+		if (*trim_right(body) == '\0' || *body == '#')
+			continue;
+		if (body == line)
+			rc = new_entry(pf, line, origin, lineno, err);
+		else
+			rc = new_prop(pf, body, origin, lineno, err);
+	}
+	return rc;
+}

@@ -1,0 +1,54 @@
+/* patfile.h - the text format shared by formats, rules, thresholds and grok
+ * macros (patterns/NAME.pattern):
+ *
+ *   # a comment
+ *   KIND NAME                 an entry starts at column 0 (format, rule,
+ *     key: value              threshold, grok); its properties are indented
+ *     key: value              "key: value" lines, in order, keys repeatable
+ *
+ * Blank lines and lines whose first non-blank character is '#' are skipped.
+ * Values run to the end of the line (trailing blanks removed). */
+#ifndef LS_PATFILE_H
+#define LS_PATFILE_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+struct ls_pprop {
+	const char *key;
+	const char *value;
+	int line;
+};
+
+struct ls_pentry {
+	const char *kind;
+	const char *name;
+	const char *origin; /* file name for messages */
+	int line;           /* line of the entry header */
+	int nprops;
+	struct ls_pprop *props;
+};
+
+struct ls_patfile {
+	int nentries;
+	struct ls_pentry *entries;
+	char *text; /* owned copy the strings point into */
+};
+
+/* Parses text (len bytes) from origin. Syntax errors are reported through
+ * err as "origin:line: message" and parsing stops (LS_EINVAL); entries before
+ * the error are kept in *out so callers may still use them. Caller frees
+ * *out with ls_patfile_free() (also on error, when *out is not NULL). */
+int ls_patfile_parse(const char *text, size_t len, const char *origin,
+		     struct ls_patfile **out, struct ls_error *err);
+void ls_patfile_free(struct ls_patfile *pf);
+
+/* The first value of key in e, or NULL. */
+const char *ls_pentry_get(const struct ls_pentry *e, const char *key);
+
+/* Severity names: "informational"→1 … "critical"→5; 0 when unknown. */
+int ls_level_from_name(const char *name);
+const char *ls_level_name(int level);
+
+#endif

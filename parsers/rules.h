@@ -1,0 +1,98 @@
+/* rules.h - security tagging: rule entries ("rule NAME") matched against
+ * parsed events, and threshold entries ("threshold NAME") that count hits per
+ * key in a bounded table and emit alert events.
+ *
+ * Rule entry properties (patterns/NAME.pattern, see patfile.h):
+ *   name: Human readable name            (rule.name)
+ *   program: sshd sshd-session           (any of; matches process.name) optional
+ *   dataset: nginx.access apache.access  (any of; matches event.dataset) optional
+ *   field: url.original                  subject field (default message);
+ *                                        "url.original" etc are matched
+ *                                        percent-decoded ("+" as space)
+ *   literal: Failed password             a prefilter; repeatable, any of them
+ *                                        must occur in the subject (caseless
+ *                                        when the match is (?i))
+ *   match: REGEX-or-grok                 repeatable; first matching one wins;
+ *                                        named groups set fields
+ *   category: authentication             event.category (list, space separated)
+ *   type: start                          event.type (list)
+ *   outcome: failure                     event.outcome
+ *   level: low                           informational|low|medium|high|critical
+ *   technique: T1110.001                 threat.technique.id (space separated)
+ *   tags: security auth_failure          added to tags
+ *   example: <a full log line>           parsed with -f auto, must hit this rule
+ *   expect: field=value                  after an example: a field it must give
+ *   counterexample: <line>               must not hit this rule
+ *
+ * Threshold entry properties:
+ *   name:, level:, technique:, tags:, category:, type:
+ *   on: tag:auth_failure                 a where-expression (where.h) selecting
+ *                                        events that count; repeatable (ANDed)
+ *   key: source.ip                       the field counted per value
+ *   distinct: user.name                  optional: count distinct values of this
+ *   count: 5                             alert when the count reaches this
+ *   window: 60                           seconds, by the events' own @timestamp
+ *   capacity: 65536                      keys kept at most (stalest evicted)
+ */
+#ifndef LS_RULES_H
+#define LS_RULES_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "event.h"
+#include "grok.h"
+#include "patfile.h"
+
+struct ls_rules;
+
+/* An empty rule set using grok macros g (borrowed; must outlive the set).
+ * Caller frees with ls_rules_free(). */
+int ls_rules_new(struct ls_rules **out, const struct ls_grok *g);
+void ls_rules_free(struct ls_rules *r);
+
+/* Adds (or replaces, by name) a "rule" or "threshold" entry. On a bad entry
+ * returns LS_EINVAL/LS_EREGEX with "origin:line: message" and the set is
+ * unchanged. */
+int ls_rules_add(struct ls_rules *r, const struct ls_pentry *e,
+		 struct ls_error *err);
+
+/* Number of rules and thresholds loaded. */
+int ls_rules_count(const struct ls_rules *r);
+
+/* Tags ev with the first matching rule (fields from its groups, tags,
+ * rule.*, event.category/type/outcome, event.severity, threat.technique.id)
+ * and feeds thresholds. When a threshold fires, fills *alert (reset by the
+ * caller beforehand, with its own arena) with the alert event and sets
+ * *alerted to 1. Returns the number of rules that hit (0 or 1) or LS_ENOMEM.
+ * No allocation on the per-line path. */
+int ls_rules_apply(struct ls_rules *r, struct ls_event *ev,
+		   struct ls_event *alert, int *alerted);
+
+/* Look-up for `logship patterns`: the rule (or else threshold) entry named
+ * name, or NULL. Entries are borrowed from the caller's patfile, which must
+ * outlive the set. */
+const struct ls_pentry *ls_rules_entry(const struct ls_rules *r, const char *name);
+
+/* Listing: entry i (0 <= i < ls_rules_count()), rules first, then
+ * thresholds, each in the order they were added; NULL when out of range. */
+const struct ls_pentry *ls_rules_entry_at(const struct ls_rules *r, int i);
+
+/* Loads the MITRE ATT&CK allow-list (the text of
+ * patterns/attack-techniques.txt: one "ID Name" per line, '#' comments).
+ * Call it before adding rules: from then on a technique id not in the list
+ * is an error. Until it is called any id of the form T1234 or T1234.123 is
+ * accepted. Returns 0, LS_EINVAL for a line that does not start with an id
+ * (nothing is changed then) or LS_ENOMEM. */
+int ls_rules_set_techniques(struct ls_rules *r, const char *text, size_t len);
+
+/* The name of technique id from the allow-list ("Password Guessing"), or
+ * NULL when unknown or no list was loaded. Owned by the set. */
+const char *ls_rules_technique_name(const struct ls_rules *r, const char *id);
+
+/* Bytes the set holds for its rules, indexes and threshold tables (compiled
+ * regexes and where-expressions not counted). Fixed by the entries added:
+ * applying events never changes it. */
+size_t ls_rules_memory(const struct ls_rules *r);
+
+#endif

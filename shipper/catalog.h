@@ -1,0 +1,44 @@
+/* catalog.h - every pattern file logship knows: the built-in ones compiled
+ * into the binary, then $(PREFIX)/share/logship/patterns,
+ * $XDG_CONFIG_HOME/logship/patterns and --patterns DIR, later ones adding to
+ * or overriding earlier entries by name. Holds the grok macros, the formats
+ * and the security rules built from them. */
+#ifndef LS_CATALOG_H
+#define LS_CATALOG_H
+
+#include "../parsers/error.h"
+#include "../parsers/formats.h"
+#include "../parsers/grok.h"
+#include "../parsers/patfile.h"
+#include "../parsers/rules.h"
+
+struct ls_catalog {
+	struct ls_grok *grok;
+	struct ls_formats *formats;
+	struct ls_rules *rules;
+	int nfiles;
+	struct ls_patfile **files; /* owned; entries point into them */
+	char **origins;            /* owned file names */
+	int nwarnings;             /* broken entries skipped while loading */
+};
+
+/* Called for each broken file or entry (the message names file and line). */
+typedef void (*ls_catalog_warn_fn)(void *ctx, const char *msg);
+
+/* Loads the built-in patterns, the system and user directories and
+ * user_dir (--patterns, may be NULL). A broken entry is reported through
+ * warn and skipped; the rest still load. Returns 0, or a negative code when
+ * nothing usable could be loaded (user_dir unreadable). Caller frees with
+ * ls_catalog_free(). */
+int ls_catalog_load(struct ls_catalog **out, const char *user_dir,
+		    ls_catalog_warn_fn warn, void *ctx, struct ls_error *err);
+
+/* Loads one more pattern file (path) on top; broken entries are reported
+ * through warn. Returns the number of broken entries, or a negative code when
+ * the file cannot be read. */
+int ls_catalog_load_file(struct ls_catalog *c, const char *path,
+			 ls_catalog_warn_fn warn, void *ctx, struct ls_error *err);
+
+void ls_catalog_free(struct ls_catalog *c);
+
+#endif

@@ -1,0 +1,386 @@
+/* pipeline.c - from lines to tagged, redacted events. */
+#include "pipeline.h"
+#include "reader.h"
+
+#include "../parsers/json_out.h"
+#include "../parsers/matcher.h"
+#include "../parsers/multiline.h"
+#include "../parsers/redact.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SAMPLE_LINES 32
+#define SAMPLE_BYTES (64 << 10)
+#define ALERT_ARENA (64 << 10)
+
+struct ls_pipeline {
+	struct ls_pipeline_opts o;
+	struct ls_catalog *cat;
+	struct ls_tsctx ts;
+	struct ls_matcher *custom;   /* -e */
+	struct ls_matcher *ml_start; /* --multiline-start */
+	int fixed;                   /* format index, or -1 for auto */
+	struct ls_event ev, alert;
+	char host[256];
+	struct ls_pipeline_stats stats;
+	uint64_t *format_counts;
+};
+
+struct sample_line {
+	size_t at, len;
+	uint64_t offset;
+	unsigned flags;
+};
+
+struct ls_stream {
+	struct ls_pipeline *p;
+	char *path;
+	uint64_t fingerprint;
+	int format;   /* detected or fixed format, -1 unknown */
+	int sampling; /* still collecting the detection sample */
+	int nsample;
+	struct sample_line sample[SAMPLE_LINES];
+	struct ls_buf sample_buf;
+	struct ls_multiline *ml; /* NULL: no joining */
+};
+
+static const char *const tag_truncated = "truncated";
+static const char *const tag_unparsed = "unparsed";
+static const char *const tag_invalid_utf8 = "invalid_utf8";
+
+int ls_pipeline_new(struct ls_pipeline **out, const struct ls_pipeline_opts *o,
+		    ls_catalog_warn_fn warn, void *ctx, struct ls_error *err)
+{
+	struct ls_pipeline *p = calloc(1, sizeof(*p));
+	size_t arena;
+	int rc;
+
+	*out = p;
+	if (!p)
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	p->o = *o;
+	if (!p->o.max_line)
+		p->o.max_line = (size_t)1 << 20;
+	if (!p->o.multiline_max_bytes)
+		p->o.multiline_max_bytes = (size_t)1 << 20;
+	if (!p->o.multiline_max_lines)
+		p->o.multiline_max_lines = 500;
+	p->fixed = -1;
+	rc = ls_ts_init(&p->ts, o->now_ms, o->tz);
+	if (rc < 0)
+		return ls_error_set(err, rc, "unknown time zone '%s'", o->tz ? o->tz : "");
+	rc = ls_catalog_load(&p->cat, o->patterns_dir, warn, ctx, err);
+	if (rc < 0)
+		return rc;
+	if (o->regex) {
+		struct ls_grok_fields fields;
+		char *re = ls_grok_expand(p->cat->grok, o->regex, &fields, err);
+		if (!re)
+			return err ? err->code : LS_EINVAL;
+		rc = ls_matcher_compile_fields(&p->custom, re, 0, fields.fields,
+					       fields.n, NULL, err);
+		free(re);
+		ls_grok_fields_release(&fields);
+		if (rc < 0)
+			return rc;
+	} else if (o->format && strcmp(o->format, "auto") != 0) {
+		p->fixed = ls_formats_find(p->cat->formats, o->format);
+		if (p->fixed < 0) {
+			const char *near = ls_formats_suggest(p->cat->formats, o->format);
+			if (near)
+				return ls_error_set(err, LS_ENOENT, "unknown format '%s'; "
+						    "did you mean '%s'?", o->format, near);
+			return ls_error_set(err, LS_ENOENT, "unknown format '%s' (see "
+					    "'logship patterns list')", o->format);
+		}
+	}
+	if (o->multiline_start) {
+		rc = ls_matcher_compile(&p->ml_start, o->multiline_start, 0, NULL, err);
+		if (rc < 0)
+			return rc;
+	}
+	arena = 4 * (p->o.max_line > p->o.multiline_max_bytes ? p->o.max_line
+							       : p->o.multiline_max_bytes) + (64 << 10);
+	if (ls_event_init(&p->ev, arena) < 0 || ls_event_init(&p->alert, ALERT_ARENA) < 0)
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	p->format_counts = calloc((size_t)ls_formats_count(p->cat->formats) + 1,
+				  sizeof(*p->format_counts));
+	if (!p->format_counts)
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	if (gethostname(p->host, sizeof(p->host) - 1) < 0)
+		strcpy(p->host, "localhost");
+	return 0;
+}
+
+void ls_pipeline_free(struct ls_pipeline *p)
+{
+	if (!p)
+		return;
+	ls_matcher_free(p->custom);
+	ls_matcher_free(p->ml_start);
+	ls_event_release(&p->ev);
+	ls_event_release(&p->alert);
+	ls_catalog_free(p->cat);
+	free(p->format_counts);
+	free(p);
+}
+
+struct ls_catalog *ls_pipeline_catalog(struct ls_pipeline *p)
+{
+	return p->cat;
+}
+
+struct ls_tsctx *ls_pipeline_ts(struct ls_pipeline *p)
+{
+	return &p->ts;
+}
+
+const struct ls_pipeline_stats *ls_pipeline_stats(const struct ls_pipeline *p)
+{
+	return &p->stats;
+}
+
+uint64_t ls_pipeline_format_count(const struct ls_pipeline *p, int idx)
+{
+	return idx >= 0 && idx < ls_formats_count(p->cat->formats) ? p->format_counts[idx] : 0;
+}
+
+static int stream_setup_multiline(struct ls_stream *s)
+{
+	struct ls_pipeline *p = s->p;
+
+	if (s->ml || !(p->ml_start || ls_formats_multiline(p->cat->formats, s->format)))
+		return 0;
+	return ls_multiline_new(&s->ml, p->o.multiline_max_lines, p->o.multiline_max_bytes);
+}
+
+int ls_stream_new(struct ls_pipeline *p, struct ls_stream **out, const char *path,
+		  uint64_t fingerprint)
+{
+	struct ls_stream *s = calloc(1, sizeof(*s));
+
+	*out = s;
+	if (!s)
+		return LS_ENOMEM;
+	s->p = p;
+	s->fingerprint = fingerprint;
+	if (path && !(s->path = strdup(path)))
+		return LS_ENOMEM;
+	s->format = p->fixed;
+	s->sampling = !p->custom && p->fixed < 0;
+	ls_buf_init(&s->sample_buf, 0);
+	return stream_setup_multiline(s);
+}
+
+void ls_stream_free(struct ls_stream *s)
+{
+	if (!s)
+		return;
+	ls_multiline_free(s->ml);
+	ls_buf_release(&s->sample_buf);
+	free(s->path);
+	free(s);
+}
+
+void ls_stream_set_fingerprint(struct ls_stream *s, uint64_t fingerprint)
+{
+	s->fingerprint = fingerprint;
+}
+
+const char *ls_stream_format(const struct ls_stream *s)
+{
+	return ls_formats_name(s->p->cat->formats, s->format);
+}
+
+/* Parses the record's first line with -e, the fixed format or any format
+ * (the detected one first). Returns the format index, -1 unparsed, or
+ * LS_FORMAT_CUSTOM for -e. */
+#define LS_FORMAT_CUSTOM (-2)
+static int parse_first_line(struct ls_stream *s, const char *line, size_t len)
+{
+	struct ls_pipeline *p = s->p;
+	struct ls_event *ev = &p->ev;
+
+	if (p->custom) {
+		if (ls_matcher_exec(p->custom, line, len) <= 0)
+			return -1;
+		for (int i = 0; i < ls_matcher_ngroups(p->custom); i++) {
+			const char *v;
+			size_t n;
+			int type;
+			const char *name = ls_matcher_group_field(p->custom, i, &type);
+			if (ls_matcher_group(p->custom, i, &v, &n) == 0)
+				ls_event_set(ev, name, v, n, type);
+		}
+		ls_formats_take_timestamp(ev, &p->ts);
+		return LS_FORMAT_CUSTOM;
+	}
+	if (p->fixed >= 0)
+		return ls_formats_parse(p->cat->formats, p->fixed, &p->ts, ev, line, len) > 0
+			       ? p->fixed : -1;
+	return ls_formats_parse_any(p->cat->formats, s->format, &p->ts, ev, line, len);
+}
+
+/* message = (captured message or first line) + the continuation lines. */
+static void join_message(struct ls_event *ev, const struct ls_record *rec)
+{
+	const struct ls_field *m = ls_event_get(ev, "message");
+	const char *head = m ? m->val : rec->text;
+	size_t hlen = m ? m->len : rec->first_len;
+	size_t rest = rec->len - rec->first_len;
+	char *joined = ls_event_alloc(ev, hlen + rest);
+
+	if (!joined)
+		return;
+	memcpy(joined, head, hlen);
+	memcpy(joined + hlen, rec->text + rec->first_len, rest);
+	ls_event_set(ev, "message", joined, hlen + rest, LS_F_STR);
+}
+
+static void add_meta(struct ls_stream *s, struct ls_event *ev, const struct ls_record *rec)
+{
+	struct ls_pipeline *p = s->p;
+	char *id = ls_event_alloc(ev, 17);
+
+	ls_event_set(ev, "event.kind", "event", 5, LS_F_STR);
+	if (id) {
+		ls_event_id(p->host, s->fingerprint, rec->offset, rec->text, rec->len, id);
+		ls_event_set(ev, "event.id", id, 16, LS_F_STR);
+	}
+	if (s->path) {
+		ls_event_set_str(ev, "log.file.path", s->path);
+		ls_event_set_int(ev, "log.offset", (long long)rec->offset);
+	}
+	if (rec->flags & LS_LINE_TRUNCATED) {
+		ev->flags |= LS_EV_TRUNCATED;
+		ls_event_add_tag(ev, tag_truncated);
+	}
+	if (!ls_utf8_valid(rec->text, rec->len)) {
+		ev->flags |= LS_EV_INVALID_UTF8;
+		ls_event_add_tag(ev, tag_invalid_utf8);
+	}
+}
+
+static int process_record(struct ls_stream *s, const struct ls_record *rec,
+			  ls_emit_fn emit, void *ctx)
+{
+	struct ls_pipeline *p = s->p;
+	struct ls_event *ev = &p->ev;
+	int fmt, alerted = 0, rc;
+
+	ls_event_reset(ev);
+	ev->line = rec->text;
+	ev->line_len = rec->len;
+	ev->offset = rec->offset;
+	ev->ts_ms = p->ts.now_ms;
+	p->stats.lines += (uint64_t)rec->nlines;
+	p->stats.bytes += rec->len + 1;
+	fmt = parse_first_line(s, rec->text, rec->first_len);
+	if (fmt == -1) {
+		ev->flags |= LS_EV_UNPARSED;
+		ls_event_add_tag(ev, tag_unparsed);
+		p->stats.unparsed++;
+	} else if (fmt >= 0) {
+		p->format_counts[fmt]++;
+	}
+	if (rec->nlines > 1)
+		join_message(ev, rec);
+	add_meta(s, ev, rec);
+	if (!p->o.no_tag) {
+		ls_event_reset(&p->alert);
+		if (ls_rules_apply(p->cat->rules, ev, &p->alert, &alerted) < 0)
+			alerted = 0;
+	}
+	if (!p->o.no_redact && ls_redact_event(ev) < 0)
+		ls_event_set_str(ev, "message", "[REDACTED:unredactable]");
+	p->stats.events++;
+	rc = emit(ctx, ev);
+	if (rc < 0 || !alerted)
+		return rc;
+	p->stats.alerts++;
+	return emit(ctx, &p->alert);
+}
+
+static int process_line(struct ls_stream *s, const char *line, size_t len,
+			uint64_t offset, unsigned flags, ls_emit_fn emit, void *ctx)
+{
+	struct ls_pipeline *p = s->p;
+	struct ls_record rec;
+	int cont, rc;
+
+	if (!s->ml) {
+		rec.text = line;
+		rec.len = len;
+		rec.first_len = len;
+		rec.offset = offset;
+		rec.flags = flags;
+		rec.nlines = 1;
+		return process_record(s, &rec, emit, ctx);
+	}
+	if (p->ml_start)
+		cont = ls_matcher_exec(p->ml_start, line, len) <= 0;
+	else
+		cont = ls_formats_continues(p->cat->formats, s->format, line, len);
+	rc = ls_multiline_feed(s->ml, line, len, offset, flags, cont, &rec);
+	if (rc <= 0)
+		return rc;
+	return process_record(s, &rec, emit, ctx);
+}
+
+/* Detects the format from the sample and replays the sampled lines. */
+static int finish_sampling(struct ls_stream *s, ls_emit_fn emit, void *ctx)
+{
+	struct ls_pipeline *p = s->p;
+	const char *lines[SAMPLE_LINES];
+	size_t lens[SAMPLE_LINES];
+	int rc = 0;
+
+	s->sampling = 0;
+	for (int i = 0; i < s->nsample; i++) {
+		lines[i] = s->sample_buf.data + s->sample[i].at;
+		lens[i] = s->sample[i].len;
+	}
+	s->format = ls_formats_detect(p->cat->formats, &p->ts, &p->ev, lines, lens,
+				      s->nsample);
+	if (stream_setup_multiline(s) < 0)
+		return LS_ENOMEM;
+	for (int i = 0; i < s->nsample && rc >= 0; i++)
+		rc = process_line(s, lines[i], lens[i], s->sample[i].offset,
+				  s->sample[i].flags, emit, ctx);
+	s->nsample = 0;
+	s->sample_buf.len = 0;
+	return rc;
+}
+
+int ls_stream_line(struct ls_stream *s, const char *line, size_t len,
+		   uint64_t offset, unsigned flags, ls_emit_fn emit, void *ctx)
+{
+	if (s->sampling) {
+		struct sample_line *sl = &s->sample[s->nsample];
+		sl->at = s->sample_buf.len;
+		sl->len = len;
+		sl->offset = offset;
+		sl->flags = flags;
+		if (ls_buf_append(&s->sample_buf, line, len) < 0)
+			return LS_ENOMEM;
+		s->nsample++;
+		if (s->nsample == SAMPLE_LINES || s->sample_buf.len >= SAMPLE_BYTES)
+			return finish_sampling(s, emit, ctx);
+		return 0;
+	}
+	return process_line(s, line, len, offset, flags, emit, ctx);
+}
+
+int ls_stream_flush(struct ls_stream *s, ls_emit_fn emit, void *ctx)
+{
+	struct ls_record rec;
+	int rc = 0;
+
+	if (s->sampling && s->nsample > 0)
+		rc = finish_sampling(s, emit, ctx);
+	if (rc >= 0 && s->ml && ls_multiline_flush(s->ml, &rec) > 0)
+		rc = process_record(s, &rec, emit, ctx);
+	return rc;
+}

@@ -1,0 +1,284 @@
+/* test_redact.c - secret redaction: a table of lines with their exact
+ * redacted text (each kind of secret in URLs, query strings, JSON, headers
+ * and key=value logs, and look-alikes that must stay as they are), the
+ * untouched fast path, many secrets in one line, a full arena, and
+ * ls_redact_event over a whole event. */
+#include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../parsers/error.h"
+#include "../parsers/event.h"
+#include "../parsers/redact.h"
+#include "unit.h"
+
+#define JWT "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0." \
+	    "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+
+static const struct {
+	const char *in;
+	const char *want; /* NULL: unchanged */
+	int count;
+} samples[] = {
+	/* key=value secrets in URLs and query strings */
+	{ "GET /login?user=bob&password=hunter2&next=/ HTTP/1.1",
+	  "GET /login?user=bob&password=[REDACTED:password]&next=/ HTTP/1.1", 1 },
+	{ "https://api.example.com/v1/items?api_key=abc123def&format=json",
+	  "https://api.example.com/v1/items?api_key=[REDACTED:api_key]&format=json", 1 },
+	{ "/oauth/cb?access_token=ya29.a0AfH6SMB&token_type=Bearer&expires_in=3599",
+	  "/oauth/cb?access_token=[REDACTED:token]&token_type=Bearer&expires_in=3599", 1 },
+	{ "/cb?token=abc&secret=def&pass=ghi",
+	  "/cb?token=[REDACTED:token]&secret=[REDACTED:secret]&pass=[REDACTED:password]", 3 },
+	{ "POST /api?apikey=K3y;refresh_token=r3fr3sh",
+	  "POST /api?apikey=[REDACTED:api_key];refresh_token=[REDACTED:token]", 2 },
+	/* JSON */
+	{ "{\"user\":\"bob\",\"password\":\"hunter2 with spaces\",\"remember\":true}",
+	  "{\"user\":\"bob\",\"password\":\"[REDACTED:password]\",\"remember\":true}", 1 },
+	{ "{\"client_secret\": \"s3cr3t\", \"client_id\": \"app\"}",
+	  "{\"client_secret\": \"[REDACTED:secret]\", \"client_id\": \"app\"}", 1 },
+	{ "{\"Session_Token\":\"a\\\"b\",\"n\":1}",
+	  "{\"Session_Token\":\"[REDACTED:token]\",\"n\":1}", 1 },
+	{ "msg=\"{\\\"refresh_token\\\":\\\"r1t2\\\"}\"",
+	  "msg=\"{\\\"refresh_token\\\":\\\"[REDACTED:token]\\\"}\"", 1 },
+	{ "{'password': 'p@ss w0rd', 'user': 'x'}",
+	  "{'password': '[REDACTED:password]', 'user': 'x'}", 1 },
+	/* key=value and key: value logs */
+	{ "level=info msg=login user=alice pwd=Tr0ub4dor3 ip=10.0.0.1",
+	  "level=info msg=login user=alice pwd=[REDACTED:password] ip=10.0.0.1", 1 },
+	{ "PASSWORD=Secret123 USER=x",
+	  "PASSWORD=[REDACTED:password] USER=x", 1 },
+	{ "password=\"a b c\" user=bob",
+	  "password=\"[REDACTED:password]\" user=bob", 1 },
+	{ "secret: hunter2",
+	  "secret: [REDACTED:secret]", 1 },
+	{ "Api-Key: 0123456789abcdef",
+	  "Api-Key: [REDACTED:api_key]", 1 },
+	{ "COMMAND=/usr/bin/mysql -u root --password=hunter2 db",
+	  "COMMAND=/usr/bin/mysql -u root --password=[REDACTED:password] db", 1 },
+	{ "auth_token=t0k,passwd=pw",
+	  "auth_token=[REDACTED:token],passwd=[REDACTED:password]", 2 },
+	/* Authorization */
+	{ "Authorization: Bearer abc.def.ghi",
+	  "Authorization: Bearer [REDACTED:authorization]", 1 },
+	{ "authorization: Basic dXNlcjpwYXNzd29yZA==",
+	  "authorization: Basic [REDACTED:authorization]", 1 },
+	{ "{\"headers\":{\"Authorization\":\"Bearer " JWT "\"}}",
+	  "{\"headers\":{\"Authorization\":\"Bearer [REDACTED:authorization]\"}}", 1 },
+	{ "GET /x?authorization=Bearer%20abc123 HTTP/1.1",
+	  "GET /x?authorization=Bearer%20[REDACTED:authorization] HTTP/1.1", 1 },
+	{ "AUTHORIZATION: s3cr3tv4lue",
+	  "AUTHORIZATION: [REDACTED:authorization]", 1 },
+	/* AWS access key ids */
+	{ "using key AKIAIOSFODNN7EXAMPLE for upload",
+	  "using key [REDACTED:aws_access_key] for upload", 1 },
+	{ "aws_access_key_id=ASIAY34FZKBOKMUTVV7A region=us-east-1",
+	  "aws_access_key_id=[REDACTED:aws_access_key] region=us-east-1", 1 },
+	/* JWTs */
+	{ "session " JWT " expired",
+	  "session [REDACTED:jwt] expired", 1 },
+	{ "Cookie: sid=eyJhbGciOiJIUzI1NiJ9.eyJ1IjoxfQ.sig_abcd; theme=dark",
+	  "Cookie: sid=[REDACTED:jwt]; theme=dark", 1 },
+	{ "token=" JWT,
+	  "token=[REDACTED:token]", 1 },
+	/* private keys */
+	{ "key=-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA1\n"
+	  "-----END RSA PRIVATE KEY----- loaded",
+	  "key=[REDACTED:private_key] loaded", 1 },
+	{ "-----BEGIN OPENSSH PRIVATE KEY-----\\nb3BlbnNzaC1rZXktdjEAAAAA",
+	  "[REDACTED:private_key]", 1 },
+	/* card numbers */
+	{ "charged card 4111111111111111 ok",
+	  "charged card [REDACTED:card] ok", 1 },
+	{ "cc=5555 5555 5555 4444 exp=12/25",
+	  "cc=[REDACTED:card] exp=12/25", 1 },
+	{ "card: 4111-1111-1111-1111.",
+	  "card: [REDACTED:card].", 1 },
+	{ "amex 3782 822463 10005 approved",
+	  "amex [REDACTED:card] approved", 1 },
+	{ "{\"pan\":\"6011111111111117\"}",
+	  "{\"pan\":\"[REDACTED:card]\"}", 1 },
+	{ "4111 1111 1111 1111 123",
+	  "[REDACTED:card] 123", 1 },
+	/* look-alikes that must stay */
+	{ "bypass=1&debug=true", NULL, 0 },
+	{ "db_password=x user_token=y", NULL, 0 },
+	{ "token_count=5 secrets=3", NULL, 0 },
+	{ "order 4111111111111112 shipped", NULL, 0 },
+	{ "id 41111111111111111111 done", NULL, 0 },
+	{ "password mismatch for user bob", NULL, 0 },
+	{ "login failed password= user=bob", NULL, 0 },
+	{ "{\"password\":\"\"}", NULL, 0 },
+	{ "password=[REDACTED:password]", NULL, 0 },
+	{ "Authorization: Bearer", NULL, 0 },
+	{ "client 192.168.100.200 connected to 10.0.0.1:8080", NULL, 0 },
+	{ "2023-11-14T22:13:20.123Z started at 2023-11-14 22:13:20", NULL, 0 },
+	{ "epoch 1700000000000 ms, 1700000000000000 us", NULL, 0 },
+	{ "price 0.4111111111111111 units", NULL, 0 },
+	{ "ref4111111111111111 and 4111111111111111x", NULL, 0 },
+	{ "uuid 550e8400-e29b-41d4-a716-446655440000", NULL, 0 },
+	{ "AKIAIOSFODNN7EXAMPLEX xAKIAIOSFODNN7EXAMPLE AKIA123", NULL, 0 },
+	{ "eyJhbGciOiJIUzI1NiJ9.eyJ.abc and xeyJhbGci.eyJzdWIi.abcd", NULL, 0 },
+	{ "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZI\n-----END PUBLIC KEY-----", NULL, 0 },
+	{ "phone +1 555-123-4567, ssn-like 123-45-6789", NULL, 0 },
+};
+
+static void test_samples(void)
+{
+	struct ls_event ev;
+
+	CU_ASSERT_FATAL(ls_event_init(&ev, 1 << 16) == 0);
+	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		const char *sentinel = "untouched", *out = sentinel;
+		const char *want = samples[i].want;
+		size_t outlen = 12345;
+		int n;
+
+		ls_event_reset(&ev);
+		n = ls_redact(&ev, samples[i].in, strlen(samples[i].in), &out, &outlen);
+		if (n != samples[i].count || (want && n > 0 && strcmp(out, want) != 0))
+			fprintf(stderr, "\n  in:   %s\n  got:  %s (%d)\n  want: %s (%d)\n",
+				samples[i].in, n > 0 ? out : "(unchanged)", n,
+				want ? want : "(unchanged)", samples[i].count);
+		CU_ASSERT_EQUAL(n, samples[i].count);
+		if (!want) {
+			CU_ASSERT_PTR_EQUAL(out, sentinel);
+			CU_ASSERT_EQUAL(outlen, 12345);
+		} else if (n > 0) {
+			CU_ASSERT_STRING_EQUAL(out, want);
+			CU_ASSERT_EQUAL(outlen, strlen(want));
+		}
+	}
+	ls_event_release(&ev);
+}
+
+/* No trigger byte at all: nothing found, nothing written, arena unused. */
+static void test_no_trigger(void)
+{
+	static const char line[] = "hi bob, how is it going?";
+	struct ls_event ev;
+	const char *out = line;
+	size_t outlen = sizeof(line) - 1;
+
+	CU_ASSERT_FATAL(ls_event_init(&ev, 256) == 0);
+	CU_ASSERT_EQUAL(ls_redact(&ev, line, sizeof(line) - 1, &out, &outlen), 0);
+	CU_ASSERT_PTR_EQUAL(out, line);
+	CU_ASSERT_EQUAL(outlen, sizeof(line) - 1);
+	CU_ASSERT_EQUAL(ev.arena_len, 0);
+	CU_ASSERT_EQUAL(ls_redact(&ev, "", 0, &out, &outlen), 0);
+	CU_ASSERT_PTR_EQUAL(out, line);
+	ls_event_release(&ev);
+}
+
+/* More secrets than one round holds: every one is replaced. */
+static void test_many(void)
+{
+	char in[40 * 8 + 1], want[40 * 26 + 1];
+	struct ls_event ev;
+	const char *out = NULL;
+	size_t outlen = 0;
+
+	in[0] = want[0] = '\0';
+	for (int i = 0; i < 40; i++) {
+		strcat(in, "pwd=x&");
+		strcat(want, "pwd=[REDACTED:password]&");
+	}
+	CU_ASSERT_FATAL(ls_event_init(&ev, 1 << 16) == 0);
+	CU_ASSERT_EQUAL(ls_redact(&ev, in, strlen(in), &out, &outlen), 40);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_STRING_EQUAL(out, want);
+	CU_ASSERT_EQUAL(outlen, strlen(want));
+	ls_event_release(&ev);
+}
+
+static void test_arena_full(void)
+{
+	static const char line[] = "GET /?password=hunter2 HTTP/1.1";
+	struct ls_event ev;
+	const char *out = line;
+	size_t outlen = 0;
+
+	CU_ASSERT_FATAL(ls_event_init(&ev, 16) == 0);
+	CU_ASSERT_EQUAL(ls_redact(&ev, line, sizeof(line) - 1, &out, &outlen),
+			LS_ENOMEM);
+	CU_ASSERT_PTR_EQUAL(out, line);
+	ls_event_release(&ev);
+}
+
+static void test_event(void)
+{
+	struct ls_event ev;
+	const struct ls_field *f;
+	const char *user = "bob", *list_val = "pwd=x";
+
+	CU_ASSERT_FATAL(ls_event_init(&ev, 4096) == 0);
+	ev.line = "raw password=hunter2";
+	ev.line_len = strlen(ev.line);
+	ls_event_set_str(&ev, "message", "login user=bob password=hunter2 ok");
+	ls_event_set_str(&ev, "url.original", "/cb?token=abc123&x=AKIAIOSFODNN7EXAMPLE");
+	ls_event_set_str(&ev, "user.name", user);
+	ls_event_set(&ev, "labels.order", "4111111111111111", 16, LS_F_INT);
+	ls_event_set(&ev, "labels.list", list_val, 5, LS_F_LIST);
+	ls_event_add_tag(&ev, "security");
+
+	CU_ASSERT_EQUAL(ls_redact_event(&ev), 3);
+	f = ls_event_get(&ev, "message");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(f->len, strlen("login user=bob password=[REDACTED:password] ok"));
+	CU_ASSERT_NSTRING_EQUAL(f->val, "login user=bob password=[REDACTED:password] ok", f->len);
+	f = ls_event_get(&ev, "url.original");
+	CU_ASSERT_NSTRING_EQUAL(f->val, "/cb?token=[REDACTED:token]&x=[REDACTED:aws_access_key]",
+				f->len);
+	/* untouched: clean strings keep their pointer; non-strings are skipped */
+	CU_ASSERT_PTR_EQUAL(ls_event_get(&ev, "user.name")->val, user);
+	CU_ASSERT_NSTRING_EQUAL(ls_event_get(&ev, "labels.order")->val, "4111111111111111", 16);
+	CU_ASSERT_PTR_EQUAL(ls_event_get(&ev, "labels.list")->val, list_val);
+	/* the raw line stays as read */
+	CU_ASSERT_STRING_EQUAL(ev.line, "raw password=hunter2");
+	CU_ASSERT(ls_event_has_tag(&ev, "redacted"));
+	CU_ASSERT(ls_event_has_tag(&ev, "security"));
+	CU_ASSERT(ev.flags & LS_EV_REDACTED);
+	/* a second pass finds nothing left */
+	CU_ASSERT_EQUAL(ls_redact_event(&ev), 0);
+	ls_event_release(&ev);
+}
+
+/* Without a message field the line is redacted into a new "message". */
+static void test_event_line(void)
+{
+	struct ls_event ev;
+	const struct ls_field *f;
+	static const char want[] = "user=bob Authorization: Basic [REDACTED:authorization]";
+
+	CU_ASSERT_FATAL(ls_event_init(&ev, 4096) == 0);
+	ev.line = "user=bob Authorization: Basic dXNlcjpwYXNz";
+	ev.line_len = strlen(ev.line);
+	CU_ASSERT_EQUAL(ls_redact_event(&ev), 1);
+	f = ls_event_get(&ev, "message");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(f->type, LS_F_STR);
+	CU_ASSERT_EQUAL(f->len, sizeof(want) - 1);
+	CU_ASSERT_NSTRING_EQUAL(f->val, want, f->len);
+	CU_ASSERT(ls_event_has_tag(&ev, "redacted"));
+
+	/* nothing secret: no tag, no message field made up */
+	ls_event_reset(&ev);
+	ev.line = "user=bob logged in";
+	ev.line_len = strlen(ev.line);
+	CU_ASSERT_EQUAL(ls_redact_event(&ev), 0);
+	CU_ASSERT_PTR_NULL(ls_event_get(&ev, "message"));
+	CU_ASSERT_EQUAL(ev.ntags, 0);
+	CU_ASSERT_EQUAL(ev.flags & LS_EV_REDACTED, 0);
+	ls_event_release(&ev);
+}
+
+static const struct ls_test_case cases[] = {
+	{ "samples", test_samples },
+	{ "no_trigger", test_no_trigger },
+	{ "many", test_many },
+	{ "arena_full", test_arena_full },
+	{ "event", test_event },
+	{ "event_line", test_event_line },
+	{ NULL, NULL },
+};
+
+LS_TEST_SUITE(redact, cases);
