@@ -3,10 +3,10 @@
 #include "opts.h"
 #include "output.h"
 
-#include "../parsers/json_out.h"
 
 #include "../parsers/patfile.h"
 #include "../shipper/pipeline.h"
+#include "../shipper/selftest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,21 +17,13 @@ enum { OPT_PATTERNS = 256 };
 
 static const struct ls_opt patterns_opts[] = {
 	{"patterns", OPT_PATTERNS, 1, "DIR", "load extra format and rule files from DIR"},
-	{"verbose", 'v', 0, NULL, "test: print every example, not only failures"},
 	{"help", 'h', 0, NULL, "show this help"},
 	{NULL, 0, 0, NULL, NULL}
 };
 
 struct pat_ctx {
 	const char *dir;
-	int verbose, help;
-	/* the example under test */
-	const struct ls_pentry *entry;
-	const char *example;
-	int example_line;
-	int counter;        /* a counterexample: the rule must not hit */
-	int matched;        /* events seen for this example */
-	int failed;
+	int help;
 };
 
 static int handle_opt(void *vctx, int key, const char *arg)
@@ -40,7 +32,6 @@ static int handle_opt(void *vctx, int key, const char *arg)
 
 	switch (key) {
 	case OPT_PATTERNS: c->dir = arg; break;
-	case 'v': c->verbose = 1; break;
 	case 'h': c->help = 1; break;
 	default: return -2;
 	}
@@ -120,194 +111,34 @@ static int do_show(struct ls_catalog *cat, const char *name)
 	return 0;
 }
 
-/* Checks one "field=value" or "tag:NAME" expectation against ev. */
-static int check_expect(const struct ls_event *ev, const char *expect, char *why, size_t n)
+static void on_fail(void *ctx, const struct ls_pentry *e, const char *example,
+		    int line, const char *why, const char *json)
 {
-	const char *eq = strchr(expect, '=');
-	char name[128], tmp[64];
-	const char *got;
-	size_t glen, vlen;
-
-	if (strncmp(expect, "tag:", 4) == 0) {
-		if (ls_event_has_tag(ev, expect + 4))
-			return 0;
-		snprintf(why, n, "tag '%s' missing", expect + 4);
-		return -1;
-	}
-	if (!eq || eq == expect || (size_t)(eq - expect) >= sizeof(name)) {
-		snprintf(why, n, "bad expect line '%s' (field=value or tag:NAME)", expect);
-		return -1;
-	}
-	memcpy(name, expect, (size_t)(eq - expect));
-	name[eq - expect] = '\0';
-	vlen = strlen(eq + 1);
-	if (strcmp(name, "event.severity") == 0 && !ls_event_get(ev, name)) {
-		snprintf(tmp, sizeof(tmp), "%d", ev->severity);
-		got = tmp;
-		glen = strlen(tmp);
-	} else if (!ls_output_field(ev, name, tmp, &got, &glen)) {
-		snprintf(why, n, "field %s: expected '%s', got nothing", name, eq + 1);
-		return -1;
-	}
-	if (glen == vlen && memcmp(got, eq + 1, vlen) == 0)
-		return 0;
-	/* a list matches when one of its items is the expected value */
-	for (const char *s = got, *end = got + glen; s < end;) {
-		const char *sep = memchr(s, LS_LIST_SEP, (size_t)(end - s));
-		size_t l = sep ? (size_t)(sep - s) : (size_t)(end - s);
-		if (l == vlen && memcmp(s, eq + 1, vlen) == 0)
-			return 0;
-		s += l + 1;
-	}
-	snprintf(why, n, "field %s: expected '%s', got '%.*s'", name, eq + 1, (int)glen, got);
-	return -1;
+	(void)ctx;
+	printf("FAIL %s %s (%s:%d): %s\n  line: %s\n", e->kind, e->name, e->origin,
+	       line, why, example);
+	if (json)
+		printf("  got:  %s\n", json);
 }
 
-static void fail(struct pat_ctx *c, const char *why, const struct ls_event *ev)
+static int do_test(struct ls_pipeline *p, const char *name, const char *file)
 {
-	struct ls_buf b;
+	struct ls_selftest_result res;
 
-	c->failed++;
-	printf("FAIL %s %s (%s:%d): %s\n  line: %s\n", c->entry->kind, c->entry->name,
-	       c->entry->origin, c->example_line, why, c->example);
-	if (!ev)
-		return;
-	ls_buf_init(&b, 0);
-	if (ls_json_event(&b, ev) == 0)
-		printf("  got:  %.*s", (int)b.len, b.data);
-	ls_buf_release(&b);
-}
-
-/* Checks the expect lines that follow example number `at` of the entry. */
-static void check_expects(struct pat_ctx *c, const struct ls_event *ev, int at)
-{
-	const struct ls_pentry *e = c->entry;
-	char why[512];
-
-	for (int i = at + 1; i < e->nprops; i++) {
-		if (strcmp(e->props[i].key, "expect") != 0)
-			break;
-		if (check_expect(ev, e->props[i].value, why, sizeof(why)) < 0) {
-			fail(c, why, ev);
-			return;
-		}
-	}
-}
-
-static int current_prop;
-
-/* Receives the events of a rule example (the alert events are skipped). */
-static int on_rule_event(void *vctx, struct ls_event *ev)
-{
-	struct pat_ctx *c = vctx;
-	const struct ls_field *rid = ls_event_get(ev, "rule.id");
-	int hit = rid && strlen(c->entry->name) == rid->len &&
-		  memcmp(rid->val, c->entry->name, rid->len) == 0;
-	char why[256];
-
-	const struct ls_field *kind = ls_event_get(ev, "event.kind");
-
-	if (kind && kind->len == 5 && memcmp(kind->val, "alert", 5) == 0)
-		return 0;
-	if (c->matched++)
-		return 0;
-	if (c->counter) {
-		if (hit)
-			fail(c, "counterexample hits the rule", ev);
-		return 0;
-	}
-	if (!hit) {
-		snprintf(why, sizeof(why), "rule did not hit (rule.id is '%.*s')",
-			 rid ? (int)rid->len : 4, rid ? rid->val : "none");
-		fail(c, why, ev);
-		return 0;
-	}
-	check_expects(c, ev, current_prop);
-	return 0;
-}
-
-static void test_rule_example(struct pat_ctx *c, struct ls_pipeline *p, int i)
-{
-	struct ls_stream *s;
-
-	c->matched = 0;
-	if (ls_stream_new(p, &s, NULL, 0) < 0)
-		return;
-	current_prop = i;
-	ls_stream_line(s, c->example, strlen(c->example), 0, 0, on_rule_event, c);
-	ls_stream_flush(s, on_rule_event, c);
-	ls_stream_free(s);
-}
-
-static void test_format_example(struct pat_ctx *c, struct ls_pipeline *p,
-				struct ls_event *ev, int i)
-{
-	struct ls_catalog *cat = ls_pipeline_catalog(p);
-	int idx = ls_formats_find(cat->formats, c->entry->name);
-
-	ls_event_reset(ev);
-	ev->line = c->example;
-	ev->line_len = strlen(c->example);
-	ev->ts_ms = ls_pipeline_ts(p)->now_ms;
-	if (idx < 0 || ls_formats_parse(cat->formats, idx, ls_pipeline_ts(p), ev,
-					c->example, strlen(c->example)) <= 0) {
-		fail(c, "the format does not parse its example", NULL);
-		return;
-	}
-	check_expects(c, ev, i);
-}
-
-static int entry_selected(const struct ls_pentry *e, const char *name, const char *file)
-{
-	if (file)
-		return strcmp(e->origin, file) == 0;
-	return !name || strcmp(e->name, name) == 0;
-}
-
-static int do_test(struct ls_pipeline *p, struct pat_ctx *c, const char *name,
-		   const char *file)
-{
-	struct ls_catalog *cat = ls_pipeline_catalog(p);
-	struct ls_event ev;
-	int examples = 0, entries = 0;
-
-	if (ls_event_init(&ev, 4 << 20) < 0)
-		return 2;
-	for (int f = 0; f < cat->nfiles; f++) {
-		for (int k = 0; k < cat->files[f]->nentries; k++) {
-			const struct ls_pentry *e = &cat->files[f]->entries[k];
-			int is_rule = strcmp(e->kind, "rule") == 0;
-			if (!entry_selected(e, name, file) ||
-			    (!is_rule && strcmp(e->kind, "format") != 0))
-				continue;
-			entries++;
-			c->entry = e;
-			for (int i = 0; i < e->nprops; i++) {
-				const struct ls_pprop *pr = &e->props[i];
-				c->counter = strcmp(pr->key, "counterexample") == 0;
-				if (strcmp(pr->key, "example") != 0 && !c->counter)
-					continue;
-				if (c->counter && !is_rule)
-					continue;
-				c->example = pr->value;
-				c->example_line = pr->line;
-				examples++;
-				if (c->verbose)
-					printf("test %s %s:%d\n", e->name, e->origin, pr->line);
-				if (is_rule)
-					test_rule_example(c, p, i);
-				else
-					test_format_example(c, p, &ev, i);
-			}
-		}
-	}
-	ls_event_release(&ev);
-	printf("patterns: %d entries, %d examples, %d failed\n", entries, examples, c->failed);
-	if (entries == 0) {
-		ls_die_msg("patterns", "no pattern named '%s'", name ? name : file);
+	if (ls_selftest_run(p, name, file, on_fail, NULL, &res) < 0) {
+		ls_die_msg("patterns", "out of memory");
 		return 2;
 	}
-	return c->failed ? 1 : 0;
+	if (res.entries == 0) {
+		if (name || file)
+			ls_die_msg("patterns", "no format or rule named '%s'", name ? name : file);
+		else
+			ls_die_msg("patterns", "no formats or rules are loaded");
+		return 2;
+	}
+	printf("patterns: %d entries, %d examples: %d passed, %d failed\n", res.entries,
+	       res.examples, res.examples - res.failed, res.failed);
+	return res.failed ? 1 : 0;
 }
 
 int cmd_patterns(int argc, char **argv)
@@ -352,7 +183,7 @@ int cmd_patterns(int argc, char **argv)
 			}
 			file = arg;
 		}
-		rc = do_test(p, &c, file ? NULL : arg, file);
+		rc = do_test(p, file ? NULL : arg, file);
 		if (ls_pipeline_catalog(p)->nwarnings && rc == 0)
 			rc = 1;
 	} else {

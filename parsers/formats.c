@@ -38,6 +38,8 @@ struct ls_format {
 	struct kv set[FMT_MAX_SET];
 	int nlevels;
 	struct kv levels[FMT_MAX_LEVELS];
+	int nrequire;
+	char *require[FMT_MAX_SET];      /* fields a decoded line must have */
 	struct ls_matcher *continuation; /* multiline: NULL when none */
 	char *reparse;                   /* field parsed again, or NULL */
 };
@@ -98,6 +100,8 @@ static void format_free(struct ls_format *fm)
 		free((char *)fm->map[i].to);
 	}
 	kv_release(fm->set, fm->nset);
+	for (int i = 0; i < fm->nrequire; i++)
+		free(fm->require[i]);
 	kv_release(fm->levels, fm->nlevels);
 	ls_matcher_free(fm->continuation);
 	free(fm->reparse);
@@ -253,6 +257,12 @@ static int format_prop(struct ls_formats *f, struct ls_format *fm,
 			fm->aliases[fm->naliases++] = strndup(s, n);
 			s += n;
 		}
+		return 0;
+	}
+	if (strcmp(k, "require") == 0) {
+		if (fm->nrequire == FMT_MAX_SET)
+			goto too_many;
+		fm->require[fm->nrequire++] = strdup(v);
 		return 0;
 	}
 	if (strcmp(k, "dataset") == 0) {
@@ -479,6 +489,14 @@ static void apply_reparse(struct ls_formats *f, struct ls_format *fm,
 
 	if (!fld || f->depth >= REPARSE_DEPTH || fld->type != LS_F_STR)
 		return;
+	/* container runtimes keep the line's own newline */
+	if (fld->len > 0 && fld->val[fld->len - 1] == '\n') {
+		size_t n = fld->len - 1;
+		if (n > 0 && fld->val[n - 1] == '\r')
+			n--;
+		ls_event_set(ev, fm->reparse, fld->val, n, LS_F_STR);
+		fld = ls_event_get(ev, fm->reparse);
+	}
 	f->depth++;
 	if (ls_formats_parse_any(f, -1, ts, ev, fld->val, fld->len) >= 0)
 		ev->ts_ms = ts_ms;
@@ -502,6 +520,9 @@ int ls_formats_parse(struct ls_formats *f, int idx, struct ls_tsctx *ts,
 		rc = ls_decode_logfmt(ev, line, len, fm->map, fm->nmap);
 	else
 		rc = apply_match(fm, ev, line, len);
+	for (int i = 0; rc > 0 && i < fm->nrequire; i++)
+		if (!ls_event_get(ev, fm->require[i]))
+			rc = 0;
 	if (rc <= 0) {
 		ev->nfields = saved_n;
 		ev->arena_len = saved_arena;

@@ -8,11 +8,15 @@
  *   match: grok/regex                    repeatable, tried in order
  *   decoder: json | logfmt               instead of match
  *   map: from -> to                      decoder key renames (repeatable)
+ *   require: field                       the line parses only when it gives
+ *                                        this field (repeatable)
+ *   priority: 50                         lower is tried first (auto)
  *   set: field=value                     constant fields (repeatable)
  *   levels: I=info W=warn E=error        log.level value renames
  *   multiline: java | python | go        continuation lines join the event
- *   reparse: message                     the field is parsed again (-f auto)
- *                                        and its fields merged (containers)
+ *   reparse: message                     the field (its final newline cut) is
+ *                                        parsed again by the other formats and
+ *                                        their fields merged (containers)
  *   example: a line                      must parse with this format
  *   expect: field=value                  after an example
  */

@@ -151,6 +151,67 @@ static int key_kind(const char *key, size_t len)
 	return -1;
 }
 
+/* --- private keys --- */
+
+#define PEM_LABEL_MAX 64
+
+/* The first needle in s[from..len), or len when there is none. */
+static size_t find(const char *s, size_t from, size_t len, const char *needle,
+		   size_t nlen)
+{
+	while (from + nlen <= len) {
+		const char *c = memchr(s + from, needle[0], len - from - nlen + 1);
+		if (!c)
+			break;
+		from = (size_t)(c - s);
+		if (memcmp(s + from, needle, nlen) == 0)
+			return from;
+		from++;
+	}
+	return len;
+}
+
+/* At p, after "-----BEGIN " or "-----END ": whether the label (capitals,
+ * digits, spaces) up to the closing "-----" ends in "PRIVATE KEY"; *after
+ * is past the dashes. */
+static int private_key_label(const char *s, size_t len, size_t p, size_t *after)
+{
+	size_t room = len - p < PEM_LABEL_MAX ? len - p : PEM_LABEL_MAX;
+	size_t label_end = find(s, p, p + room, "-----", 5);
+
+	if (label_end == p + room)
+		return 0;
+	for (size_t q = p; q < label_end; q++)
+		if (s[q] != ' ' && !is_digit((unsigned char)s[q]) &&
+		    (s[q] < 'A' || s[q] > 'Z'))
+			return 0;
+	*after = label_end + 5;
+	return label_end - p >= 11 && memcmp(s + label_end - 11, "PRIVATE KEY", 11) == 0;
+}
+
+/* "-----BEGIN ...PRIVATE KEY-----" through the matching END line, or to
+ * the end of the text when the block was cut off. */
+static int try_private_key(const char *s, size_t len, size_t i, struct span *sp)
+{
+	size_t p, after;
+
+	if (len - i < 11 || memcmp(s + i, "-----BEGIN ", 11) != 0)
+		return 0;
+	if (!private_key_label(s, len, i + 11, &p))
+		return 0;
+	sp->start = i;
+	sp->end = len;
+	sp->kind = K_PRIVATE_KEY;
+	while ((p = find(s, p, len, "-----END ", 9)) < len) {
+		p += 9;
+		if (private_key_label(s, len, p, &after)) {
+			sp->end = after;
+			break;
+		}
+	}
+	return 1;
+}
+
 /* --- key=value, "key": "value", key: value and Authorization --- */
 
 /* A value's extent: [start, end), and how it was quoted. */
@@ -235,9 +296,8 @@ static int auth_credential(const char *s, size_t len, struct value *v)
 		v->end = value_end(s, len, cred, v);
 		return v->end > v->start;
 	}
-	if (is_auth_scheme(s + v->start, v->end - v->start))
-		return 0;
-	return 1;
+	/* a scheme word with nothing after it hides nothing */
+	return !(cred >= v->end && is_auth_scheme(s + v->start, word_end - v->start));
 }
 
 /* For the separator at i: the key's end, and whether the key was quoted
@@ -297,7 +357,8 @@ static int try_key_value(const char *s, size_t len, size_t i, size_t floor,
 	size_t end, p = i + 1;
 	int kind;
 
-	/* every key ends in a letter; most separators (times, URLs) do not */
+	/* a key (or the quote closing it) touches its separator; most ':' and
+	 * '=' in a line (times, addresses, URLs) fail here at once */
 	if (i == floor || (!is_key_char((unsigned char)s[i - 1]) &&
 			   !is_quote((unsigned char)s[i - 1])))
 		return 0;
@@ -312,6 +373,9 @@ static int try_key_value(const char *s, size_t len, size_t i, size_t floor,
 	read_value(s, len, p, &v);
 	if (v.end == v.start || is_redacted_already(s, len, v.start))
 		return 0;
+	/* a bare value would stop at the space in "-----BEGIN RSA ..." */
+	if (s[v.start] == '-' && try_private_key(s, len, v.start, sp))
+		return 1;
 	if (kind == K_AUTHORIZATION && (!auth_credential(s, len, &v) ||
 					is_redacted_already(s, len, v.start)))
 		return 0;
@@ -321,7 +385,7 @@ static int try_key_value(const char *s, size_t len, size_t i, size_t floor,
 	return 1;
 }
 
-/* --- AWS access key ids, JWTs, private keys --- */
+/* --- AWS access key ids, JWTs --- */
 
 /* "AKIA"/"ASIA" and 16 upper-case letters or digits, as a whole word. */
 static int try_aws_key(const char *s, size_t len, size_t i, struct span *sp)
@@ -369,60 +433,6 @@ static int try_jwt(const char *s, size_t len, size_t i, struct span *sp)
 	sp->start = i;
 	sp->end = p;
 	sp->kind = K_JWT;
-	return 1;
-}
-
-#define PEM_LABEL_MAX 64
-
-/* The first needle in s[from..len), or len when there is none. */
-static size_t find(const char *s, size_t from, size_t len, const char *needle,
-		   size_t nlen)
-{
-	while (from + nlen <= len) {
-		const char *c = memchr(s + from, needle[0], len - from - nlen + 1);
-		if (!c)
-			break;
-		from = (size_t)(c - s);
-		if (memcmp(s + from, needle, nlen) == 0)
-			return from;
-		from++;
-	}
-	return len;
-}
-
-/* At p, after "-----BEGIN " or "-----END ": whether the label up to the
- * closing "-----" ends in "PRIVATE KEY"; *after is past the dashes. */
-static int private_key_label(const char *s, size_t len, size_t p, size_t *after)
-{
-	size_t room = len - p < PEM_LABEL_MAX ? len - p : PEM_LABEL_MAX;
-	size_t label_end = find(s, p, p + room, "-----", 5);
-
-	if (label_end == p + room)
-		return 0;
-	*after = label_end + 5;
-	return label_end - p >= 11 && memcmp(s + label_end - 11, "PRIVATE KEY", 11) == 0;
-}
-
-/* "-----BEGIN ...PRIVATE KEY-----" through the matching END line, or to
- * the end of the text when the block was cut off. */
-static int try_private_key(const char *s, size_t len, size_t i, struct span *sp)
-{
-	size_t p, after;
-
-	if (len - i < 11 || memcmp(s + i, "-----BEGIN ", 11) != 0)
-		return 0;
-	if (!private_key_label(s, len, i + 11, &p))
-		return 0;
-	sp->start = i;
-	sp->end = len;
-	sp->kind = K_PRIVATE_KEY;
-	while ((p = find(s, p, len, "-----END ", 9)) < len) {
-		p += 9;
-		if (private_key_label(s, len, p, &after)) {
-			sp->end = after;
-			break;
-		}
-	}
 	return 1;
 }
 

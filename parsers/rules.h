@@ -33,6 +33,17 @@
  *   count: 5                             alert when the count reaches this
  *   window: 60                           seconds, by the events' own @timestamp
  *   capacity: 65536                      keys kept at most (stalest evicted)
+ *
+ * Both kinds also accept description:, example:, expect: and
+ * counterexample: (used by `logship patterns test`); any other property is
+ * an error. level: is required; a rule needs a match:, and a rule with
+ * neither program: nor dataset: runs on every event and needs a literal:.
+ * Rules are tried in the order they were added (a replaced rule keeps its
+ * place) and the first hit wins. A threshold's table (capacity keys, each
+ * with count timestamps or count distinct values; count at most 1000) is
+ * allocated when it is added and never grows. Its clock is the events' own
+ * ts_ms, so replaying a log gives the same alerts; after an alert the key
+ * starts counting afresh.
  */
 #ifndef LS_RULES_H
 #define LS_RULES_H
@@ -51,9 +62,11 @@ struct ls_rules;
 int ls_rules_new(struct ls_rules **out, const struct ls_grok *g);
 void ls_rules_free(struct ls_rules *r);
 
-/* Adds (or replaces, by name) a "rule" or "threshold" entry. On a bad entry
- * returns LS_EINVAL/LS_EREGEX with "origin:line: message" and the set is
- * unchanged. */
+/* Adds (or replaces, by name) a "rule" or "threshold" entry; e is borrowed
+ * (see ls_rules_entry()), everything else is copied. On a bad entry returns
+ * LS_EINVAL (LS_EREGEX for a regex that does not compile) with
+ * "origin:line: KIND NAME: message", line being the bad property's, and the
+ * set is unchanged. */
 int ls_rules_add(struct ls_rules *r, const struct ls_pentry *e,
 		 struct ls_error *err);
 
@@ -64,8 +77,13 @@ int ls_rules_count(const struct ls_rules *r);
  * rule.*, event.category/type/outcome, event.severity, threat.technique.id)
  * and feeds thresholds. When a threshold fires, fills *alert (reset by the
  * caller beforehand, with its own arena) with the alert event and sets
- * *alerted to 1. Returns the number of rules that hit (0 or 1) or LS_ENOMEM.
- * No allocation on the per-line path. */
+ * *alerted to 1 (0 otherwise); with alert or alerted NULL thresholds are not
+ * fed. At most one alert per event: another threshold reaching its count on
+ * the same event keeps its history and fires on its next hit. Field values
+ * set on ev borrow from ev (its line, fields or arena) or from the set.
+ * Returns the number of rules that hit (0 or 1) or LS_ENOMEM (the event's
+ * arena or field table is full). No allocation on the per-line path, except
+ * for building the routing index on the first call after ls_rules_add(). */
 int ls_rules_apply(struct ls_rules *r, struct ls_event *ev,
 		   struct ls_event *alert, int *alerted);
 
@@ -90,9 +108,10 @@ int ls_rules_set_techniques(struct ls_rules *r, const char *text, size_t len);
  * NULL when unknown or no list was loaded. Owned by the set. */
 const char *ls_rules_technique_name(const struct ls_rules *r, const char *id);
 
-/* Bytes the set holds for its rules, indexes and threshold tables (compiled
- * regexes and where-expressions not counted). Fixed by the entries added:
- * applying events never changes it. */
+/* Bytes the set holds for its rules, routing index and threshold tables
+ * (compiled regexes and where-expressions not counted). It changes only when
+ * entries are added (and once on the first apply after that, which builds
+ * the routing index); applying events never makes it grow. */
 size_t ls_rules_memory(const struct ls_rules *r);
 
 #endif

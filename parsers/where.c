@@ -273,7 +273,7 @@ static int parse_comparison(struct where_test *t, const char *expr,
 	else
 		rc = store_parts(t, expr, flen, value, strlen(value));
 	if (rc < 0)
-		return ls_error_set(err, rc, "out of memory");
+		return rc;
 	return prepare_value(t, expr, err);
 }
 
@@ -308,6 +308,8 @@ int ls_where_add(struct ls_where *w, const char *expr, struct ls_error *err)
 	}
 	if (!parse_prefixed(&t, expr, err, &rc))
 		rc = parse_comparison(&t, expr, err);
+	if (rc == LS_ENOMEM)
+		ls_error_set(err, rc, "out of memory");
 	if (rc < 0)
 		goto out;
 	w->tests[w->ntests++] = t;

@@ -86,6 +86,8 @@ static const struct {
 	  "key=[REDACTED:private_key] loaded", 1 },
 	{ "-----BEGIN OPENSSH PRIVATE KEY-----\\nb3BlbnNzaC1rZXktdjEAAAAA",
 	  "[REDACTED:private_key]", 1 },
+	{ "secret=-----BEGIN EC PRIVATE KEY-----\\nMHcCAQEE\\n-----END EC PRIVATE KEY----- x",
+	  "secret=[REDACTED:private_key] x", 1 },
 	/* card numbers */
 	{ "charged card 4111111111111111 ok",
 	  "charged card [REDACTED:card] ok", 1 },
@@ -110,6 +112,7 @@ static const struct {
 	{ "{\"password\":\"\"}", NULL, 0 },
 	{ "password=[REDACTED:password]", NULL, 0 },
 	{ "Authorization: Bearer", NULL, 0 },
+	{ "{\"authorization\":\"Basic \"}", NULL, 0 },
 	{ "client 192.168.100.200 connected to 10.0.0.1:8080", NULL, 0 },
 	{ "2023-11-14T22:13:20.123Z started at 2023-11-14 22:13:20", NULL, 0 },
 	{ "epoch 1700000000000 ms, 1700000000000000 us", NULL, 0 },

@@ -1,0 +1,104 @@
+/* test_matcher.c - PCRE2 wrapper: compile errors, group names, captures. */
+#include "unit.h"
+
+#include "../parsers/event.h"
+#include "../parsers/grok.h"
+#include "../parsers/matcher.h"
+
+#include <string.h>
+
+static void test_compile_error_offset(void)
+{
+	static const struct {
+		const char *re;
+		size_t offset;
+		const char *msg;
+	} cases[] = {
+		{"(?<a>x", 6, "missing closing parenthesis"},
+		{"abc[", 4, "missing terminating ] for character class"},
+		{"a{2,1}", 5, "numbers out of order in {} quantifier"},
+		{"(?<1a>x)", 3, "subpattern name must start with a non-digit"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ls_matcher *m = NULL;
+		struct ls_error err;
+		size_t off = 0;
+		char want[128];
+		int rc = ls_matcher_compile(&m, cases[i].re, 0, &off, &err);
+		CU_ASSERT_EQUAL(rc, LS_EREGEX);
+		CU_ASSERT_PTR_NULL(m);
+		CU_ASSERT_EQUAL(off, cases[i].offset);
+		snprintf(want, sizeof(want), "regex error at offset %zu: %s",
+			 cases[i].offset, cases[i].msg);
+		CU_ASSERT_STRING_EQUAL(err.msg, want);
+	}
+}
+
+static void test_group_names_decode(void)
+{
+	struct ls_matcher *m = NULL;
+	struct ls_error err;
+	const char *s;
+	size_t n;
+	int type;
+
+	CU_ASSERT_EQUAL_FATAL(ls_matcher_compile(&m, "(?<source__ip>\\S+) (?<_at_timestamp>\\S+) "
+		"(?<http__response__status_code>\\d+) (?<count___int>\\d+) (?<plain>\\w+)",
+		0, NULL, &err), 0);
+	CU_ASSERT_EQUAL(ls_matcher_ngroups(m), 5);
+	CU_ASSERT_STRING_EQUAL(ls_matcher_group_field(m, 0, &type), "source.ip");
+	CU_ASSERT_EQUAL(type, LS_F_STR);
+	CU_ASSERT_STRING_EQUAL(ls_matcher_group_field(m, 1, &type), "@timestamp");
+	CU_ASSERT_STRING_EQUAL(ls_matcher_group_field(m, 2, &type), "http.response.status_code");
+	CU_ASSERT_EQUAL(type, LS_F_INT); /* known numeric ECS field */
+	CU_ASSERT_STRING_EQUAL(ls_matcher_group_field(m, 3, &type), "count");
+	CU_ASSERT_EQUAL(type, LS_F_INT);
+	CU_ASSERT_STRING_EQUAL(ls_matcher_group_field(m, 4, &type), "plain");
+	CU_ASSERT_EQUAL(ls_matcher_exec(m, "1.2.3.4 now 404 7 ok", 20), 1);
+	CU_ASSERT_EQUAL(ls_matcher_group(m, 2, &s, &n), 0);
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_NSTRING_EQUAL(s, "404", 3);
+	CU_ASSERT_EQUAL(ls_matcher_exec(m, "nope", 4), 0);
+	ls_matcher_free(m);
+}
+
+static void test_unset_groups_and_binary(void)
+{
+	struct ls_matcher *m = NULL;
+	struct ls_error err;
+	const char *s;
+	size_t n, a, b;
+	const char subject[] = "x\0y\xff z";
+
+	CU_ASSERT_EQUAL_FATAL(ls_matcher_compile(&m, "(?:(?<a>q)|(?<b>y\\xff))", 0, NULL, &err), 0);
+	CU_ASSERT_EQUAL(ls_matcher_exec(m, subject, sizeof(subject) - 1), 1);
+	CU_ASSERT_EQUAL(ls_matcher_group(m, 0, &s, &n), -1);
+	CU_ASSERT_EQUAL(ls_matcher_group(m, 1, &s, &n), 0);
+	CU_ASSERT_EQUAL(n, 2);
+	ls_matcher_span(m, &a, &b);
+	CU_ASSERT_EQUAL(a, 2);
+	CU_ASSERT_EQUAL(b, 4);
+	ls_matcher_free(m);
+}
+
+static void test_caseless_and_anchored(void)
+{
+	struct ls_matcher *m = NULL;
+	struct ls_error err;
+
+	CU_ASSERT_EQUAL_FATAL(ls_matcher_compile(&m, "select", LS_MATCH_CASELESS | LS_MATCH_ANCHORED,
+						 NULL, &err), 0);
+	CU_ASSERT_EQUAL(ls_matcher_exec(m, "SeLeCt 1", 8), 1);
+	CU_ASSERT_EQUAL(ls_matcher_exec(m, " select", 7), 0);
+	ls_matcher_free(m);
+}
+
+static const struct ls_test_case cases[] = {
+	{"compile error names the offset", test_compile_error_offset},
+	{"group names decode to fields and types", test_group_names_decode},
+	{"unset groups and binary subjects", test_unset_groups_and_binary},
+	{"caseless and anchored", test_caseless_and_anchored},
+	{NULL, NULL}
+};
+
+LS_TEST_SUITE(matcher, cases)
