@@ -29,7 +29,7 @@ PC_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS = $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
 CUNIT_LIBS = $(shell $(PKG_CONFIG) --libs cunit 2>/dev/null || echo -lcunit)
 
-BUILD := build
+BUILD := build$(if $(SANITIZE),-san)
 PARSERS_SRC := $(wildcard parsers/*.c)
 SHIPPER_SRC := $(wildcard shipper/*.c)
 CMD_SRC := $(wildcard cmd/*.c)
@@ -41,7 +41,7 @@ CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c) tests/unit_main.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all test unit cli patterns-test bench demo install clean deps check-libs
+.PHONY: FORCE all test unit cli patterns-test bench demo install clean deps check-libs
 
 all: check-libs logship
 
@@ -51,8 +51,13 @@ check-libs:
 	    echo "logship: missing library $$m: run 'make deps' (or apt-get install $(DEB_BUILD))" >&2; exit 1; }; \
 	done
 
-logship: $(CMD_OBJ) $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PC_LIBS) -lm
+logship: $(CMD_OBJ) $(LIB_OBJ) $(BUILD)/.flags
+	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(LIB_OBJ) $(PC_LIBS) -lm
+
+# Relink when the flags change (a sanitizer build and a plain one share ./logship).
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' > $@
 
 $(BUILD)/%.o: %.c $(wildcard parsers/*.h shipper/*.h cmd/*.h tests/*.h)
 	@mkdir -p $(dir $@)
@@ -73,7 +78,7 @@ $(BUILD)/unit-tests: $(TEST_OBJ) $(LIB_OBJ)
 
 # Every test: unit suites, pattern examples, command-line scripts, integration.
 test: deps all $(BUILD)/unit-tests
-	@bash tests/run-all.sh
+	@UNIT_TESTS=$(BUILD)/unit-tests bash tests/run-all.sh
 
 unit: all $(BUILD)/unit-tests
 	LOGSHIP_SRCDIR=. $(BUILD)/unit-tests
@@ -110,4 +115,6 @@ install: all
 	  install -m 644 completions/logship.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/logship.fish; }
 
 clean:
-	rm -rf $(BUILD) logship
+	rm -rf build build-san logship
+
+FORCE:

@@ -101,7 +101,7 @@ int ls_opts_parse(const char *sub, const struct ls_opt *table, int argc,
 		  void *ctx, int *first_operand)
 {
 	struct option longopts[MAX_OPTS + 1];
-	char shorts[2 * MAX_OPTS + 2] = "+:";
+	char shorts[2 * MAX_OPTS + 2] = ":";
 	int n = 0, c, rc;
 
 	memset(longopts, 0, sizeof(longopts));

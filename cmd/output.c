@@ -124,9 +124,20 @@ static void put_escaped(struct ls_buf *b, const char *s, size_t len, int quote)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		const char *esc = NULL;
+		const char *xd = hex;
 		char xb[4];
-		if (c >= 0x20 && c != '\\' && c != 0x7f && !(quote && c == '"'))
+		if (c >= 0x80) {
+			/* valid UTF-8 is copied; each invalid byte becomes \xHH,
+			 * as in the JSON output */
+			size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+			if (n && i + n <= len && ls_utf8_valid(s + i, n)) {
+				i += n - 1;
+				continue;
+			}
+			xd = "0123456789ABCDEF";
+		} else if (c >= 0x20 && c != '\\' && c != 0x7f && !(quote && c == '"')) {
 			continue;
+		}
 		ls_buf_append(b, s + run, i - run);
 		run = i + 1;
 		if (c == LS_LIST_SEP)
@@ -147,8 +158,8 @@ static void put_escaped(struct ls_buf *b, const char *s, size_t len, int quote)
 		}
 		xb[0] = '\\';
 		xb[1] = 'x';
-		xb[2] = hex[c >> 4];
-		xb[3] = hex[c & 15];
+		xb[2] = xd[c >> 4];
+		xb[3] = xd[c & 15];
 		ls_buf_append(b, xb, 4);
 	}
 	ls_buf_append(b, s + run, len - run);

@@ -55,12 +55,13 @@ struct parse_ctx {
 	int outfmt; /* -1: pretty on a terminal, json otherwise */
 	char *fields;
 	const char *color;
-	int count_only, only_unparsed, stats, summary, help;
+	int count_only, only_unparsed, stats, summary, help, nwhere;
 	long long max_count;
 	int fail_on;
 	const char *since_arg, *until_arg;
 	int64_t since_ms, until_ms;
 	uint64_t printed, max_severity_hits;
+	uint64_t bytes_read; /* input bytes (decompressed), whatever the line endings */
 	int stop;
 	struct { const char *tag; uint64_t n; } tag_stats[MAX_TAG_STATS];
 	int ntag_stats;
@@ -97,6 +98,7 @@ static int handle_opt(void *vctx, int key, const char *arg)
 			ls_die_msg("parse", "%s", err.msg);
 			return -2;
 		}
+		c->nwhere++;
 		break;
 	case 'c': c->count_only = 1; break;
 	case 'm':
@@ -272,6 +274,7 @@ static int parse_input(struct parse_ctx *c, struct ls_pipeline *p, const char *p
 out:
 	if (c->stop || c->out.closed)
 		status = LS_EIO;
+	c->bytes_read += ls_reader_bytes_out(r);
 	ls_stream_free(s);
 	ls_reader_free(r);
 	return status;
@@ -284,7 +287,7 @@ static void print_stats(struct parse_ctx *c, struct ls_pipeline *p)
 
 	fprintf(stderr, "lines: %llu\nbytes: %llu\nevents: %llu\nunparsed: %llu\n"
 		"alerts: %llu\nprinted: %llu\n", (unsigned long long)st->lines,
-		(unsigned long long)st->bytes, (unsigned long long)st->events,
+		(unsigned long long)c->bytes_read, (unsigned long long)st->events,
 		(unsigned long long)st->unparsed, (unsigned long long)st->alerts,
 		(unsigned long long)c->printed);
 	for (int i = 0; i < ls_formats_count(cat->formats); i++)
@@ -370,6 +373,9 @@ int cmd_parse(int argc, char **argv)
 	}
 	if (ls_now_ms(&c->po.now_ms) < 0)
 		goto out;
+	/* redaction changes only what is shown: a bare count needs none */
+	if ((c->count_only || c->summary) && !c->nwhere && !c->stats)
+		c->po.no_redact = 1;
 	if (ls_pipeline_new(&p, &c->po, ls_warn_cb, NULL, &err) < 0) {
 		ls_die_msg(NULL, "%s", err.msg);
 		goto out;

@@ -59,7 +59,7 @@ int ls_buf_reserve(struct ls_buf *b, size_t n)
 	return 0;
 }
 
-int ls_buf_append(struct ls_buf *b, const void *p, size_t n)
+int ls_buf_append_grow(struct ls_buf *b, const void *p, size_t n)
 {
 	if (ls_buf_reserve(b, n) < 0)
 		return LS_ENOMEM;
@@ -72,11 +72,6 @@ int ls_buf_append(struct ls_buf *b, const void *p, size_t n)
 int ls_buf_puts(struct ls_buf *b, const char *s)
 {
 	return ls_buf_append(b, s, strlen(s));
-}
-
-int ls_buf_putc(struct ls_buf *b, char c)
-{
-	return ls_buf_append(b, &c, 1);
 }
 
 int ls_buf_printf(struct ls_buf *b, const char *fmt, ...)

@@ -3,6 +3,7 @@
 #define LS_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 struct ls_buf {
 	char *data;
@@ -17,10 +18,33 @@ void ls_buf_init(struct ls_buf *b, size_t max);
 void ls_buf_release(struct ls_buf *b);
 /* Makes room for n more bytes; 0 or LS_ENOMEM when the cap would be passed. */
 int ls_buf_reserve(struct ls_buf *b, size_t n);
-/* Appends n bytes / a C string / one byte; 0 or LS_ENOMEM. */
-int ls_buf_append(struct ls_buf *b, const void *p, size_t n);
+/* Appends n bytes (slow path of ls_buf_append); 0 or LS_ENOMEM. */
+int ls_buf_append_grow(struct ls_buf *b, const void *p, size_t n);
+
+/* Appends n bytes / a C string / one byte; 0 or LS_ENOMEM. The data stays
+ * NUL-terminated. Inline: these run per field on the output path. */
+static inline int ls_buf_append(struct ls_buf *b, const void *p, size_t n)
+{
+	if (b->cap - b->len > n) {
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return ls_buf_append_grow(b, p, n);
+}
+
+static inline int ls_buf_putc(struct ls_buf *b, char c)
+{
+	if (b->cap - b->len > 1) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return ls_buf_append_grow(b, &c, 1);
+}
+
 int ls_buf_puts(struct ls_buf *b, const char *s);
-int ls_buf_putc(struct ls_buf *b, char c);
 /* Appends printf-formatted text; 0 or LS_ENOMEM. Not for the per-line path. */
 int ls_buf_printf(struct ls_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

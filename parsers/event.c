@@ -8,14 +8,46 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
+/* Behind the arena (allocated with it, never handed out) lives a 64-bit
+ * filter of the field names present: bit name_bit(name) is set for every
+ * field of the event, so a name whose bit is clear is absent and
+ * ls_event_set() appends without comparing it to every other name (the
+ * common case: a pattern sets a dozen new fields per line). The filter only
+ * ever over-approximates: ls_event_unset() and callers that drop fields by
+ * lowering nfields leave bits set, ls_event_reset() clears them. */
+static size_t filter_offset(size_t arena_cap)
+{
+	return (arena_cap + 7) & ~(size_t)7;
+}
+
+static uint64_t *name_filter(const struct ls_event *ev)
+{
+	return ev->arena ? (uint64_t *)(void *)(ev->arena + filter_offset(ev->arena_cap)) : NULL;
+}
+
+/* The filter bit of a name: from its length and its first and last bytes,
+ * which tell ECS names sharing a prefix apart ("http.request.method",
+ * "http.request.referrer"). */
+static uint64_t name_bit(const char *name)
+{
+	size_t len = strlen(name);
+	uint32_t mix = (uint32_t)len | (uint32_t)(unsigned char)name[0] << 8 |
+		       (uint32_t)(unsigned char)name[len ? len - 1 : 0] << 16;
+
+	return (uint64_t)1 << ((mix * 0x9e3779b1u) >> 26);
+}
+
 int ls_event_init(struct ls_event *ev, size_t arena_cap)
 {
 	memset(ev, 0, sizeof(*ev));
-	ev->arena = malloc(arena_cap);
+	if (arena_cap > (size_t)-1 - 16)
+		return LS_ENOMEM;
+	ev->arena = malloc(filter_offset(arena_cap) + sizeof(uint64_t));
 	if (!ev->arena)
 		return LS_ENOMEM;
 	ev->arena_cap = arena_cap;
 	ev->format = -1;
+	*name_filter(ev) = 0;
 	return 0;
 }
 
@@ -27,6 +59,8 @@ void ls_event_release(struct ls_event *ev)
 
 void ls_event_reset(struct ls_event *ev)
 {
+	uint64_t *filter = name_filter(ev);
+
 	ev->ts_ms = 0;
 	ev->line = NULL;
 	ev->line_len = 0;
@@ -37,6 +71,8 @@ void ls_event_reset(struct ls_event *ev)
 	ev->nfields = 0;
 	ev->ntags = 0;
 	ev->arena_len = 0;
+	if (filter)
+		*filter = 0;
 }
 
 char *ls_event_alloc(struct ls_event *ev, size_t n)
@@ -65,11 +101,30 @@ char *ls_event_strdup(struct ls_event *ev, const char *s, size_t len)
 	return p;
 }
 
-static int find_field(const struct ls_event *ev, const char *name)
+/* strcmp(a, b) == 0 for the short names of one event, inline: ECS names
+ * that share a first byte ("http.request.method", "http.version") differ
+ * a few bytes later, before a call to strcmp would have paid off. */
+static int same_name(const char *a, const char *b)
 {
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
+/* The index of the field called name, or -1. *bit is name's filter bit. */
+static int find_field(const struct ls_event *ev, const char *name, uint64_t *bit)
+{
+	const uint64_t *filter = name_filter(ev);
+	char first = name[0];
+
+	*bit = name_bit(name);
+	if (filter && !(*filter & *bit))
+		return -1;
 	for (int i = 0; i < ev->nfields; i++) {
 		const char *n = ev->fields[i].name;
-		if (n == name || (n[0] == name[0] && strcmp(n, name) == 0))
+		if (n == name || (n[0] == first && (first == 0 || same_name(n + 1, name + 1))))
 			return i;
 	}
 	return -1;
@@ -78,13 +133,17 @@ static int find_field(const struct ls_event *ev, const char *name)
 int ls_event_set(struct ls_event *ev, const char *name, const char *val,
 		 size_t len, int type)
 {
-	int i = find_field(ev, name);
+	uint64_t bit, *filter;
+	int i = find_field(ev, name, &bit);
 	struct ls_field *f;
 
 	if (i < 0) {
 		if (ev->nfields >= LS_EVENT_MAX_FIELDS)
 			return LS_ENOMEM;
 		i = ev->nfields++;
+		filter = name_filter(ev);
+		if (filter)
+			*filter |= bit;
 	}
 	f = &ev->fields[i];
 	f->name = name;
@@ -151,14 +210,16 @@ int ls_event_list_add(struct ls_event *ev, const char *name, const char *item)
 
 const struct ls_field *ls_event_get(const struct ls_event *ev, const char *name)
 {
-	int i = find_field(ev, name);
+	uint64_t bit;
+	int i = find_field(ev, name, &bit);
 
 	return i < 0 ? NULL : &ev->fields[i];
 }
 
 void ls_event_unset(struct ls_event *ev, const char *name)
 {
-	int i = find_field(ev, name);
+	uint64_t bit;
+	int i = find_field(ev, name, &bit);
 
 	if (i < 0)
 		return;

@@ -504,6 +504,14 @@ static void apply_reparse(struct ls_formats *f, struct ls_format *fm,
 	f->depth--;
 }
 
+/* ECS keeps these as arrays; a constant "set:" value is a list of one. */
+static int set_type(const char *key)
+{
+	if (strcmp(key, "event.category") == 0 || strcmp(key, "event.type") == 0)
+		return LS_F_LIST;
+	return ls_event_default_type(key);
+}
+
 int ls_formats_parse(struct ls_formats *f, int idx, struct ls_tsctx *ts,
 		     struct ls_event *ev, const char *line, size_t len)
 {
@@ -534,7 +542,7 @@ int ls_formats_parse(struct ls_formats *f, int idx, struct ls_tsctx *ts,
 		ls_event_set_str(ev, "event.dataset", fm->dataset);
 	for (int i = 0; i < fm->nset; i++)
 		ls_event_set(ev, fm->set[i].key, fm->set[i].val, strlen(fm->set[i].val),
-			     ls_event_default_type(fm->set[i].key));
+			     set_type(fm->set[i].key));
 	apply_levels(fm, ev);
 	ls_formats_take_timestamp(ev, ts);
 	if (fm->reparse)
@@ -582,7 +590,16 @@ int ls_formats_continues(struct ls_formats *f, int idx, const char *line, size_t
 	if (idx < 0 || idx >= f->n)
 		return 0;
 	fm = f->list[idx];
-	return fm->continuation && len > 0 && ls_matcher_exec(fm->continuation, line, len) > 0;
+	if (!fm->continuation)
+		return 0;
+	/* a blank line inside a record (between the goroutines of a Go panic,
+	 * in a Python exception chain) continues it */
+	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t' ||
+			   line[len - 1] == '\r'))
+		len--;
+	if (len == 0)
+		return 1;
+	return ls_matcher_exec(fm->continuation, line, len) > 0;
 }
 
 /* 1 when format idx joins continuation lines. */

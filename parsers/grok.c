@@ -193,3 +193,28 @@ char *ls_grok_expand(const struct ls_grok *g, const char *pattern,
 	out.data[out.len] = '\0';
 	return out.data;
 }
+
+char *ls_grok_placeholder(const char *pattern)
+{
+	char *out = strdup(pattern);
+	char *p = out;
+
+	while (p && (p = strstr(p, "%{")) != NULL) {
+		char *close = strchr(p, '}');
+		size_t n;
+		if (!close || (p > out && p[-1] == '\\')) {
+			p += 2;
+			continue;
+		}
+		n = (size_t)(close - p) + 1; /* at least 3: "%{}" */
+		if (n < 4) {
+			p = close + 1;
+			continue;
+		}
+		memcpy(p, "(?:", 3);
+		memset(p + 3, 'x', n - 4);
+		p[n - 1] = ')';
+		p += n;
+	}
+	return out;
+}

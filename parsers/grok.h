@@ -34,6 +34,12 @@ char *ls_grok_expand(const struct ls_grok *g, const char *pattern,
 		     struct ls_grok_fields *fields, struct ls_error *err);
 void ls_grok_fields_release(struct ls_grok_fields *fields);
 
+/* A copy of pattern of the same length in which each %{...} macro is
+ * replaced by an empty group "(?:xx..)" of its length, so a regex error in
+ * the user's own text is reported at the offset the user typed. Caller
+ * frees with free(); NULL when out of memory. */
+char *ls_grok_placeholder(const char *pattern);
+
 /* Names of the macros, for `logship patterns`; count in *n. */
 const char *ls_grok_name(const struct ls_grok *g, int i);
 int ls_grok_count(const struct ls_grok *g);

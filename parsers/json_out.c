@@ -1,11 +1,23 @@
 /* json_out.c - events as one JSON object per line: string escaping that
  * keeps valid UTF-8 and writes invalid bytes as \xHH, and nesting of dotted
- * field names into objects. */
+ * field names into objects.
+ *
+ * Two encoders write the same bytes. The checked one appends piece by piece
+ * through ls_buf and handles any event. The fast one, used for nearly every
+ * event, reserves an upper bound once and writes through a pointer, using a
+ * cached "shape": the sorted entry order plus the text that goes before each
+ * value (closing braces, comma, keys, opening braces) and after the last one.
+ * Consecutive events of one format carry the same field-name pointers in the
+ * same order, so the shape is looked up by those pointers. */
 #include "json_out.h"
 #include "error.h"
 
 #include <stdint.h>
 #include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define ONES ((uint64_t)0x0101010101010101ULL)
 #define HIGHS ((uint64_t)0x8080808080808080ULL)
@@ -13,6 +25,15 @@
 /* Nonzero when some byte of w is zero / below n (n <= 128). */
 #define WORD_HAS_ZERO(w) (((w) - ONES) & ~(w) & HIGHS)
 #define WORD_HAS_LESS(w, n) (((w) - ONES * (n)) & ~(w) & HIGHS)
+
+/* Strings up to this long are escaped by the fast writer (which reserves 6
+ * output bytes per input byte); longer ones are appended run by run, so a
+ * huge line does not make the output buffer grow six times its size. */
+#define FAST_STRING_MAX ((size_t)64 << 10)
+/* Events whose output bound is larger take the checked encoder. */
+#define FAST_EVENT_MAX ((size_t)256 << 10)
+/* Worst case output bytes per input byte: \u00XX. */
+#define ESC_MAX 6
 
 static const char hex_upper[] = "0123456789ABCDEF";
 static const char hex_lower[] = "0123456789abcdef";
@@ -37,6 +58,27 @@ static int word_plain(uint64_t w)
 	bad |= WORD_HAS_ZERO(w ^ (ONES * 0x7f));
 	return bad == 0;
 }
+
+/* Printable ASCII other than '"' and '\\': copied into a JSON string as is. */
+static int byte_plain(unsigned char c)
+{
+	return (unsigned char)(c - 0x20) < 0x5f && c != '"' && c != '\\';
+}
+
+#if defined(__SSE2__)
+/* Bit k set when byte k of v needs escaping or UTF-8 checking. */
+static unsigned special_mask(__m128i v)
+{
+	/* a signed compare catches both controls and bytes >= 0x80 */
+	__m128i low_or_high = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+	__m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+	__m128i backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+	__m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f));
+
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(low_or_high, quote),
+							_mm_or_si128(backslash, del)));
+}
+#endif
 
 static int is_cont(unsigned char c)
 {
@@ -72,6 +114,96 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
 	return p[1] >= lo && p[1] <= hi ? 4 : 0;
 }
 
+/* ---- the fast string writer: room is known, no checks per byte ---- */
+
+/* Copies the printable run at the start of p[0..n) to w; returns its
+ * length. May store up to 16 bytes past the run, never past w + n + 15
+ * and only when n >= 16 (the caller's room covers that: see
+ * write_string). */
+static size_t copy_plain(char *w, const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+#if defined(__SSE2__)
+	while (n - i >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		unsigned mask = special_mask(v);
+
+		_mm_storeu_si128((__m128i *)(void *)(w + i), v);
+		if (mask)
+			return i + (size_t)__builtin_ctz(mask);
+		i += 16;
+	}
+#endif
+	while (n - i >= 8 && word_plain(load64(p + i))) {
+		memcpy(w + i, p + i, 8);
+		i += 8;
+	}
+	while (i < n && byte_plain(p[i])) {
+		w[i] = (char)p[i];
+		i++;
+	}
+	return i;
+}
+
+/* Writes the escape for the byte c that copy_plain() stopped at (not part
+ * of a valid UTF-8 sequence); sets *invalid for a byte >= 0x80. */
+static char *write_escape(char *w, unsigned char c, int *invalid)
+{
+	switch (c) {
+	case '"': w[0] = '\\'; w[1] = '"'; return w + 2;
+	case '\\': w[0] = '\\'; w[1] = '\\'; return w + 2;
+	case '\n': w[0] = '\\'; w[1] = 'n'; return w + 2;
+	case '\r': w[0] = '\\'; w[1] = 'r'; return w + 2;
+	case '\t': w[0] = '\\'; w[1] = 't'; return w + 2;
+	case '\b': w[0] = '\\'; w[1] = 'b'; return w + 2;
+	case '\f': w[0] = '\\'; w[1] = 'f'; return w + 2;
+	}
+	if (c >= 0x80) {
+		/* the text \xHH, its backslash escaped for JSON */
+		if (invalid)
+			*invalid = 1;
+		memcpy(w, "\\\\x", 3);
+		w[3] = hex_upper[c >> 4];
+		w[4] = hex_upper[c & 15];
+		return w + 5;
+	}
+	memcpy(w, "\\u00", 4);
+	w[4] = hex_lower[c >> 4];
+	w[5] = hex_lower[c & 15];
+	return w + 6;
+}
+
+/* Writes s as a quoted JSON string at w; returns the end. The caller
+ * provides room for ESC_MAX * len + 2 bytes: each input byte becomes at
+ * most ESC_MAX output bytes, so whenever copy_plain() is at input byte i
+ * with 16 bytes left, its wide stores end before ESC_MAX * len + 2. */
+static char *write_string(char *w, const char *s, size_t len, int *invalid)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run, seq;
+
+	*w++ = '"';
+	while (i < len) {
+		run = copy_plain(w, p + i, len - i);
+		w += run;
+		i += run;
+		if (i == len)
+			break;
+		if (p[i] >= 0x80 && (seq = utf8_seq(p + i, len - i)) != 0) {
+			memcpy(w, p + i, seq);
+			w += seq;
+			i += seq;
+			continue;
+		}
+		w = write_escape(w, p[i++], invalid);
+	}
+	*w++ = '"';
+	return w;
+}
+
+/* ---- the checked string writer: appends through ls_buf ---- */
+
 /* Number of bytes from p that can be copied into a JSON string as they are
  * (printable ASCII and valid UTF-8 sequences). */
 static size_t plain_run(const unsigned char *p, size_t n)
@@ -83,7 +215,7 @@ static size_t plain_run(const unsigned char *p, size_t n)
 			i += 8;
 			continue;
 		}
-		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\') {
+		if (byte_plain(p[i])) {
 			i++;
 			continue;
 		}
@@ -94,48 +226,14 @@ static size_t plain_run(const unsigned char *p, size_t n)
 	return i;
 }
 
-/* Appends the escape for the byte c that plain_run() stopped at. Returns 1
- * when c was an invalid UTF-8 byte, 0 when it was an escaped ASCII byte, or
- * LS_ENOMEM. */
-static int put_escape(struct ls_buf *out, unsigned char c)
-{
-	char esc[6] = { '\\', 0, 0, 0, 0, 0 };
-	size_t n = 2;
-
-	switch (c) {
-	case '"': esc[1] = '"'; break;
-	case '\\': esc[1] = '\\'; break;
-	case '\n': esc[1] = 'n'; break;
-	case '\r': esc[1] = 'r'; break;
-	case '\t': esc[1] = 't'; break;
-	case '\b': esc[1] = 'b'; break;
-	case '\f': esc[1] = 'f'; break;
-	default:
-		if (c >= 0x80) {
-			/* the text \xHH, its backslash escaped for JSON */
-			memcpy(esc, "\\\\x", 3);
-			esc[3] = hex_upper[c >> 4];
-			esc[4] = hex_upper[c & 15];
-			return ls_buf_append(out, esc, 5) < 0 ? LS_ENOMEM : 1;
-		}
-		memcpy(esc, "\\u00", 4);
-		esc[4] = hex_lower[c >> 4];
-		esc[5] = hex_lower[c & 15];
-		n = 6;
-	}
-	return ls_buf_append(out, esc, n);
-}
-
-/* Appends s as a JSON string (with quotes) to out. Valid UTF-8 is copied as
- * is; each invalid byte becomes the text \xHH (uppercase hex, as nginx
- * writes it); control characters and DEL are escaped. Returns 0, or
- * LS_ENOMEM. Sets *invalid (when not NULL) to 1 if an invalid byte was
- * seen; leaves it alone otherwise. */
-int ls_json_string(struct ls_buf *out, const char *s, size_t len, int *invalid)
+/* ls_json_string() for strings too long for the fast writer or when its
+ * reservation does not fit under the buffer's cap. */
+static int json_string_checked(struct ls_buf *out, const char *s, size_t len,
+			       int *invalid)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, run;
-	int rc;
+	char esc[ESC_MAX];
 
 	if (ls_buf_reserve(out, len + 2) < 0 || ls_buf_putc(out, '"') < 0)
 		return LS_ENOMEM;
@@ -146,13 +244,27 @@ int ls_json_string(struct ls_buf *out, const char *s, size_t len, int *invalid)
 		i += run;
 		if (i == len)
 			break;
-		rc = put_escape(out, p[i++]);
-		if (rc < 0)
-			return rc;
-		if (rc == 1 && invalid)
-			*invalid = 1;
+		if (ls_buf_append(out, esc, (size_t)(write_escape(esc, p[i++], invalid) - esc)) < 0)
+			return LS_ENOMEM;
 	}
 	return ls_buf_putc(out, '"');
+}
+
+/* Appends s as a JSON string (with quotes) to out. Valid UTF-8 is copied as
+ * is; each invalid byte becomes the text \xHH (uppercase hex, as nginx
+ * writes it); control characters and DEL are escaped. Returns 0, or
+ * LS_ENOMEM. Sets *invalid (when not NULL) to 1 if an invalid byte was
+ * seen; leaves it alone otherwise. */
+int ls_json_string(struct ls_buf *out, const char *s, size_t len, int *invalid)
+{
+	char *end;
+
+	if (len > FAST_STRING_MAX || ls_buf_reserve(out, ESC_MAX * len + 2) < 0)
+		return json_string_checked(out, s, len, invalid);
+	end = write_string(out->data + out->len, s, len, invalid);
+	out->len = (size_t)(end - out->data);
+	out->data[out->len] = '\0';
+	return 0;
 }
 
 /* 1 when s[0..len) is valid UTF-8 (no overlongs, surrogates or code points
@@ -164,6 +276,13 @@ int ls_utf8_valid(const char *s, size_t len)
 	size_t i = 0, seq;
 
 	while (i < len) {
+#if defined(__SSE2__)
+		if (len - i >= 16 &&
+		    _mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + i))) == 0) {
+			i += 16;
+			continue;
+		}
+#endif
 		if (len - i >= 8 && (load64(p + i) & HIGHS) == 0) {
 			i += 8;
 			continue;
@@ -264,12 +383,23 @@ static void days_to_date(int64_t days, int64_t *year, unsigned *month,
 	*year = year_of_era + era * 400 + (*month <= 2);
 }
 
-/* Writes ms as "YYYY-MM-DDThh:mm:ss.mmmZ" (24 bytes, no NUL), clamped to
- * years 0000..9999. */
-static void format_rfc3339(int64_t ms, char out[24])
+#define TS_LEN 24      /* "YYYY-MM-DDThh:mm:ss.mmmZ" */
+#define TS_SECOND_LEN 20 /* up to and including the '.' */
+
+/* The last second formatted: events come in time order, so the text up to
+ * the milliseconds rarely changes from one event to the next. */
+static _Thread_local struct {
+	int64_t second; /* ms / 1000 of the text below */
+	int valid;
+	char text[TS_SECOND_LEN];
+} ts_cache;
+
+/* Writes ms as "YYYY-MM-DDThh:mm:ss.mmmZ" (TS_LEN bytes, no NUL), clamped
+ * to years 0000..9999. */
+static void format_rfc3339(int64_t ms, char *out)
 {
 	const int64_t min_ms = -62167219200000LL, max_ms = 253402300799999LL;
-	int64_t days, rem, year;
+	int64_t days, rem, year, second;
 	unsigned month, mday;
 
 	if (ms < min_ms)
@@ -278,18 +408,25 @@ static void format_rfc3339(int64_t ms, char out[24])
 		ms = max_ms;
 	days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
 	rem = ms - days * 86400000;
-	days_to_date(days, &year, &month, &mday);
-	memcpy(out, "0000-00-00T00:00:00.000Z", 24);
-	put_digits(out, (unsigned)year, 4);
-	put_digits(out + 5, month, 2);
-	put_digits(out + 8, mday, 2);
-	put_digits(out + 11, (unsigned)(rem / 3600000), 2);
-	put_digits(out + 14, (unsigned)(rem / 60000 % 60), 2);
-	put_digits(out + 17, (unsigned)(rem / 1000 % 60), 2);
-	put_digits(out + 20, (unsigned)(rem % 1000), 3);
+	second = days * 86400 + rem / 1000;
+	if (!ts_cache.valid || ts_cache.second != second) {
+		days_to_date(days, &year, &month, &mday);
+		memcpy(ts_cache.text, "0000-00-00T00:00:00.", TS_SECOND_LEN);
+		put_digits(ts_cache.text, (unsigned)year, 4);
+		put_digits(ts_cache.text + 5, month, 2);
+		put_digits(ts_cache.text + 8, mday, 2);
+		put_digits(ts_cache.text + 11, (unsigned)(rem / 3600000), 2);
+		put_digits(ts_cache.text + 14, (unsigned)(rem / 60000 % 60), 2);
+		put_digits(ts_cache.text + 17, (unsigned)(rem / 1000 % 60), 2);
+		ts_cache.second = second;
+		ts_cache.valid = 1;
+	}
+	memcpy(out, ts_cache.text, TS_SECOND_LEN);
+	put_digits(out + TS_SECOND_LEN, (unsigned)(rem % 1000), 3);
+	out[TS_LEN - 1] = 'Z';
 }
 
-/* ---- field values ---- */
+/* ---- field values, checked ---- */
 
 static int put_list(struct ls_buf *out, const char *s, size_t len)
 {
@@ -340,6 +477,78 @@ static int put_tags(struct ls_buf *out, const struct ls_event *ev)
 			return LS_ENOMEM;
 	}
 	return ls_buf_putc(out, ']');
+}
+
+/* ---- field values, fast: the caller reserved value_bound() ---- */
+
+/* Output bound of any value of len bytes: a string is ESC_MAX * len + 2; a
+ * list adds brackets, and each separator byte becomes "," (3 bytes). */
+#define VALUE_BOUND(len) (ESC_MAX * (size_t)(len) + 8)
+
+static char *write_list(char *w, const char *s, size_t len)
+{
+	size_t i = 0, end;
+
+	*w++ = '[';
+	while (len > 0 && i <= len) {
+		const char *sep = memchr(s + i, LS_LIST_SEP, len - i);
+
+		end = sep ? (size_t)(sep - s) : len;
+		if (i > 0)
+			*w++ = ',';
+		w = write_string(w, s + i, end - i, NULL);
+		i = end + 1;
+	}
+	*w++ = ']';
+	return w;
+}
+
+static char *write_value(char *w, const struct ls_field *f)
+{
+	switch (f->type) {
+	case LS_F_INT:
+		if (!json_int_valid(f->val, f->len))
+			break;
+		memcpy(w, f->val, f->len);
+		return w + f->len;
+	case LS_F_FLOAT:
+		if (!json_number_valid(f->val, f->len))
+			break;
+		memcpy(w, f->val, f->len);
+		return w + f->len;
+	case LS_F_RAW:
+		if (f->len == 0) {
+			memcpy(w, "null", 4);
+			return w + 4;
+		}
+		memcpy(w, f->val, f->len);
+		return w + f->len;
+	case LS_F_LIST:
+		return write_list(w, f->val, f->len);
+	}
+	return write_string(w, f->val, f->len, NULL);
+}
+
+/* Output bound of the tags array. */
+static size_t tags_bound(const struct ls_event *ev)
+{
+	size_t n = 2;
+
+	for (int i = 0; i < ev->ntags; i++)
+		n += ESC_MAX * strlen(ev->tags[i]) + 3;
+	return n;
+}
+
+static char *write_tags(char *w, const struct ls_event *ev)
+{
+	*w++ = '[';
+	for (int i = 0; i < ev->ntags; i++) {
+		if (i > 0)
+			*w++ = ',';
+		w = write_string(w, ev->tags[i], strlen(ev->tags[i]), NULL);
+	}
+	*w++ = ']';
+	return w;
 }
 
 /* ---- names: order and nesting ---- */
@@ -492,40 +701,256 @@ static const char *nest_to(struct ls_buf *out, struct nest *st, const char *name
 	return seg;
 }
 
+/* Writes the text that goes before entry name's value (closing the objects
+ * of the previous entry it leaves, opening the ones it enters, its key). */
+static int put_prefix(struct ls_buf *out, struct nest *st, const char *name)
+{
+	const char *leaf = nest_to(out, st, name);
+
+	if (!leaf || put_key(out, leaf, strlen(leaf), &st->first) < 0)
+		return LS_ENOMEM;
+	return 0;
+}
+
+/* Closes the objects still open after the last entry. */
+static int put_close(struct ls_buf *out, struct nest *st)
+{
+	for (; st->open > 0; st->open--)
+		if (ls_buf_putc(out, '}') < 0)
+			return LS_ENOMEM;
+	return 0;
+}
+
 static int put_entries(struct ls_buf *out, const struct ls_event *ev,
 		       const short *order, int n)
 {
 	struct nest st = { "", 0, 0 };
 
 	for (int i = 0; i < n; i++) {
-		const char *name = entry_name(ev, order[i]);
-		const char *leaf = nest_to(out, &st, name);
-
-		if (!leaf || put_key(out, leaf, strlen(leaf), &st.first) < 0)
+		if (put_prefix(out, &st, entry_name(ev, order[i])) < 0)
 			return LS_ENOMEM;
 		if (order[i] == TAGS_ENTRY ? put_tags(out, ev) < 0 :
 		    put_value(out, &ev->fields[order[i]]) < 0)
 			return LS_ENOMEM;
 	}
-	for (; st.open > 0; st.open--)
-		if (ls_buf_putc(out, '}') < 0)
-			return LS_ENOMEM;
-	return 0;
+	return put_close(out, &st);
 }
+
+#define HEAD_OPEN "{\"@timestamp\":\""
+#define HEAD_OPEN_LEN (sizeof(HEAD_OPEN) - 1)
+#define HEAD_MESSAGE "\",\"message\":"
+#define HEAD_MESSAGE_LEN (sizeof(HEAD_MESSAGE) - 1)
 
 static int put_head(struct ls_buf *out, const struct ls_event *ev,
 		    const struct ls_field *message)
 {
-	char ts[24];
+	char ts[TS_LEN];
 	const char *msg = message ? message->val : ev->line;
 	size_t msg_len = message ? message->len : ev->line_len;
 
 	format_rfc3339(ev->ts_ms, ts);
-	if (ls_buf_append(out, "{\"@timestamp\":\"", 15) < 0 ||
+	if (ls_buf_append(out, HEAD_OPEN, HEAD_OPEN_LEN) < 0 ||
 	    ls_buf_append(out, ts, sizeof(ts)) < 0 ||
-	    ls_buf_append(out, "\",\"message\":", 12) < 0 ||
+	    ls_buf_append(out, HEAD_MESSAGE, HEAD_MESSAGE_LEN) < 0 ||
 	    ls_json_string(out, msg ? msg : "", msg ? msg_len : 0, NULL) < 0)
 		return LS_ENOMEM;
+	return 0;
+}
+
+/* The checked encoder: any event, any buffer cap. */
+static int json_event_checked(struct ls_buf *out, const struct ls_event *ev)
+{
+	short order[LS_EVENT_MAX_FIELDS + 1];
+	const struct ls_field *message;
+	int n = collect_entries(ev, order, &message);
+
+	if (put_head(out, ev, message) < 0 || put_entries(out, ev, order, n) < 0 ||
+	    ls_buf_append(out, "}\n", 2) < 0)
+		return LS_ENOMEM;
+	return 0;
+}
+
+/* ---- shapes ---- */
+
+#define SHAPE_SLOTS 8 /* a power of two; looked up two at a time */
+#define SHAPE_TEXT_MAX 4096
+
+/* What an event's encoding owes to its names alone. Valid for every event
+ * with the same name pointers in the same order and the same "has tags",
+ * as long as the names at those addresses keep their text (see
+ * names_trusted()). */
+struct shape {
+	uint64_t key;        /* hash of names and has-tags; 0: an empty slot */
+	uint64_t used;       /* when last used, for replacing the older slot */
+	int nfields;
+	int with_tags;
+	int message;         /* index of the "message" field, -1: the line */
+	int n;               /* entries after "message" */
+	short order[LS_EVENT_MAX_FIELDS + 1];
+	/* entry k's prefix is text[at[k]..at[k+1]); text[at[n]..at[n+1]) closes
+	 * the object and ends the line */
+	uint16_t at[LS_EVENT_MAX_FIELDS + 3];
+	const char *names[LS_EVENT_MAX_FIELDS];
+	char text[SHAPE_TEXT_MAX];
+};
+
+static _Thread_local struct {
+	uint64_t clock;
+	struct shape slot[SHAPE_SLOTS];
+} shapes;
+
+/* An ls_buf over the fixed storage text[size] that never reallocates: with
+ * max = size - 1 ls_buf_reserve() either finds room or fails. Never
+ * released. */
+static void fixed_buf(struct ls_buf *b, char *text, size_t size)
+{
+	b->data = text;
+	b->len = 0;
+	b->cap = size;
+	b->max = size - 1;
+	text[0] = '\0';
+}
+
+/* Fills sh for ev's names. 0, or -1 when the text does not fit. */
+static int shape_build(struct shape *sh, const struct ls_event *ev, uint64_t key)
+{
+	const struct ls_field *message;
+	struct nest st = { "", 0, 0 };
+	struct ls_buf b;
+	int n = collect_entries(ev, sh->order, &message);
+
+	sh->key = 0;
+	fixed_buf(&b, sh->text, sizeof(sh->text));
+	for (int k = 0; k < n; k++) {
+		sh->at[k] = (uint16_t)b.len;
+		if (put_prefix(&b, &st, entry_name(ev, sh->order[k])) < 0)
+			return -1;
+	}
+	sh->at[n] = (uint16_t)b.len;
+	if (put_close(&b, &st) < 0 || ls_buf_append(&b, "}\n", 2) < 0)
+		return -1;
+	sh->at[n + 1] = (uint16_t)b.len;
+	sh->n = n;
+	sh->message = message ? (int)(message - ev->fields) : -1;
+	sh->nfields = ev->nfields;
+	sh->with_tags = ev->ntags > 0;
+	for (int i = 0; i < ev->nfields; i++)
+		sh->names[i] = ev->fields[i].name;
+	sh->key = key;
+	return 0;
+}
+
+/* Whether the names of ev can key a shape, with *key their hash and *vlen
+ * the total length of the field values. Names in the event's own arena
+ * are not trusted: the arena is reused line after line, so one address
+ * holds different names (decoded JSON keys). Other names (patterns, rules,
+ * string constants) keep their text for as long as they are in use. */
+static int names_trusted(const struct ls_event *ev, uint64_t *key, size_t *vlen)
+{
+	uintptr_t arena = (uintptr_t)ev->arena;
+	uint64_t h = (uint64_t)ev->nfields << 1 | (ev->ntags > 0);
+	size_t total = 0;
+
+	if (ev->nfields > LS_EVENT_MAX_FIELDS)
+		return 0;
+	for (int i = 0; i < ev->nfields; i++) {
+		uintptr_t name = (uintptr_t)ev->fields[i].name;
+
+		if (name - arena < ev->arena_cap)
+			return 0;
+		h = (h << 7 | h >> 57) ^ name;
+		total += ev->fields[i].len;
+	}
+	h ^= h >> 31;
+	h *= 0x9e3779b97f4a7c15ULL;
+	h ^= h >> 29;
+	*key = h ? h : 1;
+	*vlen = total;
+	return 1;
+}
+
+static int shape_matches(const struct shape *sh, const struct ls_event *ev,
+			 uint64_t key)
+{
+	if (sh->key != key || sh->nfields != ev->nfields ||
+	    sh->with_tags != (ev->ntags > 0))
+		return 0;
+	for (int i = 0; i < ev->nfields; i++)
+		if (sh->names[i] != ev->fields[i].name)
+			return 0;
+	return 1;
+}
+
+/* The shape for ev's names, built on a miss; NULL when they cannot have
+ * one. */
+static const struct shape *shape_for(const struct ls_event *ev, size_t *vlen)
+{
+	struct shape *a, *b, *victim;
+	uint64_t key;
+
+	if (!names_trusted(ev, &key, vlen))
+		return NULL;
+	a = &shapes.slot[(key >> 58) & (SHAPE_SLOTS - 1)];
+	b = &shapes.slot[((key >> 58) & (SHAPE_SLOTS - 1)) ^ 1];
+	shapes.clock++;
+	if (shape_matches(a, ev, key)) {
+		a->used = shapes.clock;
+		return a;
+	}
+	if (shape_matches(b, ev, key)) {
+		b->used = shapes.clock;
+		return b;
+	}
+	victim = a->used <= b->used ? a : b;
+	if (shape_build(victim, ev, key) < 0)
+		return NULL;
+	victim->used = shapes.clock;
+	return victim;
+}
+
+/* The fast encoder. 0, or 1 when the bound of this event's output is too
+ * large or does not fit under out's cap (the checked encoder then decides). */
+static int json_event_fast(struct ls_buf *out, const struct ls_event *ev,
+			   const struct shape *sh, size_t vlen)
+{
+	const char *msg = ev->line;
+	size_t msg_len = ev->line_len, bound;
+	char *w;
+
+	if (sh->message >= 0) {
+		msg = ev->fields[sh->message].val;
+		msg_len = ev->fields[sh->message].len;
+	}
+	if (!msg)
+		msg_len = 0;
+	bound = HEAD_OPEN_LEN + TS_LEN + HEAD_MESSAGE_LEN + ESC_MAX * msg_len + 2 +
+		sh->at[sh->n + 1] + (size_t)sh->n * VALUE_BOUND(0) + ESC_MAX * vlen;
+	if (sh->with_tags)
+		bound += tags_bound(ev);
+	if (msg_len > FAST_EVENT_MAX || vlen > FAST_EVENT_MAX || bound > FAST_EVENT_MAX ||
+	    ls_buf_reserve(out, bound) < 0)
+		return 1;
+
+	w = out->data + out->len;
+	memcpy(w, HEAD_OPEN, HEAD_OPEN_LEN);
+	w += HEAD_OPEN_LEN;
+	format_rfc3339(ev->ts_ms, w);
+	w += TS_LEN;
+	memcpy(w, HEAD_MESSAGE, HEAD_MESSAGE_LEN);
+	w += HEAD_MESSAGE_LEN;
+	w = write_string(w, msg ? msg : "", msg_len, NULL);
+	for (int k = 0; k < sh->n; k++) {
+		size_t plen = (size_t)(sh->at[k + 1] - sh->at[k]);
+
+		memcpy(w, sh->text + sh->at[k], plen);
+		w += plen;
+		w = sh->order[k] == TAGS_ENTRY ? write_tags(w, ev) :
+		    write_value(w, &ev->fields[sh->order[k]]);
+	}
+	memcpy(w, sh->text + sh->at[sh->n], (size_t)(sh->at[sh->n + 1] - sh->at[sh->n]));
+	w += sh->at[sh->n + 1] - sh->at[sh->n];
+	*w = '\0';
+	out->len = (size_t)(w - out->data);
 	return 0;
 }
 
@@ -536,13 +961,13 @@ static int put_head(struct ls_buf *out, const struct ls_event *ev,
  * growth. */
 int ls_json_event(struct ls_buf *out, const struct ls_event *ev)
 {
-	short order[LS_EVENT_MAX_FIELDS + 1];
-	const struct ls_field *message;
-	size_t start = out->len;
-	int n = collect_entries(ev, order, &message);
+	const struct shape *sh;
+	size_t start = out->len, vlen = 0;
 
-	if (put_head(out, ev, message) < 0 || put_entries(out, ev, order, n) < 0 ||
-	    ls_buf_append(out, "}\n", 2) < 0) {
+	sh = shape_for(ev, &vlen);
+	if (sh && json_event_fast(out, ev, sh, vlen) == 0)
+		return 0;
+	if (json_event_checked(out, ev) < 0) {
 		out->len = start;
 		if (out->data)
 			out->data[start] = '\0';

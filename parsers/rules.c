@@ -3,10 +3,12 @@
  * Rules are routed by program (process.name) and dataset (event.dataset)
  * through two small open-addressing tables built lazily on the first apply
  * after adds; rules with neither are "global" and must carry literals. A
- * candidate rule first checks its literals with memmem (or a caseless
- * search), then runs its regexes; candidates from the three lists are merged
- * so that rules are tried in the order they were added and the first hit
- * wins.
+ * candidate rule first checks its literals (memchr on each literal's
+ * rarest byte, caseless when its match is (?i); when many literals meet one
+ * short subject, a byte-presence map of the subject built once per event
+ * rejects most of them without searching), then runs its regexes; the
+ * candidates of the three lists are merged so that rules are tried in the
+ * order they were added and the first hit wins.
  *
  * Thresholds count hits per key in a fixed, set-associative table allocated
  * when the entry is added: 8-way buckets of slots keyed by a 64-bit XXH3
@@ -34,6 +36,9 @@
 #define THR_TABLE_MAX ((size_t)256 << 20)
 #define THR_WINDOW_MAX (366 * 86400)
 #define ALERT_KEY_SHOWN 200        /* key bytes quoted in an alert message */
+#define FIND_MEMCHR_MAX 4096       /* longer subjects are searched by memmem */
+#define LIT_NEED 3                 /* rare bytes the presence map tests */
+#define MAP_MAX_LEN 1024           /* longer subjects are never mapped */
 
 /* Words of a list property, plus the same joined with LS_LIST_SEP so that a
  * hit can borrow the whole list when the event has none yet. */
@@ -56,17 +61,32 @@ struct meta {
 
 enum route { ROUTE_GLOBAL, ROUTE_PROGRAM, ROUTE_DATASET };
 
+/* A prefilter literal with the bytes chosen to look for it quickly. */
+struct literal {
+	char *text;                    /* lowercase when the rule is caseless */
+	uint32_t len;
+	uint32_t rare_off;             /* offset of the byte memchr looks for */
+	unsigned char rare[2];         /* that byte (both cases when caseless) */
+	int nneed;
+	unsigned char need[LIT_NEED][2]; /* its rarest distinct bytes */
+};
+
+/* The fields read for every candidate come first. */
 struct rule {
-	struct meta m;
-	char *outcome;
-	struct strlist programs, datasets, literals;
+	enum route route;
+	int check_dataset;             /* routed by program, dataset: too */
+	int subject;                   /* index into ls_rules.cache */
 	int caseless;                  /* a match starts with (?i) */
 	int decode;                    /* url.*: matched percent-decoded */
-	char *field;                   /* subject field; NULL: message */
-	int subject;                   /* index into ls_rules.subjects */
-	enum route route;
+	int nlit;
 	int nmatch;
+	struct literal lit[RULE_MAX_ITEMS];
 	struct ls_matcher *match[RULE_MAX_MATCH];
+	struct strlist datasets;
+	struct meta m;
+	char *outcome;
+	char *field;                   /* subject field; NULL: message */
+	struct strlist programs;
 };
 
 struct thr_slot {
@@ -97,27 +117,46 @@ struct threshold {
 	struct thr_value *values;      /* count per slot (distinct counting) */
 };
 
-/* program or dataset name -> the rules routed by it, in order */
+/* The rules to try for one routing value, already merged with the global
+ * rules in the order they were added, and the memchr calls ("units") their
+ * literals may make on each subject. */
+struct cand_list {
+	uint32_t n;
+	uint32_t first;                /* into ls_rules.cand_ids */
+	uint32_t units_at;             /* into ls_rules.cand_units */
+};
+
+/* program or dataset name -> its candidate list */
 struct name_slot {
 	const char *name;              /* NULL: empty */
 	uint32_t len;
-	uint32_t first, n;             /* range of name_index.ids */
 	uint64_t hash;
+	struct cand_list list;
 };
 
 struct name_index {
 	uint32_t mask;
+	uint32_t nnames;
 	struct name_slot *slots;
-	uint32_t *ids;
-	uint32_t nids;
 };
 
-/* One subject field's text for the current event, found once per apply. */
+enum { MAP_UNDECIDED, MAP_BUILT, MAP_NONE };
+
+/* One subject field's text for the current event, found (and decoded) once
+ * per apply, and when it pays, which bytes it holds. */
 struct subject_cache {
 	uint64_t gen;
 	const char *s;                 /* NULL: the event lacks the field */
 	size_t len;
+	uint32_t units;                /* memchr calls this event's rules may make */
+	int map;                       /* MAP_* for this event */
+	uint8_t stamp;                 /* marks the bytes in seen[] */
+	uint8_t seen[256];             /* == stamp: the byte occurs in s */
 };
+
+/* Fields read once per event: process.name, event.dataset, the subjects. */
+enum { WANT_PROGRAM, WANT_DATASET, WANT_SUBJECTS };
+#define WANT_MASKED 64             /* wanted fields found through first_mask */
 
 struct technique {
 	char *id;
@@ -136,11 +175,17 @@ struct ls_rules {
 	/* built lazily by build_index() */
 	int dirty;
 	struct name_index programs, datasets;
-	uint32_t *global;
-	uint32_t nglobal;
+	struct cand_list global;
+	uint32_t *cand_ids;
+	uint32_t ncand_ids;
+	uint32_t *cand_units;
+	uint32_t ncand_units;
 	int nsubjects;
-	const char **subjects;         /* borrowed from the rules */
 	struct subject_cache *cache;
+	int nwanted;
+	const char **wanted;           /* borrowed: WANT_* then the subjects */
+	const struct ls_field **found; /* this event's wanted fields */
+	uint64_t first_mask[256];      /* wanted names by first byte */
 	uint64_t gen;
 };
 
@@ -168,33 +213,98 @@ static int rest_equal_caseless(const char *h, const char *lower, size_t n)
 	return 1;
 }
 
-/* Finds needle (already lowercase, ASCII folding) in hay ignoring case.
- * Two memchr cursors, one per case of the first byte, keep it linear. */
-static const char *find_caseless(const char *hay, size_t hay_len,
-				 const char *needle, size_t nlen)
+/* Finds literal l in hay: memchr for its rare byte (one cursor per case),
+ * then a compare at the candidate. glibc's memmem pays a set-up per call
+ * that dominates on log-line-sized subjects, so it is kept for long
+ * subjects only, where its linear bound matters. */
+static const char *find_literal(const struct literal *l, int caseless,
+				const char *hay, size_t hay_len)
 {
-	const char *end, *lo_at, *up_at;
-	unsigned char lo, up;
+	const char *from, *end, *a, *b;
 
-	if (nlen == 0)
-		return hay;
-	if (nlen > hay_len)
+	if (l->len > hay_len)
 		return NULL;
-	lo = (unsigned char)needle[0];
-	up = lo >= 'a' && lo <= 'z' ? (unsigned char)(lo - 32) : lo;
-	end = hay + (hay_len - nlen + 1);
-	lo_at = memchr(hay, lo, (size_t)(end - hay));
-	up_at = up != lo ? memchr(hay, up, (size_t)(end - hay)) : NULL;
-	while (lo_at || up_at) {
-		const char *c = lo_at && (!up_at || lo_at < up_at) ? lo_at : up_at;
-		if (rest_equal_caseless(c + 1, needle + 1, nlen - 1))
-			return c;
-		if (c == lo_at)
-			lo_at = memchr(c + 1, lo, (size_t)(end - c - 1));
+	if (!caseless && hay_len > FIND_MEMCHR_MAX)
+		return memmem(hay, hay_len, l->text, l->len);
+	from = hay + l->rare_off;
+	end = from + (hay_len - l->len + 1);
+	a = memchr(from, l->rare[0], (size_t)(end - from));
+	b = l->rare[1] != l->rare[0] ? memchr(from, l->rare[1], (size_t)(end - from)) : NULL;
+	while (a || b) {
+		const char *c = a && (!b || a < b) ? a : b;
+		const char *p = c - l->rare_off;
+		if (caseless ? rest_equal_caseless(p, l->text, l->len) :
+			       memcmp(p, l->text, l->len) == 0)
+			return p;
+		if (c == a)
+			a = memchr(c + 1, l->rare[0], (size_t)(end - c - 1));
 		else
-			up_at = memchr(c + 1, up, (size_t)(end - c - 1));
+			b = memchr(c + 1, l->rare[1], (size_t)(end - c - 1));
 	}
 	return NULL;
+}
+
+/* How common byte c is in log text (higher: more common); a rough order
+ * that only has to rank punctuation and rare letters below common ones. */
+static int byte_commonness(unsigned char c)
+{
+	static const char letters[] = "etaoinsrlhdcupmfgbwyvkxjqz";
+	const char *at;
+
+	if (c == ' ')
+		return 250;
+	if (c >= 'a' && c <= 'z' && (at = strchr(letters, c)) != NULL)
+		return 200 - 4 * (int)(at - letters);
+	if (c >= 'A' && c <= 'Z')
+		return 100 - 2 * (int)(strchr(letters, c + 32) - letters);
+	if ((c >= '0' && c <= '9') || (c && strchr("/.-:_=\",", c)))
+		return 170;
+	if (c && strchr("%&?+[]();'#@", c))
+		return 60;
+	return 30;
+}
+
+static unsigned char ascii_upper(unsigned char c)
+{
+	return c >= 'a' && c <= 'z' ? (unsigned char)(c - 32) : c;
+}
+
+/* The cost of looking for byte c: both cases count when caseless. */
+static int byte_cost(unsigned char c, int caseless)
+{
+	if (caseless && ascii_upper(c) != c)
+		return byte_commonness(c) + byte_commonness(ascii_upper(c));
+	return byte_commonness(c);
+}
+
+/* Chooses the byte memchr looks for and the bytes the presence map tests. */
+static void literal_prepare(struct literal *l, int caseless)
+{
+	int chosen[LIT_NEED];
+
+	l->nneed = 0;
+	while (l->nneed < LIT_NEED) {
+		int best = -1;
+		for (uint32_t i = 0; i < l->len; i++) {
+			unsigned char c = (unsigned char)l->text[i];
+			int dup = 0;
+			for (int k = 0; k < l->nneed && !dup; k++)
+				dup = (unsigned char)l->text[chosen[k]] == c;
+			if (!dup && (best < 0 || byte_cost(c, caseless) <
+				     byte_cost((unsigned char)l->text[best], caseless)))
+				best = (int)i;
+		}
+		if (best < 0)
+			break;
+		chosen[l->nneed] = best;
+		l->need[l->nneed][0] = (unsigned char)l->text[best];
+		l->need[l->nneed][1] = caseless ? ascii_upper(l->need[l->nneed][0]) :
+						  l->need[l->nneed][0];
+		l->nneed++;
+	}
+	l->rare_off = (uint32_t)chosen[0];
+	l->rare[0] = l->need[0][0];
+	l->rare[1] = l->need[0][1];
 }
 
 static int hex_value(char c)
@@ -232,14 +342,13 @@ static size_t url_decode(char *out, const char *in, size_t len)
 			out[o++] = in[i] == '+' ? ' ' : in[i];
 			continue;
 		}
-		i += 2;
-		if (b == '%' && i + 1 < len) {
-			int inner = percent_byte(in, len, i + 1);
-			if (inner >= 0) {
-				b = inner;
-				i += 3;
-			}
+		/* "%25" + "XX" is a double-encoded "%XX": decode that too */
+		if (b == '%' && i + 4 < len && hex_value(in[i + 3]) >= 0 &&
+		    hex_value(in[i + 4]) >= 0) {
+			b = hex_value(in[i + 3]) * 16 + hex_value(in[i + 4]);
+			i += 2;
 		}
+		i += 2;
 		out[o++] = (char)b;
 	}
 	return o;
@@ -386,7 +495,8 @@ static void rule_free(struct rule *ru)
 	free(ru->field);
 	strlist_release(&ru->programs);
 	strlist_release(&ru->datasets);
-	strlist_release(&ru->literals);
+	for (int i = 0; i < ru->nlit; i++)
+		free(ru->lit[i].text);
 	for (int i = 0; i < ru->nmatch; i++)
 		ls_matcher_free(ru->match[i]);
 	free(ru);
@@ -409,7 +519,6 @@ static void threshold_free(struct threshold *t)
 static void index_release(struct name_index *x)
 {
 	free(x->slots);
-	free(x->ids);
 	memset(x, 0, sizeof(*x));
 }
 
@@ -417,14 +526,22 @@ static void routing_release(struct ls_rules *r)
 {
 	index_release(&r->programs);
 	index_release(&r->datasets);
-	free(r->global);
-	free(r->subjects);
+	free(r->cand_ids);
+	free(r->cand_units);
+	free(r->wanted);
+	free(r->found);
 	free(r->cache);
-	r->global = NULL;
-	r->nglobal = 0;
-	r->subjects = NULL;
+	memset(&r->global, 0, sizeof(r->global));
+	r->cand_ids = NULL;
+	r->cand_units = NULL;
+	r->ncand_ids = 0;
+	r->ncand_units = 0;
+	r->wanted = NULL;
+	r->found = NULL;
 	r->cache = NULL;
 	r->nsubjects = 0;
+	r->nwanted = 0;
+	memset(r->first_mask, 0, sizeof(r->first_mask));
 }
 
 static void techniques_release(struct technique *t, int n)
@@ -687,15 +804,15 @@ static int rule_prop(const struct ls_rules *r, struct rule *ru,
 	if (strcmp(k, "match") == 0)
 		return compile_match(r, ru, e, p, err);
 	if (strcmp(k, "literal") == 0) {
-		if (ru->literals.n == RULE_MAX_ITEMS)
+		if (ru->nlit == RULE_MAX_ITEMS)
 			return entry_error(err, LS_EINVAL, e, p->line, "more than %d "
 					   "'literal:' lines", RULE_MAX_ITEMS);
 		if (!p->value[0])
 			return entry_error(err, LS_EINVAL, e, p->line, "empty literal");
-		ru->literals.v[ru->literals.n] = strdup(p->value);
-		if (!ru->literals.v[ru->literals.n])
+		ru->lit[ru->nlit].text = strdup(p->value);
+		if (!ru->lit[ru->nlit].text)
 			return ls_error_set(err, LS_ENOMEM, "out of memory");
-		ru->literals.len[ru->literals.n++] = (uint32_t)strlen(p->value);
+		ru->lit[ru->nlit++].len = (uint32_t)strlen(p->value);
 		return 0;
 	}
 	if (strcmp(k, "program") == 0)
@@ -720,7 +837,8 @@ static int rule_finish(struct rule *ru, const struct ls_pentry *e,
 		return entry_error(err, LS_EINVAL, e, e->line, "has no 'match:'");
 	ru->route = ru->programs.n ? ROUTE_PROGRAM :
 		    ru->datasets.n ? ROUTE_DATASET : ROUTE_GLOBAL;
-	if (ru->route == ROUTE_GLOBAL && ru->literals.n == 0)
+	ru->check_dataset = ru->route == ROUTE_PROGRAM && ru->datasets.n;
+	if (ru->route == ROUTE_GLOBAL && ru->nlit == 0)
 		return entry_error(err, LS_EINVAL, e, e->line, "a rule with neither "
 				   "'program:' nor 'dataset:' runs on every event and "
 				   "needs a 'literal:'");
@@ -729,10 +847,11 @@ static int rule_finish(struct rule *ru, const struct ls_pentry *e,
 		ru->field = NULL;
 	}
 	ru->decode = ru->field && strncmp(ru->field, "url.", 4) == 0;
-	if (ru->caseless)
-		for (int i = 0; i < ru->literals.n; i++)
-			for (char *c = ru->literals.v[i]; *c; c++)
-				*c = (char)ascii_lower((unsigned char)*c);
+	for (int i = 0; i < ru->nlit; i++) {
+		for (char *c = ru->lit[i].text; ru->caseless && *c; c++)
+			*c = (char)ascii_lower((unsigned char)*c);
+		literal_prepare(&ru->lit[i], ru->caseless);
+	}
 	return 0;
 }
 
@@ -1009,11 +1128,11 @@ static struct name_slot *index_slot(struct name_index *x, const char *name,
 	}
 }
 
-/* Builds the name -> rules table for rules routed by which: one pass counts
- * the rules per name, a second fills the id ranges in rule order. */
-static int index_build(struct ls_rules *r, struct name_index *x, enum route which)
+/* Enters the names of the rules routed by which into x, counting each
+ * name's own rules in its list. */
+static int index_names(struct ls_rules *r, struct name_index *x, enum route which)
 {
-	uint32_t names = 0, size = 16, next = 0;
+	uint32_t names = 0, size = 16;
 
 	for (int i = 0; i < r->nrules; i++)
 		if (r->rules[i]->route == which)
@@ -1022,58 +1141,138 @@ static int index_build(struct ls_rules *r, struct name_index *x, enum route whic
 		size *= 2;
 	x->mask = size - 1;
 	x->slots = calloc(size, sizeof(*x->slots));
-	x->ids = malloc((names ? names : 1) * sizeof(*x->ids));
-	if (!x->slots || !x->ids)
+	if (!x->slots)
 		return LS_ENOMEM;
-	for (int pass = 0; pass < 2; pass++) {
-		for (int i = 0; i < r->nrules; i++) {
-			const struct strlist *l = route_names(r->rules[i], which);
-			if (r->rules[i]->route != which)
-				continue;
-			for (int k = 0; k < l->n; k++) {
-				uint64_t h = hash_bytes(l->v[k], l->len[k]);
-				struct name_slot *s = index_slot(x, l->v[k], l->len[k], h);
-				if (!s->name) {
-					s->name = l->v[k];
-					s->len = l->len[k];
-					s->hash = h;
-				}
-				if (pass == 0)
-					s->n++;
-				else
-					x->ids[s->first + s->n++] = (uint32_t)i;
+	for (int i = 0; i < r->nrules; i++) {
+		const struct strlist *l = route_names(r->rules[i], which);
+		if (r->rules[i]->route != which)
+			continue;
+		for (int k = 0; k < l->n; k++) {
+			uint64_t h = hash_bytes(l->v[k], l->len[k]);
+			struct name_slot *s = index_slot(x, l->v[k], l->len[k], h);
+			if (!s->name) {
+				s->name = l->v[k];
+				s->len = l->len[k];
+				s->hash = h;
+				x->nnames++;
 			}
-		}
-		for (uint32_t k = 0; pass == 0 && k < size; k++) {
-			x->slots[k].first = next;
-			next += x->slots[k].n;
-			x->slots[k].n = 0;
+			s->list.n++;
 		}
 	}
-	x->nids = names;
 	return 0;
 }
 
-/* Gives every rule the index of its subject field among the distinct ones. */
+/* Gives list l room for its own rules plus the global ones. */
+static void cand_place(struct ls_rules *r, struct cand_list *l, uint32_t nglobal)
+{
+	l->first = r->ncand_ids;
+	r->ncand_ids += l->n + nglobal;
+	l->n = 0;
+	l->units_at = r->ncand_units;
+	r->ncand_units += (uint32_t)r->nsubjects;
+}
+
+/* Appends rule id to list l. */
+static void cand_append(struct ls_rules *r, struct cand_list *l, uint32_t id)
+{
+	const struct rule *ru = r->rules[id];
+	uint32_t *units = r->cand_units + l->units_at + ru->subject;
+
+	r->cand_ids[l->first + l->n++] = id;
+	for (int k = 0; k < ru->nlit; k++)
+		*units += ru->lit[k].rare[0] == ru->lit[k].rare[1] ? 1 : 2;
+}
+
+static void index_append_all(struct ls_rules *r, struct name_index *x, uint32_t id)
+{
+	for (uint32_t k = 0; k <= x->mask; k++)
+		if (x->slots[k].name)
+			cand_append(r, &x->slots[k].list, id);
+}
+
+/* Adds rule id to the lists of the names it is routed by. */
+static void index_append(struct ls_rules *r, struct name_index *x, uint32_t id,
+			 enum route which)
+{
+	const struct strlist *l = route_names(r->rules[id], which);
+
+	for (int k = 0; k < l->n; k++) {
+		struct name_slot *s = index_slot(x, l->v[k], l->len[k],
+						 hash_bytes(l->v[k], l->len[k]));
+		cand_append(r, &s->list, id);
+	}
+}
+
+/* Builds the candidate lists: the global one and one per program and per
+ * dataset name, each holding the global rules too, all in rule order. */
+static int lists_build(struct ls_rules *r)
+{
+	uint32_t nglobal = 0;
+
+	if (index_names(r, &r->programs, ROUTE_PROGRAM) < 0 ||
+	    index_names(r, &r->datasets, ROUTE_DATASET) < 0)
+		return LS_ENOMEM;
+	for (int i = 0; i < r->nrules; i++)
+		nglobal += r->rules[i]->route == ROUTE_GLOBAL;
+	r->global.n = nglobal;
+	cand_place(r, &r->global, 0);
+	for (uint32_t k = 0; k <= r->programs.mask; k++)
+		if (r->programs.slots[k].name)
+			cand_place(r, &r->programs.slots[k].list, nglobal);
+	for (uint32_t k = 0; k <= r->datasets.mask; k++)
+		if (r->datasets.slots[k].name)
+			cand_place(r, &r->datasets.slots[k].list, nglobal);
+	r->cand_ids = malloc((r->ncand_ids + 1) * sizeof(*r->cand_ids));
+	r->cand_units = calloc(r->ncand_units + 1, sizeof(*r->cand_units));
+	if (!r->cand_ids || !r->cand_units)
+		return LS_ENOMEM;
+	for (uint32_t i = 0; i < (uint32_t)r->nrules; i++) {
+		enum route route = r->rules[i]->route;
+		if (route == ROUTE_GLOBAL) {
+			cand_append(r, &r->global, i);
+			index_append_all(r, &r->programs, i);
+			index_append_all(r, &r->datasets, i);
+		} else {
+			index_append(r, route == ROUTE_PROGRAM ? &r->programs :
+				     &r->datasets, i, route);
+		}
+	}
+	return 0;
+}
+
+/* Index of field among the subjects, adding it when new. */
+static int subject_index(struct ls_rules *r, const char *field)
+{
+	const char **subjects = r->wanted + WANT_SUBJECTS;
+	int k;
+
+	for (k = 0; k < r->nsubjects; k++)
+		if (strcmp(subjects[k], field) == 0)
+			return k;
+	subjects[r->nsubjects] = field;
+	return r->nsubjects++;
+}
+
+/* Gives every rule the index of its subject field among the distinct ones,
+ * counts the literal searches each subject may see, and indexes the wanted
+ * field names by their first byte. */
 static int subjects_build(struct ls_rules *r)
 {
-	r->subjects = malloc(((size_t)r->nrules + 1) * sizeof(*r->subjects));
-	if (!r->subjects)
+	size_t n = (size_t)r->nrules + WANT_SUBJECTS + 1;
+
+	r->wanted = malloc(n * sizeof(*r->wanted));
+	r->found = malloc(n * sizeof(*r->found));
+	if (!r->wanted || !r->found)
 		return LS_ENOMEM;
-	r->subjects[0] = "message";
-	r->nsubjects = 1;
-	for (int i = 0; i < r->nrules; i++) {
-		struct rule *ru = r->rules[i];
-		int k = 0;
-		if (ru->field) {
-			for (k = 1; k < r->nsubjects; k++)
-				if (strcmp(r->subjects[k], ru->field) == 0)
-					break;
-			if (k == r->nsubjects)
-				r->subjects[r->nsubjects++] = ru->field;
-		}
-		ru->subject = k;
-	}
+	r->wanted[WANT_PROGRAM] = "process.name";
+	r->wanted[WANT_DATASET] = "event.dataset";
+	subject_index(r, "message");
+	for (int i = 0; i < r->nrules; i++)
+		r->rules[i]->subject = r->rules[i]->field ?
+				       subject_index(r, r->rules[i]->field) : 0;
+	r->nwanted = WANT_SUBJECTS + r->nsubjects;
+	for (int k = 0; k < r->nwanted && k < WANT_MASKED; k++)
+		r->first_mask[(unsigned char)r->wanted[k][0]] |= (uint64_t)1 << k;
 	r->cache = calloc((size_t)r->nsubjects, sizeof(*r->cache));
 	return r->cache ? 0 : LS_ENOMEM;
 }
@@ -1082,51 +1281,60 @@ static int build_index(struct ls_rules *r)
 {
 	routing_release(r);
 	r->gen = 0;
-	if (index_build(r, &r->programs, ROUTE_PROGRAM) < 0 ||
-	    index_build(r, &r->datasets, ROUTE_DATASET) < 0 || subjects_build(r) < 0)
-		goto nomem;
-	r->global = malloc(((size_t)r->nrules + 1) * sizeof(*r->global));
-	if (!r->global)
-		goto nomem;
-	for (int i = 0; i < r->nrules; i++)
-		if (r->rules[i]->route == ROUTE_GLOBAL)
-			r->global[r->nglobal++] = (uint32_t)i;
+	if (subjects_build(r) < 0 || lists_build(r) < 0) {
+		routing_release(r);
+		return LS_ENOMEM;
+	}
 	r->dirty = 0;
 	return 0;
-nomem:
-	routing_release(r);
-	return LS_ENOMEM;
 }
 
-/* The rules routed by the event's value of field (none when absent). */
-static const uint32_t *index_find(struct name_index *x, const struct ls_event *ev,
-				  const char *field, uint32_t *n)
+/* The candidate list for value f (NULL when f is NULL or has no rules). */
+static const struct cand_list *index_find(struct name_index *x,
+					  const struct ls_field *f)
 {
-	const struct ls_field *f;
 	const struct name_slot *s;
 
-	*n = 0;
-	if (x->nids == 0 || !(f = ls_event_get(ev, field)))
+	if (x->nnames == 0 || !f)
 		return NULL;
 	s = index_slot(x, f->val, f->len, hash_bytes(f->val, f->len));
-	if (!s->name)
-		return NULL;
-	*n = s->n;
-	return x->ids + s->first;
+	return s->name ? &s->list : NULL;
 }
 
 /* ---- applying rules ----------------------------------------------------- */
 
-/* The subject text of rule ru for ev, found (and decoded) once per apply. */
-static int get_subject(struct ls_rules *r, const struct rule *ru,
-		       struct ls_event *ev, const char **s, size_t *len)
+/* Finds the wanted fields of ev in one pass over its fields, rather than
+ * one ls_event_get() scan (with its strcmp calls) per name. */
+static void find_wanted(struct ls_rules *r, const struct ls_event *ev)
+{
+	memset(r->found, 0, (size_t)r->nwanted * sizeof(*r->found));
+	for (int i = 0; i < ev->nfields; i++) {
+		const char *name = ev->fields[i].name;
+		uint64_t mask = r->first_mask[(unsigned char)name[0]];
+		while (mask) {
+			int k = __builtin_ctzll(mask);
+			mask &= mask - 1;
+			if (!r->found[k] && name[1] == r->wanted[k][1] &&
+			    strcmp(name, r->wanted[k]) == 0)
+				r->found[k] = &ev->fields[i];
+		}
+	}
+	for (int k = WANT_MASKED; k < r->nwanted; k++)
+		r->found[k] = ls_event_get(ev, r->wanted[k]);
+}
+
+/* The subject of rule ru for ev, found (and decoded) once per apply; NULL
+ * when ev lacks it. */
+static struct subject_cache *get_subject(struct ls_rules *r, const struct rule *ru,
+					 struct ls_event *ev)
 {
 	struct subject_cache *c = &r->cache[ru->subject];
 	const struct ls_field *f;
 
 	if (c->gen != r->gen) {
 		c->gen = r->gen;
-		f = ls_event_get(ev, r->subjects[ru->subject]);
+		c->map = MAP_UNDECIDED;
+		f = r->found[WANT_SUBJECTS + ru->subject];
 		c->s = f ? f->val : ru->subject == 0 ? ev->line : NULL;
 		c->len = f ? f->len : ru->subject == 0 ? ev->line_len : 0;
 		if (c->s && ru->decode && (memchr(c->s, '%', c->len) ||
@@ -1139,28 +1347,71 @@ static int get_subject(struct ls_rules *r, const struct rule *ru,
 			}
 		}
 	}
-	*s = c->s;
-	*len = c->len;
-	return c->s != NULL;
+	return c->s ? c : NULL;
 }
 
-static int literals_found(const struct rule *ru, const char *s, size_t len)
+/* Marks the bytes of the subject in its map. */
+static void map_bytes(struct subject_cache *c, uint8_t stamp)
 {
-	for (int i = 0; i < ru->literals.n; i++) {
-		const char *hit = ru->caseless ?
-			find_caseless(s, len, ru->literals.v[i], ru->literals.len[i]) :
-			memmem(s, len, ru->literals.v[i], ru->literals.len[i]);
-		if (hit)
+	const unsigned char *p = (const unsigned char *)c->s;
+	size_t i = 0;
+
+	for (; i + 4 <= c->len; i += 4) {
+		c->seen[p[i]] = stamp;
+		c->seen[p[i + 1]] = stamp;
+		c->seen[p[i + 2]] = stamp;
+		c->seen[p[i + 3]] = stamp;
+	}
+	for (; i < c->len; i++)
+		c->seen[p[i]] = stamp;
+	c->stamp = stamp;
+	c->map = MAP_BUILT;
+}
+
+/* Whether to look literals up in a map of the subject's bytes: mapping
+ * costs about a cycle or two per byte, a memchr call some 12 cycles plus
+ * len/32, and the candidate rules of this event may make units calls. */
+static int use_map(struct subject_cache *c, uint64_t gen)
+{
+	if (c->map == MAP_UNDECIDED) {
+		c->map = MAP_NONE;
+		if (c->len <= MAP_MAX_LEN &&
+		    (size_t)c->units * (12 + c->len / 32) > 2 * c->len + 16) {
+			/* a stale stamp can only make a literal look possible,
+			 * never hide one, so the map is never cleared */
+			map_bytes(c, (uint8_t)(gen % 255 + 1));
+		}
+	}
+	return c->map == MAP_BUILT;
+}
+
+/* 0 when the map shows a byte l needs is missing from the subject. */
+static int literal_may_occur(const struct subject_cache *c, const struct literal *l)
+{
+	for (int k = 0; k < l->nneed; k++)
+		if (c->seen[l->need[k][0]] != c->stamp && c->seen[l->need[k][1]] != c->stamp)
+			return 0;
+	return 1;
+}
+
+/* 1 when one of the rule's literals occurs in subject c (or it has none). */
+static int literals_found(struct subject_cache *c, const struct rule *ru,
+			  uint64_t gen)
+{
+	int mapped = ru->nlit && use_map(c, gen);
+
+	for (int i = 0; i < ru->nlit; i++) {
+		const struct literal *l = &ru->lit[i];
+		if (mapped && !literal_may_occur(c, l))
+			continue;
+		if (find_literal(l, ru->caseless, c->s, c->len))
 			return 1;
 	}
-	return ru->literals.n == 0;
+	return ru->nlit == 0;
 }
 
-static int field_in(const struct ls_event *ev, const char *field,
-		    const struct strlist *l)
+static int field_in(const struct ls_field *f, const struct strlist *l)
 {
-	const struct ls_field *f = ls_event_get(ev, field);
-
 	for (int i = 0; f && i < l->n; i++)
 		if (l->len[i] == f->len && memcmp(l->v[i], f->val, f->len) == 0)
 			return 1;
@@ -1226,16 +1477,15 @@ static int apply_hit(const struct rule *ru, struct ls_matcher *m,
 /* 1 when rule ru hit ev (and tagged it), 0 when not, LS_ENOMEM. */
 static int try_rule(struct ls_rules *r, const struct rule *ru, struct ls_event *ev)
 {
-	const char *s;
-	size_t len;
+	struct subject_cache *c;
 
-	if (ru->route == ROUTE_PROGRAM && ru->datasets.n &&
-	    !field_in(ev, "event.dataset", &ru->datasets))
+	if (ru->check_dataset && !field_in(r->found[WANT_DATASET], &ru->datasets))
 		return 0;
-	if (!get_subject(r, ru, ev, &s, &len) || !literals_found(ru, s, len))
+	c = get_subject(r, ru, ev);
+	if (!c || !literals_found(c, ru, r->gen))
 		return 0;
 	for (int i = 0; i < ru->nmatch; i++) {
-		if (ls_matcher_exec(ru->match[i], s, len) <= 0)
+		if (ls_matcher_exec(ru->match[i], c->s, c->len) <= 0)
 			continue;
 		if (apply_hit(ru, ru->match[i], ev) < 0)
 			return LS_ENOMEM;
@@ -1244,27 +1494,57 @@ static int try_rule(struct ls_rules *r, const struct rule *ru, struct ls_event *
 	return 0;
 }
 
-/* Tries the candidate rules of ev in the order they were added. */
-static int tag_event(struct ls_rules *r, struct ls_event *ev)
+/* Sets each subject's units for this event: a and b's, less the global
+ * rules' that both hold. */
+static void set_units(struct ls_rules *r, const struct cand_list *a,
+		      const struct cand_list *b)
 {
-	const uint32_t *list[3];
-	uint32_t n[3], at[3] = { 0, 0, 0 };
+	const uint32_t *ua = r->cand_units + a->units_at;
+	const uint32_t *ub = b ? r->cand_units + b->units_at : NULL;
+	const uint32_t *ug = r->cand_units + r->global.units_at;
 
-	list[0] = index_find(&r->programs, ev, "process.name", &n[0]);
-	list[1] = index_find(&r->datasets, ev, "event.dataset", &n[1]);
-	list[2] = r->global;
-	n[2] = r->nglobal;
-	for (;;) {
-		int pick = -1, rc;
-		for (int k = 0; k < 3; k++)
-			if (at[k] < n[k] && (pick < 0 || list[k][at[k]] < list[pick][at[pick]]))
-				pick = k;
-		if (pick < 0)
-			return 0;
-		rc = try_rule(r, r->rules[list[pick][at[pick]++]], ev);
+	for (int k = 0; k < r->nsubjects; k++)
+		r->cache[k].units = ua[k] + (ub ? ub[k] - ug[k] : 0);
+}
+
+/* Tries the rules of a (merged with b's, when b is not NULL; the global
+ * rules both hold are tried once) in the order they were added. */
+static int try_lists(struct ls_rules *r, const struct cand_list *a,
+		     const struct cand_list *b, struct ls_event *ev)
+{
+	const uint32_t *x = r->cand_ids + a->first;
+	const uint32_t *y = b ? r->cand_ids + b->first : NULL;
+	uint32_t i = 0, j = 0, nb = b ? b->n : 0;
+
+	set_units(r, a, b);
+	while (i < a->n || j < nb) {
+		uint32_t id;
+		int rc;
+		if (j >= nb || (i < a->n && x[i] <= y[j])) {
+			id = x[i++];
+			if (j < nb && y[j] == id)
+				j++;
+		} else {
+			id = y[j++];
+		}
+		rc = try_rule(r, r->rules[id], ev);
 		if (rc != 0)
 			return rc;
 	}
+	return 0;
+}
+
+/* Tries the candidate rules of ev in the order they were added. */
+static int tag_event(struct ls_rules *r, struct ls_event *ev)
+{
+	const struct cand_list *p, *d;
+
+	find_wanted(r, ev);
+	p = index_find(&r->programs, r->found[WANT_PROGRAM]);
+	d = index_find(&r->datasets, r->found[WANT_DATASET]);
+	if (p)
+		return try_lists(r, p, d, ev);
+	return try_lists(r, d ? d : &r->global, NULL, ev);
 }
 
 /* ---- thresholds --------------------------------------------------------- */
@@ -1400,16 +1680,18 @@ static int fill_alert(const struct threshold *t, const struct ls_event *ev,
 static int feed_threshold(struct threshold *t, struct ls_event *ev,
 			  struct ls_event *alert, int *alerted)
 {
-	const struct ls_field *key = ls_event_get(ev, t->key), *value = NULL;
+	const struct ls_field *key, *value = NULL;
 	struct thr_slot *s;
 	size_t idx;
 	int fired;
 
+	/* on: first: it usually is a cheap tag test that most events fail */
+	if (t->on && !ls_where_match(t->on, ev))
+		return 0;
+	key = ls_event_get(ev, t->key);
 	if (!key || key->len == 0)
 		return 0;
 	if (t->distinct && !(value = ls_event_get(ev, t->distinct)))
-		return 0;
-	if (t->on && !ls_where_match(t->on, ev))
 		return 0;
 	s = slot_get(t, key->val, key->len, ev->ts_ms, &idx);
 	if (ev->ts_ms > s->last_ms)
@@ -1456,19 +1738,27 @@ static size_t meta_memory(const struct meta *m)
 	       strlist_memory(&m->tags);
 }
 
+static size_t literals_memory(const struct rule *ru)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < ru->nlit; i++)
+		n += ru->lit[i].len + 1;
+	return n;
+}
+
 static size_t rule_memory(const struct rule *ru)
 {
 	return sizeof(*ru) + meta_memory(&ru->m) +
 	       (ru->outcome ? strlen(ru->outcome) + 1 : 0) +
 	       (ru->field ? strlen(ru->field) + 1 : 0) +
 	       strlist_memory(&ru->programs) + strlist_memory(&ru->datasets) +
-	       strlist_memory(&ru->literals);
+	       literals_memory(ru);
 }
 
 static size_t index_memory(const struct name_index *x)
 {
-	return x->slots ? (size_t)(x->mask + 1) * sizeof(*x->slots) +
-			  (x->nids ? x->nids : 1) * sizeof(*x->ids) : 0;
+	return x->slots ? (size_t)(x->mask + 1) * sizeof(*x->slots) : 0;
 }
 
 size_t ls_rules_memory(const struct ls_rules *r)
@@ -1487,9 +1777,11 @@ size_t ls_rules_memory(const struct ls_rules *r)
 	for (int i = 0; i < r->ntech; i++)
 		n += sizeof(r->tech[i]) + strlen(r->tech[i].id) + strlen(r->tech[i].name) + 2;
 	n += index_memory(&r->programs) + index_memory(&r->datasets);
-	if (r->global)
-		n += ((size_t)r->nrules + 1) * sizeof(*r->global) +
-		     ((size_t)r->nrules + 1) * sizeof(*r->subjects) +
+	if (r->cand_ids)
+		n += (r->ncand_ids + 1) * sizeof(*r->cand_ids) +
+		     (r->ncand_units + 1) * sizeof(*r->cand_units) +
+		     ((size_t)r->nrules + WANT_SUBJECTS + 1) *
+		     (sizeof(*r->wanted) + sizeof(*r->found)) +
 		     (size_t)r->nsubjects * sizeof(*r->cache);
 	return n;
 }

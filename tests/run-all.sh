@@ -1,17 +1,48 @@
 #!/usr/bin/env bash
 # run-all.sh - runs every test suite (unit, pattern examples, command-line
-# scripts, integration) and ends with one line "N passed, N failed".
+# scripts, security corpus, integration) and ends with one line
+# "N passed, N failed" summing the suites' own counts.
 set -u
 cd "$(dirname "$0")/.."
 export LOGSHIP_SRCDIR=$PWD
-pass=0 fail=0
-count() { # name, command...
-	local name=$1; shift
-	if "$@"; then pass=$((pass + 1)); echo "ok: $name"; else fail=$((fail + 1)); echo "FAILED: $name"; fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# No user or system pattern directory may leak into the tests.
+export HOME=$tmp/home XDG_CONFIG_HOME=$tmp/config TZ=UTC LOGSHIP_NOW=2023-11-15T00:00:00Z
+mkdir -p "$HOME"
+pass=0 fail=0 broken=""
+
+# suite NAME COMMAND...: runs it, shows its output, adds its last
+# "N passed, N failed" line to the totals; a suite that fails without
+# such a line counts as one failure.
+suite() {
+	local name=$1 out="$tmp/$1.out" rc p f
+	shift
+	echo "=== $name"
+	"$@" >"$out" 2>&1
+	rc=$?
+	cat "$out"
+	read -r p f < <(grep -oE '[0-9]+ passed, [0-9]+ failed' "$out" | tail -1 | sed -E 's/([0-9]+) passed, ([0-9]+) failed/\1 \2/')
+	if [ -z "${p:-}" ]; then
+		p=0
+		f=$([ "$rc" = 0 ] && echo 0 || echo 1)
+	elif [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		f=1
+	fi
+	pass=$((pass + p))
+	fail=$((fail + f))
+	[ "$f" = 0 ] || broken="$broken $name"
 }
-count unit build/unit-tests
-count "patterns test" env HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent ./logship patterns test
-count cli bash tests/cli/run.sh
+
+suite unit "${UNIT_TESTS:-build/unit-tests}"
+suite patterns ./logship patterns test
+[ -f tests/cli/run.sh ] && suite cli bash tests/cli/run.sh
+[ -f tests/security/score.sh ] && suite security bash tests/security/score.sh
+for t in tests/integration/*.sh; do
+	[ -f "$t" ] && suite "$(basename "$t" .sh)" bash "$t"
+done
+
 echo
+[ -z "$broken" ] || echo "failed suites:$broken"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -109,6 +109,7 @@ static void test_detect_and_retry(void)
 					       0, collect, &c), 0);
 	CU_ASSERT_EQUAL(ls_stream_flush(s, collect, &c), 0);
 	CU_ASSERT_EQUAL(c.n, 4);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ls_stream_format(s));
 	CU_ASSERT_STRING_EQUAL(ls_stream_format(s), "syslog");
 	CU_ASSERT_STRING_EQUAL(c.datasets[0], "syslog");
 	CU_ASSERT_STRING_EQUAL(c.datasets[2], "json");

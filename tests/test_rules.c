@@ -394,6 +394,7 @@ static void test_url_decoding(void)
 		{"/item?q=hello", NULL, 0},
 		{"/item?q=%", NULL, 1},
 		{"/item?q=%2", NULL, 1},
+		{"/x?id=9%2527+or+3=3", "' or 3=3", 1},
 	};
 	struct fix f;
 
@@ -421,6 +422,47 @@ static void test_url_decoding(void)
 		CU_ASSERT(field_is(&f.ev, "sqli", cases[i].sqli));
 		s = ls_event_get(&f.ev, "sqli");
 		CU_ASSERT(s && in_arena(&f.ev, s->val) == cases[i].decoded);
+	}
+	fix_end(&f);
+}
+
+/* The decoded text itself, captured whole by a rule. */
+static void test_url_decoding_table(void)
+{
+	static const struct {
+		const char *url, *decoded;
+	} cases[] = {
+		{"/plain", "/plain"},
+		{"/a+b", "/a b"},
+		{"/a%20b%2Fc", "/a b/c"},
+		{"/%41%42%43", "/ABC"},
+		{"/x%2541", "/xA"},
+		{"/x%25%27", "/x%'"},
+		{"/x%252", "/x%2"},
+		{"/x%25", "/x%"},
+		{"/x%2", "/x%2"},
+		{"/x%", "/x%"},
+		{"/x%g1%1g", "/x%g1%1g"},
+		{"/x%2B", "/x+"},
+		{"/x%252B", "/x+"},
+		{"%00z", "\0z"},
+	};
+	struct fix f;
+
+	fix_begin(&f, 1);
+	CU_ASSERT_FATAL(fix_load(&f,
+		"rule url.capture\n  dataset: dec\n  field: url.original\n"
+		"  match: (?s)^(?<decoded>.*)$\n  level: informational\n") == 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct ls_field *d;
+		size_t want_len = strlen(cases[i].decoded) + (cases[i].decoded[0] ? 0 : 2);
+		fix_event(&f, NULL, "dec", "line", cases[i].url);
+		CU_ASSERT(apply(&f, NULL) == 1);
+		d = ls_event_get(&f.ev, "decoded");
+		CU_ASSERT_FATAL(d != NULL);
+		if (d->len != want_len || memcmp(d->val, cases[i].decoded, want_len) != 0)
+			fprintf(stderr, "\ndecode case %zu: got '%.*s'\n", i, (int)d->len, d->val);
+		CU_ASSERT(d->len == want_len && memcmp(d->val, cases[i].decoded, want_len) == 0);
 	}
 	fix_end(&f);
 }
@@ -942,6 +984,7 @@ static const struct ls_test_case cases[] = {
 	{"first hit wins", test_first_hit_wins},
 	{"fields from named groups", test_group_fields},
 	{"url.original percent-decoded", test_url_decoding},
+	{"percent-decoding table", test_url_decoding_table},
 	{"lists, severity and tags", test_lists_and_severity},
 	{"bad rules rejected, set unchanged", test_bad_rules},
 	{"technique allow-list", test_techniques},

@@ -56,8 +56,6 @@ function object(path,   start, key, sub_path, nkeys) {
 		if (substr(s, p, 1) != ":") return fail("expected ':'")
 		p++
 		sub_path = path == "" ? key : path "." key
-		if (mode == "validate" && (sub_path in seen)) return fail("duplicate key " sub_path)
-		seen[sub_path] = 1
 		if (!value(sub_path)) return 0
 		ws()
 		c = substr(s, p, 1)
@@ -91,7 +89,6 @@ BEGIN {
 }
 {
 	s = $0; n = length(s); p = 1; bad = ""; found = 0; got = ""
-	split("", seen)
 	if (substr(s, 1, 1) != "{") fail("not an object")
 	else if (value("")) { ws(); if (p <= n) fail("trailing text") }
 	if (mode == "validate" && bad != "") { print "line " NR ": " bad; status = 1 }

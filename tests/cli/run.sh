@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh - runs every tests/cli/tNNN-*.sh in order, each in a fresh temp dir
 # with a fixed environment, and ends with one line "N passed, N failed"
-# (N = checks). Exits non-zero when any check failed.
+# (N = checks). Exits non-zero when any check failed. An argument runs only
+# the scripts whose name contains it: bash tests/cli/run.sh t008
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 LOGSHIP=${LOGSHIP:-$SRC/logship}
@@ -19,7 +20,7 @@ for script in "$SRC"/tests/cli/t[0-9][0-9][0-9]-*.sh; do
 	mkdir -p "$T/home" "$T/config" "$T/data" "$T/state" "$T/cache"
 	(
 		cd "$T" &&
-		unset NO_COLOR LOGSHIP_NOW_OVERRIDE &&
+		unset NO_COLOR &&
 		env LOGSHIP_NOW=2023-11-15T00:00:00Z TZ=UTC LC_ALL=C \
 		    HOME="$T/home" XDG_CONFIG_HOME="$T/config" XDG_DATA_HOME="$T/data" \
 		    XDG_STATE_HOME="$T/state" XDG_CACHE_HOME="$T/cache" \

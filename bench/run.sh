@@ -1,0 +1,476 @@
+#!/usr/bin/env bash
+# bench/run.sh - `make bench`: logship's throughput and memory, side by side
+# with cat and grep -cP on the same files in the same run.
+#
+# Generates (once, deterministically) an nginx combined corpus and an
+# auth.log corpus in bench/data/, times each command BENCH_RUNS times
+# (default 3) keeping the best wall time, prints a table and writes
+# docs/BENCHMARKS.md with the machine, the numbers and PASS/FAIL per target.
+# Exits 0 even when targets fail: it reports, it does not gate.
+#
+# Knobs (environment): BENCH_RUNS (3), BENCH_NGINX_LINES (1000000),
+# BENCH_AUTH_LINES (500000), BENCH_SLOW (15: a command slower than this many
+# seconds is run once, to keep `make bench` within minutes),
+# BENCH_CALLGRIND (1: instruction counts on a 20k-line slice; 0 skips),
+# BENCH_MEMCHECK (1), BENCH_DOC (docs/BENCHMARKS.md; empty: do not write).
+set -u
+cd "$(dirname "$0")/.." || exit 2
+ROOT=$PWD
+
+RUNS=${BENCH_RUNS:-3}
+NGINX_LINES=${BENCH_NGINX_LINES:-1000000}
+AUTH_LINES=${BENCH_AUTH_LINES:-500000}
+SLOW=${BENCH_SLOW:-15}
+DO_CALLGRIND=${BENCH_CALLGRIND:-1}
+DO_MEMCHECK=${BENCH_MEMCHECK:-1}
+DOC=${BENCH_DOC-docs/BENCHMARKS.md}
+SLICE_LINES=20000
+RSS_CAP_KIB=$((16 * 1024))
+
+LOGSHIP=$ROOT/logship
+DATA=$ROOT/bench/data
+GEN=$ROOT/build/bench-gen
+NGINX=$DATA/nginx-access.log
+AUTH=$DATA/auth.log
+
+die() { echo "bench: $*" >&2; exit 2; }
+
+[ -x "$LOGSHIP" ] || die "no ./logship: run 'make' first"
+TIME_BIN=/usr/bin/time
+[ -x "$TIME_BIN" ] || die "/usr/bin/time is missing: apt-get install time"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/logship-bench.XXXXXX") || die "mktemp failed"
+trap 'rm -rf "$TMP"' EXIT
+mkdir -p "$TMP/home" "$TMP/config"
+
+# Every command runs with the same pinned environment, so no user pattern
+# directory or clock leaks in and grep's locale is the same everywhere.
+LOCALE=C.UTF-8
+locale -a 2>/dev/null | grep -qix 'c.utf-\?8' || LOCALE=C
+RUN_ENV=(env LOGSHIP_NOW=2023-11-15T00:00:00Z TZ=UTC HOME="$TMP/home"
+	XDG_CONFIG_HOME="$TMP/config" LC_ALL="$LOCALE")
+export LC_NUMERIC=C # bash's own number formatting below
+
+# ---------------------------------------------------------------- corpora
+
+build_gen() {
+	if [ ! -x "$GEN" ] || [ "$ROOT/bench/gen.c" -nt "$GEN" ]; then
+		mkdir -p "$(dirname "$GEN")"
+		${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -o "$GEN" "$ROOT/bench/gen.c" ||
+			die "cannot compile bench/gen.c"
+	fi
+}
+
+# gen_corpus KIND COUNT FILE: regenerate when missing, when the generator
+# changed, or when asked for another size (a stamp records the arguments).
+gen_corpus() {
+	local kind=$1 count=$2 file=$3 stamp=$3.stamp
+	if [ -s "$file" ] && [ -f "$stamp" ] && [ "$file" -nt "$GEN" ] &&
+		[ "$(cat "$stamp")" = "$kind $count" ]; then
+		return 0
+	fi
+	echo "bench: generating $(basename "$file") ($kind, $count)" >&2
+	if ! "$GEN" "$kind" "$count" "$file.tmp" || ! mv "$file.tmp" "$file"; then
+		rm -f "$file.tmp"
+		die "generating $file failed"
+	fi
+	echo "$kind $count" >"$stamp"
+}
+
+LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
+build_gen
+mkdir -p "$DATA"
+gen_corpus nginx "$NGINX_LINES" "$NGINX"
+gen_corpus auth "$AUTH_LINES" "$AUTH"
+
+# ---------------------------------------------------------------- timing
+
+# Results, by key: seconds, peak RSS KiB, exit status, stdout (for counts), runs.
+declare -A R_SEC R_RSS R_RC R_OUT R_RUNS R_ERR
+
+# measure KEY OUT CMD...: runs CMD up to RUNS times, keeps the best wall time
+# and the highest peak RSS. OUT is "null" (stdout discarded) or "keep"
+# (stdout kept for the result, for counts). Wall time comes from bash's
+# microsecond clock; /usr/bin/time gives the peak RSS.
+measure() {
+	local key=$1 out=$2 i t0 t1 sec rc rss best="" maxrss=0 n=0
+	shift 2
+	for ((i = 0; i < RUNS; i++)); do
+		t0=$EPOCHREALTIME
+		if [ "$out" = keep ]; then
+			"$TIME_BIN" -f '%M' -o "$TMP/time" "${RUN_ENV[@]}" "$@" >"$TMP/out" 2>"$TMP/err"
+		else
+			"$TIME_BIN" -f '%M' -o "$TMP/time" "${RUN_ENV[@]}" "$@" >/dev/null 2>"$TMP/err"
+		fi
+		rc=$?
+		t1=$EPOCHREALTIME
+		n=$((n + 1))
+		sec=$(awk -v a="${t0/,/.}" -v b="${t1/,/.}" 'BEGIN { printf "%.3f", b - a }')
+		rss=$(tail -n 1 "$TMP/time")
+		[[ $rss =~ ^[0-9]+$ ]] || rss=0
+		((rss > maxrss)) && maxrss=$rss
+		if [ -z "$best" ] || awk -v a="$sec" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+			best=$sec
+		fi
+		R_RC[$key]=$rc
+		# grep and parse exit 1 when nothing matched; 2 and up is an error.
+		if ((rc >= 2)); then
+			R_ERR[$key]=$(head -c 300 "$TMP/err" | head -n 2 | tr '\n' ' ')
+			break
+		fi
+		# A slow command is measured once: the budget is minutes, not hours.
+		awk -v a="$sec" -v s="$SLOW" 'BEGIN { exit !(a > s) }' && break
+	done
+	R_SEC[$key]=$best
+	R_RSS[$key]=$maxrss
+	R_RUNS[$key]=$n
+	if [ "$out" = keep ]; then
+		R_OUT[$key]=$(head -c 100 "$TMP/out" | head -n 1)
+	else
+		R_OUT[$key]=""
+	fi
+}
+
+# ---------------------------------------------------------------- the runs
+
+# Regexes equivalent to what the formats extract (named groups, anchored).
+NGINX_RE='^(?<source__ip>\S+) \S+ (?<user__name>\S+) \[(?<timestamp>[^\]]+)\] "(?<method>[A-Z]+) (?<url>[^ "]*) HTTP/(?<version>[0-9.]+)" (?<status>\d{3}) (?<bytes>\d+|-) "(?<referrer>[^"]*)" "(?<user_agent>[^"]*)"$'
+SYSLOG_RE='^(?<timestamp>[A-Z][a-z]{2} [ 0-9]\d \d{2}:\d{2}:\d{2}) (?<host>\S+) (?<program>[^\s\[:]+)(?:\[(?<pid>\d+)\])?: (?<message>.*)$'
+
+# Each corpus: key prefix, file, logship format, regex.
+CORPORA=(nginx auth)
+declare -A C_FILE=([nginx]=$NGINX [auth]=$AUTH)
+declare -A C_FMT=([nginx]=nginx [auth]=syslog)
+declare -A C_RE=([nginx]=$NGINX_RE [auth]=$SYSLOG_RE)
+declare -A C_LINES C_BYTES C_MD5
+
+# Labels, in table order.
+CMD_KEYS=(cat grep count json auto notag noredact)
+declare -A LABEL
+
+for c in "${CORPORA[@]}"; do
+	f=${C_FILE[$c]} fmt=${C_FMT[$c]}
+	C_LINES[$c]=$(wc -l <"$f")
+	C_BYTES[$c]=$(stat -c %s "$f")
+	C_MD5[$c]=$(md5sum <"$f" | cut -c1-12)
+	LABEL[$c.cat]="cat FILE >/dev/null"
+	LABEL[$c.grep]="grep -cP '<$c regex>' FILE"
+	LABEL[$c.count]="logship parse -f $fmt -c FILE"
+	LABEL[$c.json]="logship parse -f $fmt -o json FILE"
+	LABEL[$c.auto]="logship parse -f auto -o json FILE"
+	LABEL[$c.notag]="logship parse -f $fmt --no-tag -o json FILE"
+	LABEL[$c.noredact]="logship parse -f $fmt --no-tag --no-redact -o json FILE"
+
+	echo "bench: $c corpus: ${C_LINES[$c]} lines, ${C_BYTES[$c]} bytes; best of $RUNS" >&2
+	measure "$c.cat" null cat "$f"
+	measure "$c.grep" keep grep -cP "${C_RE[$c]}" "$f"
+	measure "$c.count" keep "$LOGSHIP" parse -f "$fmt" -c "$f"
+	measure "$c.json" null "$LOGSHIP" parse -f "$fmt" -o json "$f"
+	measure "$c.auto" null "$LOGSHIP" parse -f auto -o json "$f"
+	measure "$c.notag" null "$LOGSHIP" parse -f "$fmt" --no-tag -o json "$f"
+	measure "$c.noredact" null "$LOGSHIP" parse -f "$fmt" --no-tag --no-redact -o json "$f"
+done
+
+# ---------------------------------------------------------------- memory check
+
+MEM_KEYS=()
+if [ "$DO_MEMCHECK" = 1 ]; then
+	gen_corpus oneline 10000000 "$DATA/oneline-10MB.log"
+	gen_corpus sparse 100000000 "$DATA/sparse-100MB.log"
+	echo "bench: memory check (10 MB single line, 100 MB with a newline every 24 MiB)" >&2
+	saved_runs=$RUNS
+	RUNS=1
+	for m in oneline-10MB sparse-100MB; do
+		f=$DATA/$m.log
+		C_BYTES[$m]=$(stat -c %s "$f")
+		C_LINES[$m]=$(wc -l <"$f")
+		LABEL[$m.json]="logship parse -o json $m.log"
+		LABEL[$m.nginx]="logship parse -f nginx -o json $m.log"
+		measure "$m.json" null "$LOGSHIP" parse -o json "$f"
+		measure "$m.nginx" null "$LOGSHIP" parse -f nginx -o json "$f"
+		MEM_KEYS+=("$m.json" "$m.nginx")
+	done
+	RUNS=$saved_runs
+fi
+
+# ---------------------------------------------------------------- callgrind
+
+# Instructions per line on a 20k-line slice, minus the cost of starting up
+# (loading and compiling the patterns) measured on an empty file.
+CG_ROWS=()
+CG_TOP=()
+callgrind_ir() { # out-file cmd... -> prints total Ir
+	"${RUN_ENV[@]}" valgrind --tool=callgrind --callgrind-out-file="$1" "${@:2}" >/dev/null 2>&1
+	awk '/^(summary|totals):/ { print $2; exit }' "$1"
+}
+# top_functions: callgrind_annotate's listing -> "fn (12.3%), ..." for the
+# five functions with the most own instructions; PCRE2's JIT code has no symbol.
+top_functions() {
+	awk '/PROGRAM TOTALS/ { next }
+	match($0, /^ *[0-9,]+ +\( *[0-9.]+%\) +/) {
+		head = substr($0, 1, RLENGTH); fn = substr($0, RLENGTH + 1)
+		match(head, /[0-9.]+%/); pct = substr(head, RSTART, RLENGTH)
+		sub(/ \[.*$/, "", fn)
+		k = split(fn, part, "/"); fn = part[k]
+		if (fn ~ /^\?\?\?:0x/) fn = "(PCRE2 JIT code)"
+		printf "%s%s %s", (n ? ", " : ""), fn, pct
+		if (++n == 5) exit
+	}'
+}
+if [ "$DO_CALLGRIND" = 1 ] && command -v valgrind >/dev/null 2>&1; then
+	echo "bench: callgrind on ${SLICE_LINES}-line slices" >&2
+	: >"$TMP/empty.log"
+	head -n "$SLICE_LINES" "$NGINX" >"$TMP/nginx-slice.log"
+	head -n "$SLICE_LINES" "$AUTH" >"$TMP/auth-slice.log"
+	cg_start=$EPOCHREALTIME
+	for spec in "nginx|nginx|-o json" "nginx|nginx|-c" "nginx|nginx|--no-tag -o json" \
+		"auth|syslog|-o json" "auth|syslog|-c" "auth|syslog|--no-tag -o json"; do
+		IFS='|' read -r c fmt opts <<<"$spec"
+		# shellcheck disable=SC2086 # opts are words on purpose
+		base=$(callgrind_ir "$TMP/cg.base" "$LOGSHIP" parse -f "$fmt" $opts "$TMP/empty.log")
+		# shellcheck disable=SC2086
+		full=$(callgrind_ir "$TMP/cg.full" "$LOGSHIP" parse -f "$fmt" $opts "$TMP/$c-slice.log")
+		if [[ $base =~ ^[0-9]+$ && $full =~ ^[0-9]+$ ]]; then
+			per=$(((full - base) / SLICE_LINES))
+			CG_ROWS+=("| \`logship parse -f $fmt $opts\` | $c | $base | $full | $per |")
+			if command -v callgrind_annotate >/dev/null 2>&1; then
+				top=$(callgrind_annotate "$TMP/cg.full" 2>/dev/null | top_functions)
+				CG_TOP+=("- \`-f $fmt $opts\` on $c: $top")
+			fi
+		else
+			CG_ROWS+=("| \`logship parse -f $fmt $opts\` | $c | - | - | failed |")
+		fi
+		# Callgrind is optional: stop when it eats the budget.
+		awk -v a="${cg_start/,/.}" -v b="${EPOCHREALTIME/,/.}" 'BEGIN { exit !(b - a > 90) }' && {
+			echo "bench: callgrind is slow here; skipping the rest" >&2
+			break
+		}
+	done
+fi
+
+# ---------------------------------------------------------------- report
+
+# Derived numbers, all from awk for floating point.
+mbps() { awk -v b="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", b / 1e6 / s; else print "-" }'; }
+lps() { awk -v l="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", l / s; else print "-" }'; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+ratio() { awk -v g="$1" -v s="$2" 'BEGIN { if (s > 0 && g > 0) printf "%.2f", g / s; else print "-" }'; }
+
+ok_run() { [ "${R_RC[$1]:-9}" -lt 2 ] && [ -n "${R_SEC[$1]:-}" ]; }
+
+# row KEY CORPUS -> "label|s|MB/s|lines/s|RSS|ratio|note"
+row() {
+	local k=$1 c=$2 g=$2.grep note=""
+	if ! ok_run "$k"; then
+		echo "${LABEL[$k]}|ERROR|-|-|-|-|exit ${R_RC[$k]:-?}: ${R_ERR[$k]:-}"
+		return
+	fi
+	[ -n "${R_OUT[$k]}" ] && note="count ${R_OUT[$k]}"
+	[ "${R_RUNS[$k]}" -lt "$RUNS" ] && note="${note:+$note; }${R_RUNS[$k]} run"
+	local r="-"
+	ok_run "$g" && r=$(ratio "${R_SEC[$g]}" "${R_SEC[$k]}")
+	echo "${LABEL[$k]}|${R_SEC[$k]}|$(mbps "${C_BYTES[$c]}" "${R_SEC[$k]}")|$(lps "${C_LINES[$c]}" "${R_SEC[$k]}")|$(mib "${R_RSS[$k]}")|$r|$note"
+}
+
+print_table() { # corpus keys...
+	local c=$1
+	shift
+	printf '\n%s (%s lines, %.1f MB)\n' "$c" "${C_LINES[$c]}" "$(awk -v b="${C_BYTES[$c]}" 'BEGIN { print b / 1e6 }')"
+	printf '%-58s %8s %8s %11s %8s %7s  %s\n' command seconds MB/s lines/s "RSS MiB" "x grep" note
+	local k
+	for k in "$@"; do
+		IFS='|' read -r l s m n r x note <<<"$(row "$k" "$c")"
+		printf '%-58s %8s %8s %11s %8s %7s  %s\n' "$l" "$s" "$m" "$n" "$r" "$x" "$note"
+	done
+}
+
+md_table() { # corpus keys...
+	local c=$1
+	shift
+	echo "| command | seconds | MB/s | lines/s | peak RSS MiB | × grep -cP | note |"
+	echo "|---|---:|---:|---:|---:|---:|---|"
+	local k
+	for k in "$@"; do
+		IFS='|' read -r l s m n r x note <<<"$(row "$k" "$c")"
+		echo "| \`$l\` | $s | $m | $n | $r | $x | $note |"
+	done
+}
+
+# ---- targets
+TARGETS=()
+target() { # PASS|FAIL text
+	TARGETS+=("$1: $2")
+}
+thr_ratio() { # key-a key-b -> throughput(a)/throughput(b) on the same file
+	awk -v a="${R_SEC[$1]}" -v b="${R_SEC[$2]}" 'BEGIN { printf "%.2f", b / a }'
+}
+check_ge() { # value min
+	awk -v v="$1" -v m="$2" 'BEGIN { exit !(v >= m) }'
+}
+for c in "${CORPORA[@]}"; do
+	for pair in "json|0.40|-o json" "count|0.80|-c"; do
+		IFS='|' read -r k min what <<<"$pair"
+		if ok_run "$c.$k" && ok_run "$c.grep"; then
+			v=$(thr_ratio "$c.$k" "$c.grep")
+			check_ge "$v" "$min" && s=PASS || s=FAIL
+			target "$s" "$c: \`$what\` throughput is ${v}× grep -cP (target ≥ ${min}×)"
+		else
+			target FAIL "$c: \`$what\` did not run (exit ${R_RC[$c.$k]:-?})"
+		fi
+	done
+	if ok_run "$c.auto" && ok_run "$c.json"; then
+		v=$(thr_ratio "$c.auto" "$c.json")
+		check_ge "$v" 0.85 && s=PASS || s=FAIL
+		target "$s" "$c: \`-f auto\` throughput is ${v}× \`-f ${C_FMT[$c]}\` (target ≥ 0.85×, within 15%)"
+	else
+		target FAIL "$c: \`-f auto\` or \`-f ${C_FMT[$c]}\` did not run"
+	fi
+	if ok_run "$c.json" && ok_run "$c.notag"; then
+		cost=$(awk -v t="${R_SEC[$c.json]}" -v u="${R_SEC[$c.notag]}" 'BEGIN { printf "%.1f", 100 * (1 - u / t) }')
+		awk -v x="$cost" 'BEGIN { exit !(x <= 25) }' && s=PASS || s=FAIL
+		target "$s" "$c: tagging costs ${cost}% of \`-o json\` throughput (target ≤ 25%)"
+	else
+		target FAIL "$c: tagging cost not measured (\`-o json\` or \`--no-tag -o json\` did not run)"
+	fi
+done
+worst_key="" worst=0 rss_fail=0 rss_runs=0
+for k in "${!R_RSS[@]}"; do
+	case $k in *.cat | *.grep) continue ;; esac
+	ok_run "$k" || continue
+	rss_runs=$((rss_runs + 1))
+	if ((R_RSS[$k] > worst)); then worst=${R_RSS[$k]} worst_key=$k; fi
+	((R_RSS[$k] >= RSS_CAP_KIB)) && rss_fail=$((rss_fail + 1))
+done
+if ((rss_runs == 0)); then
+	target FAIL "peak RSS: no logship run succeeded"
+elif ((rss_fail == 0)); then
+	target PASS "peak RSS < 16 MiB in all $rss_runs logship runs (highest $(mib "$worst") MiB: ${LABEL[$worst_key]})"
+else
+	target FAIL "peak RSS ≥ 16 MiB in $rss_fail of $rss_runs logship runs (highest $(mib "$worst") MiB: ${LABEL[$worst_key]})"
+fi
+
+# ---- terminal
+for c in "${CORPORA[@]}"; do
+	keys=()
+	for k in "${CMD_KEYS[@]}"; do keys+=("$c.$k"); done
+	print_table "$c" "${keys[@]}"
+done
+if ((${#MEM_KEYS[@]})); then
+	echo
+	echo "memory check"
+	for k in "${MEM_KEYS[@]}"; do
+		if ok_run "$k"; then
+			printf '  %-48s %8ss  peak RSS %s MiB\n' "${LABEL[$k]}" "${R_SEC[$k]}" "$(mib "${R_RSS[$k]}")"
+		else
+			printf '  %-48s ERROR exit %s: %s\n' "${LABEL[$k]}" "${R_RC[$k]}" "${R_ERR[$k]:-}"
+		fi
+	done
+fi
+if ((${#CG_ROWS[@]})); then
+	echo
+	echo "callgrind, instructions per line on a ${SLICE_LINES}-line slice (startup subtracted)"
+	for r in "${CG_ROWS[@]}"; do echo "  $r"; done
+	for r in "${CG_TOP[@]}"; do echo "  $r"; done
+fi
+echo
+echo "targets"
+for t in "${TARGETS[@]}"; do
+	case $t in FAIL*) echo "  *** $t" ;; *) echo "      $t" ;; esac
+done
+
+# ---- docs/BENCHMARKS.md
+if [ -n "$DOC" ]; then
+	mkdir -p "$(dirname "$DOC")"
+	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+	ram=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+	commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+	{
+		echo "# Benchmarks"
+		echo
+		echo "Written by \`make bench\` (bench/run.sh); do not edit by hand."
+		echo "Each command ran $RUNS times (once if slower than ${SLOW}s) on files in the page cache;"
+		echo "the best wall time and the highest peak RSS are shown. \"× grep -cP\" is the"
+		echo "command's throughput divided by grep -cP's on the same file in the same run."
+		echo
+		echo "## Machine"
+		echo
+		echo "- CPU: ${cpu:-unknown}, $(nproc) cores"
+		echo "- RAM: $ram"
+		echo "- Kernel: $(uname -sr)"
+		echo "- Compiler: $(${CC:-cc} --version 2>/dev/null | head -n 1)"
+		echo "- grep: $(grep --version | head -n 1), libpcre2-8 $(pkg-config --modversion libpcre2-8 2>/dev/null || echo '?'), locale $LOCALE"
+		echo "- Load average at the start: $LOAD_AT_START (other work on the machine skews the numbers)"
+		echo "- Date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+		echo "- logship: commit $commit ($("$LOGSHIP" --version 2>/dev/null | head -n 1))"
+		echo
+		echo "## Corpora"
+		echo
+		echo "Generated by \`bench/gen.c\` with a fixed seed (identical bytes on every run):"
+		echo
+		echo "- nginx: ${C_LINES[nginx]} lines of nginx \"combined\", ${C_BYTES[nginx]} bytes (md5 ${C_MD5[nginx]}), IPv4 and IPv6 clients,"
+		echo "  ~2% scanner and attack requests (wp-login, .env, SQL injection, traversal, sqlmap/nikto agents)."
+		echo "- auth: ${C_LINES[auth]} lines of Debian auth.log, ${C_BYTES[auth]} bytes (md5 ${C_MD5[auth]}): sshd, sudo, CRON, systemd,"
+		echo "  kernel/UFW; ~10% security-relevant (brute-force runs, invalid users, sudo failures)."
+		echo
+		echo "## nginx access log"
+		echo
+		keys=()
+		for k in "${CMD_KEYS[@]}"; do keys+=("nginx.$k"); done
+		md_table nginx "${keys[@]}"
+		echo
+		echo "## auth.log (syslog)"
+		echo
+		keys=()
+		for k in "${CMD_KEYS[@]}"; do keys+=("auth.$k"); done
+		md_table auth "${keys[@]}"
+		echo
+		echo "The regexes given to grep -cP:"
+		echo
+		echo '```'
+		echo "nginx:  $NGINX_RE"
+		echo "syslog: $SYSLOG_RE"
+		echo '```'
+		if ((${#MEM_KEYS[@]})); then
+			echo
+			echo "## Memory check"
+			echo
+			echo "A 10 MB file that is one line, and a 100 MB file with a newline only every 24 MiB"
+			echo "(lines are truncated at \`--max-line\`, 1 MiB by default)."
+			echo
+			echo "| command | bytes | seconds | peak RSS MiB | note |"
+			echo "|---|---:|---:|---:|---|"
+			for k in "${MEM_KEYS[@]}"; do
+				c=${k%.*}
+				if ok_run "$k"; then
+					echo "| \`${LABEL[$k]}\` | ${C_BYTES[$c]} | ${R_SEC[$k]} | $(mib "${R_RSS[$k]}") | exit ${R_RC[$k]} |"
+				else
+					echo "| \`${LABEL[$k]}\` | ${C_BYTES[$c]} | ERROR | - | exit ${R_RC[$k]}: ${R_ERR[$k]:-} |"
+				fi
+			done
+		fi
+		if ((${#CG_ROWS[@]})); then
+			echo
+			echo "## Instructions per line (callgrind)"
+			echo
+			echo "On the first $SLICE_LINES lines of each corpus; the instructions of a run on an empty"
+			echo "file (start-up: loading and compiling the patterns) are subtracted."
+			echo
+			echo "| command | corpus | Ir start-up | Ir total | Ir per line |"
+			echo "|---|---|---:|---:|---:|"
+			for r in "${CG_ROWS[@]}"; do echo "$r"; done
+			if ((${#CG_TOP[@]})); then
+				echo
+				echo "Top functions by own instructions (whole run, start-up included):"
+				echo
+				for r in "${CG_TOP[@]}"; do echo "$r"; done
+			fi
+		fi
+		echo
+		echo "## Targets"
+		echo
+		for t in "${TARGETS[@]}"; do echo "- $t"; done
+	} >"$DOC.tmp" && mv "$DOC.tmp" "$DOC"
+	echo
+	echo "bench: wrote $DOC"
+fi
+exit 0

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# t001-basics: --help, help parse, --version, unknown commands, options and
+# formats with "did you mean".
+. "$SRC/tests/cli/lib.sh"
+
+printf '203.0.113.9 - - [14/Nov/2023:22:13:20 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8.4.0"\n' >access.log
+
+expect_exit "--help exits 0" 0 "$LOGSHIP" --help
+expect_match "--help lists parse" "$OUT" '^ +parse +[a-z]'
+expect_match "--help lists patterns" "$OUT" '^ +patterns +[a-z]'
+expect_eq "--help writes nothing on stderr" "" "$ERR"
+top_help=$OUT
+expect_exit "help exits 0" 0 "$LOGSHIP" help
+expect_eq "help prints the same as --help" "$top_help" "$OUT"
+
+# Every option of parse's table (cmd/parse.c) is listed on one line of its own,
+# with a description.
+names=$(sed -n '/^static const struct ls_opt parse_opts/,/^};/p' "$SRC/cmd/parse.c" |
+	sed -n 's/^[[:space:]]*{"\([a-z0-9-]*\)".*/\1/p')
+expect_eq "cmd/parse.c has an option table" yes "$([ "$(printf '%s\n' "$names" | wc -l)" -ge 20 ] && echo yes || echo "no ($names)")"
+expect_exit "parse --help exits 0" 0 "$LOGSHIP" parse --help
+parse_help=$OUT
+for name in $names; do
+	n=$(printf '%s\n' "$parse_help" | grep -cE -- "^ +(-[a-zA-Z], )?--$name( [A-Za-z|]+)? +[^ ]")
+	expect_eq "parse --help lists --$name on one line" 1 "$n"
+done
+for short in f e o w c m v h; do
+	expect_match "parse --help shows -$short" "$parse_help" "^ +-$short, --[a-z]"
+done
+expect_exit "parse -h exits 0" 0 "$LOGSHIP" parse -h
+expect_eq "parse -h prints the same as parse --help" "$parse_help" "$OUT"
+expect_exit "help parse exits 0" 0 "$LOGSHIP" help parse
+expect_eq "help parse prints the same as parse --help" "$parse_help" "$OUT"
+
+version=$(sed -n 's/^VERSION *:*= *//p' "$SRC/Makefile")
+expect_exit "--version exits 0" 0 "$LOGSHIP" --version
+expect_eq "--version prints logship and the Makefile's VERSION" "logship $version" "$OUT"
+
+expect_exit "no command: exit 2" 2 "$LOGSHIP"
+expect_contains "no command: usage on stderr" "$ERR" "usage: logship"
+expect_eq "no command: nothing on stdout" "" "$OUT"
+
+expect_exit "unknown command: exit 2" 2 "$LOGSHIP" pasre access.log
+expect_contains "unknown command: suggests parse" "$ERR" "unknown command 'pasre'; did you mean 'parse'?"
+expect_eq "unknown command: nothing on stdout" "" "$OUT"
+expect_exit "help for an unknown command: exit 2" 2 "$LOGSHIP" help parze
+expect_contains "help for an unknown command suggests parse" "$ERR" "did you mean 'parse'?"
+
+expect_exit "parse --formt: exit 2" 2 "$LOGSHIP" parse --formt nginx access.log
+expect_contains "parse --formt suggests --format" "$ERR" "unknown option '--formt'; did you mean '--format'?"
+expect_eq "parse --formt: nothing on stdout" "" "$OUT"
+expect_exit "parse --wehre=x=1: exit 2" 2 "$LOGSHIP" parse --wehre=x=1 access.log
+expect_contains "parse --wehre=x=1 suggests --where" "$ERR" "did you mean '--where'?"
+expect_exit "parse -Z: exit 2" 2 "$LOGSHIP" parse -Z access.log
+expect_contains "parse -Z names the option" "$ERR" "'-Z'"
+expect_exit "parse -f without its argument: exit 2" 2 "$LOGSHIP" parse -f
+expect_contains "parse -f without its argument says so" "$ERR" "needs an argument"
+expect_exit "parse -o xml: exit 2" 2 "$LOGSHIP" parse -o xml access.log
+expect_contains "parse -o xml names xml" "$ERR" "'xml'"
+expect_exit "parse -m abc: exit 2" 2 "$LOGSHIP" parse -m abc access.log
+expect_exit "parse --color=sometimes: exit 2" 2 "$LOGSHIP" parse --color=sometimes access.log
+
+expect_exit "parse -f ngnix: exit 2" 2 "$LOGSHIP" parse -f ngnix access.log
+expect_contains "parse -f ngnix suggests nginx" "$ERR" "unknown format 'ngnix'; did you mean 'nginx'?"
+expect_eq "parse -f ngnix: nothing on stdout" "" "$OUT"
+expect_exit "parse -f nosuchformatatall: exit 2" 2 "$LOGSHIP" parse -f nosuchformatatall access.log
+expect_contains "parse -f nosuchformatatall names it" "$ERR" "unknown format 'nosuchformatatall'"
+expect_not_contains "parse -f nosuchformatatall suggests nothing" "$ERR" "did you mean"
+
+expect_exit "parse -f nginx on a good line: exit 0" 0 "$LOGSHIP" parse -f nginx access.log
+expect_eq "parse -f nginx: one event" 1 "$(wc -l <out)"
+
+finish

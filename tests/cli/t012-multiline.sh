@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# t012-multiline: --multiline-start, the --multiline-max-lines and
+# --multiline-max-bytes caps (no data lost: the extra lines start a new
+# event), and Java stack traces joined for -f log4j and -f auto.
+. "$SRC/tests/cli/lib.sh"
+
+# msgs: the messages of the events in $T/out (tsv --fields message), one per line
+msgs() { sed 1d "$T/out"; }
+cat >ml.log <<'LOG'
+  orphan continuation before any start
+2023-11-14T10:00:00Z START A
+  cont a1
+  cont a2
+  cont a3
+2023-11-14T10:00:01Z START B
+2023-11-14T10:00:02Z START C
+  cont c1
+LOG
+M='--multiline-start=^\d{4}-\d\d-\d\dT'
+
+expect_exit "--multiline-start: exit 0" 0 "$LOGSHIP" parse "$M" -o tsv --fields message ml.log
+expect_eq "--multiline-start: continuation lines join their start line" \
+	"$(printf '%s\n' '  orphan continuation before any start' \
+		'2023-11-14T10:00:00Z START A\n  cont a1\n  cont a2\n  cont a3' \
+		'2023-11-14T10:00:01Z START B' \
+		'2023-11-14T10:00:02Z START C\n  cont c1')" "$(msgs)"
+expect_exit "--multiline-start, json: exit 0" 0 "$LOGSHIP" parse "$M" ml.log
+expect_json_valid "--multiline-start, json: valid" out
+expect_json_field "--multiline-start, json: newlines escaped" "$(nth 2 out)" message \
+	'"2023-11-14T10:00:00Z START A\n  cont a1\n  cont a2\n  cont a3"'
+expect_json_field "--multiline-start, json: offset of the start line" "$(nth 2 out)" log.offset \
+	"$(head -1 ml.log | wc -c)"
+expect_exit "--multiline-start with -c: exit 0" 0 "$LOGSHIP" parse "$M" -c ml.log
+expect_eq "--multiline-start with -c: events, not lines" 4 "$OUT"
+expect_exit "--multiline-start with -w on a joined line: exit 0" 0 "$LOGSHIP" parse "$M" -w 'message~cont a3' -c ml.log
+expect_eq "--multiline-start with -w on a joined line" 1 "$OUT"
+expect_exit "--multiline-start bad regex: exit 2" 2 "$LOGSHIP" parse --multiline-start '(' ml.log
+expect_match "--multiline-start bad regex: regex error with offset" "$ERR" 'regex error at offset [0-9]+'
+
+# --multiline-max-lines 2: at most 2 lines per event, the rest start new ones
+expect_exit "--multiline-max-lines 2: exit 0" 0 "$LOGSHIP" parse "$M" --multiline-max-lines 2 -o tsv --fields message ml.log
+expect_eq "--multiline-max-lines 2: capped, nothing lost" \
+	"$(printf '%s\n' '  orphan continuation before any start' \
+		'2023-11-14T10:00:00Z START A\n  cont a1' \
+		'  cont a2\n  cont a3' \
+		'2023-11-14T10:00:01Z START B' \
+		'2023-11-14T10:00:02Z START C\n  cont c1')" "$(msgs)"
+expect_exit "--multiline-max-lines 1: exit 0" 0 "$LOGSHIP" parse "$M" --multiline-max-lines 1 -o tsv --fields message ml.log
+expect_eq "--multiline-max-lines 1: one event per line" "$(cat ml.log)" "$(msgs)"
+expect_exit "--multiline-max-lines 0: exit 2" 2 "$LOGSHIP" parse "$M" --multiline-max-lines 0 ml.log
+
+# --multiline-max-bytes: the lines here are 10 bytes; with a cap of 25 two
+# fit in an event (with or without counting the \n between them), three not
+printf 'S-00000001\n+ cont 001\n+ cont 002\n+ cont 003\n+ cont 004\nS-00000002\n' >bytes.log
+expect_exit "--multiline-max-bytes 25: exit 0" 0 "$LOGSHIP" parse --multiline-start '^S-' --multiline-max-bytes 25 -o tsv --fields message bytes.log
+expect_eq "--multiline-max-bytes 25: capped, nothing lost" \
+	"$(printf '%s\n' 'S-00000001\n+ cont 001' '+ cont 002\n+ cont 003' '+ cont 004' 'S-00000002')" "$(msgs)"
+expect_exit "--multiline-max-bytes 1k: exit 0" 0 "$LOGSHIP" parse --multiline-start '^S-' --multiline-max-bytes 1k -o tsv --fields message bytes.log
+expect_eq "--multiline-max-bytes 1k: all joined" \
+	"$(printf '%s\n' 'S-00000001\n+ cont 001\n+ cont 002\n+ cont 003\n+ cont 004' 'S-00000002')" "$(msgs)"
+expect_exit "--multiline-max-bytes 0: exit 2" 2 "$LOGSHIP" parse --multiline-start '^S-' --multiline-max-bytes 0 bytes.log
+# a long run of continuation lines: every byte still printed once
+{ printf 'S-00000001\n'; awk 'BEGIN { for (i = 1; i <= 5000; i++) printf "+ continuation line %05d\n", i }'; printf 'S-00000002\n'; } >many.log
+expect_exit "5000 continuation lines: exit 0" 0 "$LOGSHIP" parse --multiline-start '^S-' -o tsv --fields message many.log
+expect_eq "5000 continuation lines: default cap of 500 lines, nothing lost" \
+	"$(cat many.log)" "$(msgs | sed 's/\\n/\n/g')"
+expect_eq "5000 continuation lines: 500-line events (5001 lines: 11 events, then S-2)" 12 "$(msgs | wc -l)"
+
+# Java stack traces, -f log4j and -f auto
+cat >java.log <<'LOG'
+2023-11-14 22:11:05.640 [http-nio-8080-exec-2] ERROR c.e.shop.payments.ChargeService - Charge failed for order A-100233
+com.example.shop.payments.PaymentException: card_declined (provider=stripe, status=402)
+	at com.example.shop.payments.StripeClient.charge(StripeClient.java:142)
+	at com.example.shop.payments.ChargeService.charge(ChargeService.java:77)
+	... 48 common frames omitted
+Caused by: java.io.IOException: connection reset
+	at java.base/sun.nio.ch.NioSocketImpl.read(NioSocketImpl.java:546)
+	... 61 more
+2023-11-14 22:11:20.215 [http-nio-8080-exec-3] INFO  c.e.shop.web.CheckoutController - checkout page rendered in 18 ms
+LOG
+# tsvjoin FROM TO: lines FROM..TO of java.log as tsv writes a joined message
+tsvjoin() { sed -n "$1,$2p" java.log | awk '{ printf "%s%s", (NR > 1 ? "\\n" : ""), $0 }' | sed 's/\t/\\t/g'; }
+# ends_with NAME TEXT SUFFIX
+ends_with() {
+	case "$2" in
+	*"$3") pass ;;
+	*) fail "$1" "text ending with '$3'" "$2" ;;
+	esac
+}
+for f in log4j auto; do
+	expect_exit "java trace, -f $f: exit 0" 0 "$LOGSHIP" parse -f "$f" -o tsv --fields message java.log
+	expect_eq "java trace, -f $f: two events" 2 "$(msgs | wc -l)"
+	m1=$(msgs | sed -n 1p)
+	ends_with "java trace, -f $f: the trace joins its line" "$m1" "\\n$(tsvjoin 2 8)"
+	expect_contains "java trace, -f $f: the first line's text" "$m1" "Charge failed for order A-100233\\n"
+	ends_with "java trace, -f $f: the next line its own event" "$(msgs | sed -n 2p)" "checkout page rendered in 18 ms"
+	expect_exit "java trace, -f $f, json: exit 0" 0 "$LOGSHIP" parse -f "$f" java.log
+	expect_json_valid "java trace, -f $f, json: valid" out
+	expect_json_field "java trace, -f $f: the time of the first line" "$(nth 1 out)" @timestamp '"2023-11-14T22:11:05.640Z"'
+	expect_eq "java trace, -f $f: log.level" error "$(json_get "$(nth 1 out)" log.level | tr -d '"' | tr A-Z a-z)"
+	expect_json_field "java trace, -f $f: dataset" "$(nth 1 out)" event.dataset '"log4j"'
+	expect_not_contains "java trace, -f $f: parsed" "$(json_get "$(nth 1 out)" tags)" unparsed
+	expect_json_field "java trace, -f $f: the next event" "$(nth 2 out)" @timestamp '"2023-11-14T22:11:20.215Z"'
+done
+expect_exit "java trace, --multiline-max-lines 3: exit 0" 0 "$LOGSHIP" parse -f log4j --multiline-max-lines 3 -o tsv --fields message java.log
+expect_eq "java trace, --multiline-max-lines 3: 3+3+2+1 lines" 4 "$(msgs | wc -l)"
+ends_with "java trace, --multiline-max-lines 3: first event, 3 lines" "$(msgs | sed -n 1p)" "A-100233\\n$(tsvjoin 2 3)"
+expect_eq "java trace, --multiline-max-lines 3: lines 4-6 a new event" "$(tsvjoin 4 6)" "$(msgs | sed -n 2p)"
+expect_eq "java trace, --multiline-max-lines 3: lines 7-8 a new event" "$(tsvjoin 7 8)" "$(msgs | sed -n 3p)"
+ends_with "java trace, --multiline-max-lines 3: then the next line" "$(msgs | sed -n 4p)" "checkout page rendered in 18 ms"
+
+# the format engineer's sample files, when there are any
+for f in "$SRC"/tests/data/formats/log4j*.log "$SRC"/tests/data/formats/java*.log; do
+	[ -f "$f" ] || continue
+	n_start=$(grep -cE '^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9:.,]+ ' "$f")
+	expect_exit "$(basename "$f"), -f log4j: exit 0" 0 "$LOGSHIP" parse -f log4j -c "$f"
+	expect_eq "$(basename "$f"), -f log4j: one event per timestamped line" "$n_start" "$OUT"
+done
+
+finish
