@@ -712,6 +712,9 @@ int ls_decode_logfmt(struct ls_event *ev, const char *line, size_t len,
 	int saved_nfields = ev->nfields, pairs = 0, ok = 1;
 	size_t saved_arena = ev->arena_len;
 
+	/* most lines tried here are not logfmt: two pairs need an '=' at least */
+	if (!memchr(line, '=', len))
+		return 0;
 	decoder_init(&d, ev, line, len, map, nmap);
 	for (;;) {
 		while (d.p < d.end && logfmt_space(*d.p))

@@ -20,6 +20,7 @@ enum { DEC_REGEX, DEC_JSON, DEC_LOGFMT };
 struct kv {
 	char *key;
 	char *val;
+	int type; /* for set: the field's type */
 };
 
 struct ls_format {
@@ -42,6 +43,10 @@ struct ls_format {
 	char *require[FMT_MAX_SET];      /* fields a decoded line must have */
 	struct ls_matcher *continuation; /* multiline: NULL when none */
 	char *reparse;                   /* field parsed again, or NULL */
+	int ncand;                       /* formats tried on it (0: all) */
+	char *cand_names[FMT_MAX_ALIASES];
+	int cand[FMT_MAX_ALIASES];       /* their indices, resolved lazily */
+	int cand_resolved_at;            /* f->n when resolved (0: never) */
 };
 
 struct ls_formats {
@@ -105,6 +110,8 @@ static void format_free(struct ls_format *fm)
 	kv_release(fm->levels, fm->nlevels);
 	ls_matcher_free(fm->continuation);
 	free(fm->reparse);
+	for (int i = 0; i < fm->ncand; i++)
+		free(fm->cand_names[i]);
 	free(fm);
 }
 
@@ -191,6 +198,14 @@ static int add_multiline(struct ls_format *fm, const char *kinds,
 	return ls_matcher_compile(&fm->continuation, regex, 0, NULL, err);
 }
 
+/* ECS keeps these as arrays; a constant "set:" value is a list of one. */
+static int set_type(const char *key)
+{
+	if (strcmp(key, "event.category") == 0 || strcmp(key, "event.type") == 0)
+		return LS_F_LIST;
+	return ls_event_default_type(key);
+}
+
 /* Applies one property of a format entry. */
 static int format_prop(struct ls_formats *f, struct ls_format *fm,
 		       const struct ls_pentry *e, const struct ls_pprop *p,
@@ -229,6 +244,7 @@ static int format_prop(struct ls_formats *f, struct ls_format *fm,
 			goto too_many;
 		if (split_kv(v, "=", &fm->set[fm->nset]) < 0)
 			goto bad;
+		fm->set[fm->nset].type = set_type(fm->set[fm->nset].key);
 		fm->nset++;
 		return 0;
 	}
@@ -277,8 +293,15 @@ static int format_prop(struct ls_formats *f, struct ls_format *fm,
 	if (strcmp(k, "multiline") == 0)
 		return add_multiline(fm, v, e, p->line, err);
 	if (strcmp(k, "reparse") == 0) {
+		/* "FIELD [FORMAT...]": the formats tried on it, or all */
+		size_t n = strcspn(v, " ");
 		free(fm->reparse);
-		fm->reparse = strdup(v);
+		fm->reparse = strndup(v, n);
+		for (const char *s = v + n; *(s += strspn(s, " ")); s += strcspn(s, " ")) {
+			if (fm->ncand == FMT_MAX_ALIASES)
+				goto too_many;
+			fm->cand_names[fm->ncand++] = strndup(s, strcspn(s, " "));
+		}
 		return 0;
 	}
 	if (strcmp(k, "description") == 0 || strcmp(k, "example") == 0 ||
@@ -478,6 +501,24 @@ void ls_formats_take_timestamp(struct ls_event *ev, struct ls_tsctx *ts)
 	ls_event_unset(ev, "@timestamp");
 }
 
+/* Tries the reparse candidates of fm (all formats when it names none). */
+static int reparse_any(struct ls_formats *f, struct ls_format *fm,
+		       struct ls_tsctx *ts, struct ls_event *ev,
+		       const char *text, size_t len)
+{
+	if (fm->ncand == 0)
+		return ls_formats_parse_any(f, -1, ts, ev, text, len);
+	if (fm->cand_resolved_at != f->n) {
+		for (int i = 0; i < fm->ncand; i++)
+			fm->cand[i] = ls_formats_find(f, fm->cand_names[i]);
+		fm->cand_resolved_at = f->n;
+	}
+	for (int i = 0; i < fm->ncand; i++)
+		if (fm->cand[i] >= 0 && ls_formats_parse(f, fm->cand[i], ts, ev, text, len) > 0)
+			return fm->cand[i];
+	return -1;
+}
+
 /* Parses the reparse field's text with the other formats and merges the
  * fields; the container's own time and stream are kept. */
 static void apply_reparse(struct ls_formats *f, struct ls_format *fm,
@@ -498,18 +539,10 @@ static void apply_reparse(struct ls_formats *f, struct ls_format *fm,
 		fld = ls_event_get(ev, fm->reparse);
 	}
 	f->depth++;
-	if (ls_formats_parse_any(f, -1, ts, ev, fld->val, fld->len) >= 0)
+	if (reparse_any(f, fm, ts, ev, fld->val, fld->len) >= 0)
 		ev->ts_ms = ts_ms;
 	ev->format = fmt;
 	f->depth--;
-}
-
-/* ECS keeps these as arrays; a constant "set:" value is a list of one. */
-static int set_type(const char *key)
-{
-	if (strcmp(key, "event.category") == 0 || strcmp(key, "event.type") == 0)
-		return LS_F_LIST;
-	return ls_event_default_type(key);
 }
 
 int ls_formats_parse(struct ls_formats *f, int idx, struct ls_tsctx *ts,
@@ -542,7 +575,7 @@ int ls_formats_parse(struct ls_formats *f, int idx, struct ls_tsctx *ts,
 		ls_event_set_str(ev, "event.dataset", fm->dataset);
 	for (int i = 0; i < fm->nset; i++)
 		ls_event_set(ev, fm->set[i].key, fm->set[i].val, strlen(fm->set[i].val),
-			     set_type(fm->set[i].key));
+			     fm->set[i].type);
 	apply_levels(fm, ev);
 	ls_formats_take_timestamp(ev, ts);
 	if (fm->reparse)

@@ -14,9 +14,9 @@
  *   set: field=value                     constant fields (repeatable)
  *   levels: I=info W=warn E=error        log.level value renames
  *   multiline: java | python | go        continuation lines join the event
- *   reparse: message                     the field (its final newline cut) is
- *                                        parsed again by the other formats and
- *                                        their fields merged (containers)
+ *   reparse: message [FORMAT...]         the field (its final newline cut) is
+ *                                        parsed again by the formats named (or
+ *                                        all others) and their fields merged
  *   example: a line                      must parse with this format
  *   expect: field=value                  after an example
  */
