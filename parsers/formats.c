@@ -13,6 +13,7 @@
 #define FMT_MAX_SET 16
 #define FMT_MAX_LEVELS 16
 #define FMT_MAX_ALIASES 8
+#define FMT_MAX_CAND 24
 #define REPARSE_DEPTH 1
 
 enum { DEC_REGEX, DEC_JSON, DEC_LOGFMT };
@@ -44,8 +45,8 @@ struct ls_format {
 	struct ls_matcher *continuation; /* multiline: NULL when none */
 	char *reparse;                   /* field parsed again, or NULL */
 	int ncand;                       /* formats tried on it (0: all) */
-	char *cand_names[FMT_MAX_ALIASES];
-	int cand[FMT_MAX_ALIASES];       /* their indices, resolved lazily */
+	char *cand_names[FMT_MAX_CAND];
+	int cand[FMT_MAX_CAND];       /* their indices, resolved lazily */
 	int cand_resolved_at;            /* f->n when resolved (0: never) */
 };
 
@@ -298,7 +299,7 @@ static int format_prop(struct ls_formats *f, struct ls_format *fm,
 		free(fm->reparse);
 		fm->reparse = strndup(v, n);
 		for (const char *s = v + n; *(s += strspn(s, " ")); s += strcspn(s, " ")) {
-			if (fm->ncand == FMT_MAX_ALIASES)
+			if (fm->ncand == FMT_MAX_CAND)
 				goto too_many;
 			fm->cand_names[fm->ncand++] = strndup(s, strcspn(s, " "));
 		}
@@ -553,7 +554,8 @@ int ls_formats_parse(struct ls_formats *f, int idx, struct ls_tsctx *ts,
 	size_t saved_arena = ev->arena_len;
 	int rc;
 
-	if (f->depth > 0 && fm->reparse)
+	/* container formats (reparse into any format) do not nest */
+	if (f->depth > 0 && fm->reparse && fm->ncand == 0)
 		return 0;
 	if (fm->decoder == DEC_JSON)
 		rc = ls_decode_json(ev, line, len, fm->map, fm->nmap);
