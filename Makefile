@@ -101,11 +101,12 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
+# The built-in patterns are compiled in; share/logship/patterns is left for
+# packagers' and admins' additions.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/logship/patterns \
 		$(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 logship $(DESTDIR)$(PREFIX)/bin/logship
-	install -m 644 $(PATTERN_FILES) $(DESTDIR)$(PREFIX)/share/logship/patterns/
 	[ ! -f docs/logship.1 ] || install -m 644 docs/logship.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	[ ! -f completions/logship.bash ] || { install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions && \
 	  install -m 644 completions/logship.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/logship; }
