@@ -1,0 +1,234 @@
+/* acmatch.c - a caseless Aho-Corasick automaton compiled into a dense
+ * transition table over byte classes (only the bytes that occur in some
+ * literal get a class of their own). */
+#include "acmatch.h"
+#include "error.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct lit {
+	char *text;
+	size_t len;
+	int id;
+};
+
+struct ls_ac {
+	int nlits, litcap;
+	struct lit *lits;
+	/* built */
+	int nclasses;
+	uint8_t cls[256];      /* byte -> class (0: none of the literals') */
+	int nstates;
+	int32_t *delta;        /* nstates x nclasses */
+	int32_t *out_first;    /* per state: first index into outs, or -1 */
+	int32_t *out_count;
+	int32_t *outs;         /* literal ids */
+	int nouts;
+};
+
+int ls_ac_new(struct ls_ac **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : LS_ENOMEM;
+}
+
+void ls_ac_free(struct ls_ac *ac)
+{
+	if (!ac)
+		return;
+	for (int i = 0; i < ac->nlits; i++)
+		free(ac->lits[i].text);
+	free(ac->lits);
+	free(ac->delta);
+	free(ac->out_first);
+	free(ac->out_count);
+	free(ac->outs);
+	free(ac);
+}
+
+int ls_ac_add(struct ls_ac *ac, const char *lit, size_t len, int id)
+{
+	struct lit *l;
+
+	if (len == 0 || id < 0)
+		return LS_EINVAL;
+	if (ac->nlits == ac->litcap) {
+		int cap = ac->litcap ? ac->litcap * 2 : 32;
+		struct lit *p = realloc(ac->lits, (size_t)cap * sizeof(*p));
+		if (!p)
+			return LS_ENOMEM;
+		ac->lits = p;
+		ac->litcap = cap;
+	}
+	l = &ac->lits[ac->nlits];
+	l->text = malloc(len);
+	if (!l->text)
+		return LS_ENOMEM;
+	for (size_t i = 0; i < len; i++)
+		l->text[i] = (char)tolower((unsigned char)lit[i]);
+	l->len = len;
+	l->id = id;
+	ac->nlits++;
+	return 0;
+}
+
+static void make_classes(struct ls_ac *ac)
+{
+	memset(ac->cls, 0, sizeof(ac->cls));
+	ac->nclasses = 1;
+	for (int i = 0; i < ac->nlits; i++)
+		for (size_t k = 0; k < ac->lits[i].len; k++) {
+			unsigned char c = (unsigned char)ac->lits[i].text[k];
+			if (!ac->cls[c])
+				ac->cls[c] = (uint8_t)ac->nclasses++;
+		}
+	/* upper-case letters share their lower-case class */
+	for (int c = 'A'; c <= 'Z'; c++)
+		ac->cls[c] = ac->cls[c + 32];
+}
+
+/* Builds the trie in delta (-1: no edge); returns the state count or -1. */
+static int build_trie(struct ls_ac *ac, int32_t **term_lists, int *term_n)
+{
+	int nstates = 1, k = ac->nclasses;
+
+	for (int i = 0; i < ac->nlits; i++) {
+		int s = 0;
+		for (size_t j = 0; j < ac->lits[i].len; j++) {
+			int c = ac->cls[(unsigned char)ac->lits[i].text[j]];
+			if (ac->delta[s * k + c] < 0)
+				ac->delta[s * k + c] = nstates++;
+			s = ac->delta[s * k + c];
+		}
+		term_lists[s] = realloc(term_lists[s], (size_t)(term_n[s] + 1) * sizeof(int32_t));
+		if (!term_lists[s])
+			return -1;
+		term_lists[s][term_n[s]++] = ac->lits[i].id;
+	}
+	return nstates;
+}
+
+/* Turns the trie into a full automaton breadth-first; collects outputs. */
+static int build_links(struct ls_ac *ac, int32_t **term_lists, int *term_n)
+{
+	int k = ac->nclasses, n = ac->nstates, head = 0, tail = 0;
+	int32_t *fail = calloc((size_t)n, sizeof(*fail));
+	int32_t *queue = calloc((size_t)n, sizeof(*queue));
+	int32_t *order = queue;
+	int rc = LS_ENOMEM;
+
+	if (!fail || !queue)
+		goto out;
+	for (int c = 0; c < k; c++) {
+		int t = ac->delta[c];
+		if (t < 0) {
+			ac->delta[c] = 0;
+		} else {
+			fail[t] = 0;
+			queue[tail++] = t;
+		}
+	}
+	while (head < tail) {
+		int s = queue[head++];
+		for (int c = 0; c < k; c++) {
+			int t = ac->delta[s * k + c];
+			if (t < 0) {
+				ac->delta[s * k + c] = ac->delta[fail[s] * k + c];
+			} else {
+				fail[t] = ac->delta[fail[s] * k + c];
+				queue[tail++] = t;
+			}
+		}
+	}
+	/* outputs of a state: its own terms plus its fail state's (BFS order
+	 * guarantees the fail state was finished first) */
+	ac->out_first = malloc((size_t)n * sizeof(int32_t));
+	ac->out_count = calloc((size_t)n, sizeof(int32_t));
+	if (!ac->out_first || !ac->out_count)
+		goto out;
+	ac->out_first[0] = -1;
+	for (int i = -1; i < tail; i++) {
+		int s = i < 0 ? 0 : order[i];
+		int f = i < 0 ? -1 : fail[s];
+		int cnt = term_n[s] + (f > 0 ? ac->out_count[f] : 0);
+		int32_t *p = realloc(ac->outs, (size_t)(ac->nouts + cnt + 1) * sizeof(int32_t));
+		if (!p)
+			goto out;
+		ac->outs = p;
+		ac->out_first[s] = cnt ? ac->nouts : -1;
+		for (int j = 0; j < term_n[s]; j++)
+			ac->outs[ac->nouts++] = term_lists[s][j];
+		for (int j = 0; f > 0 && j < ac->out_count[f]; j++)
+			ac->outs[ac->nouts++] = ac->outs[ac->out_first[f] + j];
+		ac->out_count[s] = cnt;
+	}
+	rc = 0;
+out:
+	free(fail);
+	free(queue);
+	return rc;
+}
+
+int ls_ac_build(struct ls_ac *ac)
+{
+	size_t max_states = 1;
+	int32_t **term_lists = NULL;
+	int *term_n = NULL;
+	int rc = LS_ENOMEM;
+
+	make_classes(ac);
+	for (int i = 0; i < ac->nlits; i++)
+		max_states += ac->lits[i].len;
+	ac->delta = malloc(max_states * (size_t)ac->nclasses * sizeof(int32_t));
+	term_lists = calloc(max_states, sizeof(*term_lists));
+	term_n = calloc(max_states, sizeof(*term_n));
+	if (!ac->delta || !term_lists || !term_n)
+		goto out;
+	memset(ac->delta, 0xff, max_states * (size_t)ac->nclasses * sizeof(int32_t));
+	ac->nstates = build_trie(ac, term_lists, term_n);
+	if (ac->nstates < 0)
+		goto out;
+	rc = build_links(ac, term_lists, term_n);
+	if (rc == 0) {
+		int32_t *p = realloc(ac->delta, (size_t)ac->nstates * (size_t)ac->nclasses *
+						     sizeof(int32_t));
+		if (p)
+			ac->delta = p;
+	}
+out:
+	for (size_t i = 0; term_lists && i < max_states; i++)
+		free(term_lists[i]);
+	free(term_lists);
+	free(term_n);
+	return rc;
+}
+
+int ls_ac_scan(const struct ls_ac *ac, const char *text, size_t len,
+	       uint64_t *hits, int nwords)
+{
+	const unsigned char *p = (const unsigned char *)text, *end = p + len;
+	const int32_t *delta = ac->delta;
+	int k = ac->nclasses, s = 0, any = 0;
+
+	if (!delta)
+		return 0;
+	for (; p < end; p++) {
+		s = delta[s * k + ac->cls[*p]];
+		if (ac->out_count[s]) {
+			const int32_t *o = ac->outs + ac->out_first[s];
+			for (int j = 0; j < ac->out_count[s]; j++)
+				if (o[j] < nwords * 64)
+					hits[o[j] >> 6] |= (uint64_t)1 << (o[j] & 63);
+			any = 1;
+		}
+	}
+	return any;
+}
+
+size_t ls_ac_memory(const struct ls_ac *ac)
+{
+	return (size_t)ac->nstates * (size_t)ac->nclasses * sizeof(int32_t) +
+	       (size_t)ac->nstates * 2 * sizeof(int32_t) + (size_t)ac->nouts * sizeof(int32_t);
+}
