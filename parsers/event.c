@@ -10,19 +10,26 @@
 
 /* Behind the arena (allocated with it, never handed out) lives a 64-bit
  * filter of the field names present: bit name_bit(name) is set for every
- * field of the event, so a name whose bit is clear is absent and
+ * field below "covered", so a name whose bit is clear is absent and
  * ls_event_set() appends without comparing it to every other name (the
- * common case: a pattern sets a dozen new fields per line). The filter only
- * ever over-approximates: ls_event_unset() and callers that drop fields by
- * lowering nfields leave bits set, ls_event_reset() clears them. */
+ * common case: a pattern sets a dozen new fields per line). The bits only
+ * ever over-approximate: fields dropped by ls_event_unset() or by a caller
+ * lowering nfields leave theirs set until ls_event_reset(). Fields a
+ * caller appends itself are added when next looked up. */
+struct name_filter {
+	uint64_t bits;
+	int covered; /* fields[0..covered) have their bits set */
+};
+
 static size_t filter_offset(size_t arena_cap)
 {
 	return (arena_cap + 7) & ~(size_t)7;
 }
 
-static uint64_t *name_filter(const struct ls_event *ev)
+static struct name_filter *name_filter(const struct ls_event *ev)
 {
-	return ev->arena ? (uint64_t *)(void *)(ev->arena + filter_offset(ev->arena_cap)) : NULL;
+	return ev->arena ? (struct name_filter *)(void *)(ev->arena + filter_offset(ev->arena_cap)) :
+			   NULL;
 }
 
 /* The filter bit of a name: from its length and its first and last bytes,
@@ -37,17 +44,29 @@ static uint64_t name_bit(const char *name)
 	return (uint64_t)1 << ((mix * 0x9e3779b1u) >> 26);
 }
 
+/* Brings the filter up to ev->nfields after callers changed it directly. */
+static void filter_sync(const struct ls_event *ev, struct name_filter *nf)
+{
+	if (ev->nfields < nf->covered) {
+		nf->covered = ev->nfields < 0 ? 0 : ev->nfields;
+		return;
+	}
+	for (; nf->covered < ev->nfields && nf->covered < LS_EVENT_MAX_FIELDS; nf->covered++)
+		nf->bits |= name_bit(ev->fields[nf->covered].name);
+}
+
 int ls_event_init(struct ls_event *ev, size_t arena_cap)
 {
 	memset(ev, 0, sizeof(*ev));
-	if (arena_cap > (size_t)-1 - 16)
+	if (arena_cap > (size_t)-1 - 64)
 		return LS_ENOMEM;
-	ev->arena = malloc(filter_offset(arena_cap) + sizeof(uint64_t));
+	ev->arena = malloc(filter_offset(arena_cap) + sizeof(struct name_filter));
 	if (!ev->arena)
 		return LS_ENOMEM;
 	ev->arena_cap = arena_cap;
 	ev->format = -1;
-	*name_filter(ev) = 0;
+	name_filter(ev)->bits = 0;
+	name_filter(ev)->covered = 0;
 	return 0;
 }
 
@@ -59,7 +78,7 @@ void ls_event_release(struct ls_event *ev)
 
 void ls_event_reset(struct ls_event *ev)
 {
-	uint64_t *filter = name_filter(ev);
+	struct name_filter *nf = name_filter(ev);
 
 	ev->ts_ms = 0;
 	ev->line = NULL;
@@ -71,8 +90,10 @@ void ls_event_reset(struct ls_event *ev)
 	ev->nfields = 0;
 	ev->ntags = 0;
 	ev->arena_len = 0;
-	if (filter)
-		*filter = 0;
+	if (nf) {
+		nf->bits = 0;
+		nf->covered = 0;
+	}
 }
 
 char *ls_event_alloc(struct ls_event *ev, size_t n)
@@ -101,30 +122,22 @@ char *ls_event_strdup(struct ls_event *ev, const char *s, size_t len)
 	return p;
 }
 
-/* strcmp(a, b) == 0 for the short names of one event, inline: ECS names
- * that share a first byte ("http.request.method", "http.version") differ
- * a few bytes later, before a call to strcmp would have paid off. */
-static int same_name(const char *a, const char *b)
-{
-	while (*a && *a == *b) {
-		a++;
-		b++;
-	}
-	return *a == *b;
-}
-
 /* The index of the field called name, or -1. *bit is name's filter bit. */
 static int find_field(const struct ls_event *ev, const char *name, uint64_t *bit)
 {
-	const uint64_t *filter = name_filter(ev);
+	struct name_filter *nf = name_filter(ev);
 	char first = name[0];
 
 	*bit = name_bit(name);
-	if (filter && !(*filter & *bit))
-		return -1;
+	if (nf) {
+		if (nf->covered != ev->nfields)
+			filter_sync(ev, nf);
+		if (!(nf->bits & *bit))
+			return -1;
+	}
 	for (int i = 0; i < ev->nfields; i++) {
 		const char *n = ev->fields[i].name;
-		if (n == name || (n[0] == first && (first == 0 || same_name(n + 1, name + 1))))
+		if (n == name || (n[0] == first && strcmp(n, name) == 0))
 			return i;
 	}
 	return -1;
@@ -133,7 +146,8 @@ static int find_field(const struct ls_event *ev, const char *name, uint64_t *bit
 int ls_event_set(struct ls_event *ev, const char *name, const char *val,
 		 size_t len, int type)
 {
-	uint64_t bit, *filter;
+	struct name_filter *nf;
+	uint64_t bit;
 	int i = find_field(ev, name, &bit);
 	struct ls_field *f;
 
@@ -141,9 +155,11 @@ int ls_event_set(struct ls_event *ev, const char *name, const char *val,
 		if (ev->nfields >= LS_EVENT_MAX_FIELDS)
 			return LS_ENOMEM;
 		i = ev->nfields++;
-		filter = name_filter(ev);
-		if (filter)
-			*filter |= bit;
+		nf = name_filter(ev);
+		if (nf && nf->covered == i) {
+			nf->bits |= bit;
+			nf->covered = ev->nfields;
+		}
 	}
 	f = &ev->fields[i];
 	f->name = name;

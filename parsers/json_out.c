@@ -38,7 +38,7 @@
 static const char hex_upper[] = "0123456789ABCDEF";
 static const char hex_lower[] = "0123456789abcdef";
 
-static uint64_t load64(const unsigned char *p)
+static inline uint64_t load64(const unsigned char *p)
 {
 	uint64_t w;
 
@@ -48,7 +48,7 @@ static uint64_t load64(const unsigned char *p)
 
 /* 1 when none of the 8 bytes needs escaping or UTF-8 checking: all are
  * printable ASCII other than '"', '\\' and DEL. */
-static int word_plain(uint64_t w)
+static inline int word_plain(uint64_t w)
 {
 	uint64_t bad = w & HIGHS;
 
@@ -60,7 +60,7 @@ static int word_plain(uint64_t w)
 }
 
 /* Printable ASCII other than '"' and '\\': copied into a JSON string as is. */
-static int byte_plain(unsigned char c)
+static inline int byte_plain(unsigned char c)
 {
 	return (unsigned char)(c - 0x20) < 0x5f && c != '"' && c != '\\';
 }
@@ -115,6 +115,31 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
 }
 
 /* ---- the fast string writer: room is known, no checks per byte ---- */
+
+/* memcpy() for the short pieces of an event (values, keys), without a
+ * call: overlapping moves that read and write exactly n bytes. */
+static inline void copy_small(char *dst, const char *src, size_t n)
+{
+	uint64_t a, b;
+	uint32_t c, d;
+
+	if (n >= 16) {
+		memcpy(dst, src, n);
+	} else if (n >= 8) {
+		memcpy(&a, src, 8);
+		memcpy(&b, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	} else if (n >= 4) {
+		memcpy(&c, src, 4);
+		memcpy(&d, src + n - 4, 4);
+		memcpy(dst, &c, 4);
+		memcpy(dst + n - 4, &d, 4);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			dst[i] = src[i];
+	}
+}
 
 /* Copies the printable run at the start of p[0..n) to w; returns its
  * length. May store up to 16 bytes past the run, never past w + n + 15
@@ -190,8 +215,15 @@ static char *write_string(char *w, const char *s, size_t len, int *invalid)
 		i += run;
 		if (i == len)
 			break;
+		if (p[i] == '"' || p[i] == '\\') {
+			/* the common escapes, in line */
+			w[0] = '\\';
+			w[1] = (char)p[i++];
+			w += 2;
+			continue;
+		}
 		if (p[i] >= 0x80 && (seq = utf8_seq(p + i, len - i)) != 0) {
-			memcpy(w, p + i, seq);
+			copy_small(w, (const char *)p + i, seq);
 			w += seq;
 			i += seq;
 			continue;
@@ -383,15 +415,27 @@ static void days_to_date(int64_t days, int64_t *year, unsigned *month,
 	*year = year_of_era + era * 400 + (*month <= 2);
 }
 
-#define TS_LEN 24      /* "YYYY-MM-DDThh:mm:ss.mmmZ" */
-#define TS_SECOND_LEN 20 /* up to and including the '.' */
+#define TS_LEN 24       /* "YYYY-MM-DDThh:mm:ss.mmmZ" */
+#define TS_DATE_LEN 11  /* "YYYY-MM-DDT" */
 
-/* The last second formatted: events come in time order, so the text up to
- * the milliseconds rarely changes from one event to the next. */
+/* "00" to "99". */
+static const char digit_pairs[] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+static inline void put_pair(char *out, unsigned v)
+{
+	out[0] = digit_pairs[2 * v];
+	out[1] = digit_pairs[2 * v + 1];
+}
+
+/* The last date formatted: events come in time order, so it rarely
+ * changes from one event to the next. */
 static _Thread_local struct {
-	int64_t second; /* ms / 1000 of the text below */
+	int64_t day; /* days since the epoch of the text below */
 	int valid;
-	char text[TS_SECOND_LEN];
+	char text[TS_DATE_LEN];
 } ts_cache;
 
 /* Writes ms as "YYYY-MM-DDThh:mm:ss.mmmZ" (TS_LEN bytes, no NUL), clamped
@@ -399,31 +443,34 @@ static _Thread_local struct {
 static void format_rfc3339(int64_t ms, char *out)
 {
 	const int64_t min_ms = -62167219200000LL, max_ms = 253402300799999LL;
-	int64_t days, rem, year, second;
-	unsigned month, mday;
+	int64_t days, year;
+	unsigned rem, month, mday;
 
 	if (ms < min_ms)
 		ms = min_ms;
 	if (ms > max_ms)
 		ms = max_ms;
 	days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
-	rem = ms - days * 86400000;
-	second = days * 86400 + rem / 1000;
-	if (!ts_cache.valid || ts_cache.second != second) {
+	rem = (unsigned)(ms - days * 86400000);
+	if (!ts_cache.valid || ts_cache.day != days) {
 		days_to_date(days, &year, &month, &mday);
-		memcpy(ts_cache.text, "0000-00-00T00:00:00.", TS_SECOND_LEN);
+		memcpy(ts_cache.text, "0000-00-00T", TS_DATE_LEN);
 		put_digits(ts_cache.text, (unsigned)year, 4);
-		put_digits(ts_cache.text + 5, month, 2);
-		put_digits(ts_cache.text + 8, mday, 2);
-		put_digits(ts_cache.text + 11, (unsigned)(rem / 3600000), 2);
-		put_digits(ts_cache.text + 14, (unsigned)(rem / 60000 % 60), 2);
-		put_digits(ts_cache.text + 17, (unsigned)(rem / 1000 % 60), 2);
-		ts_cache.second = second;
+		put_pair(ts_cache.text + 5, month);
+		put_pair(ts_cache.text + 8, mday);
+		ts_cache.day = days;
 		ts_cache.valid = 1;
 	}
-	memcpy(out, ts_cache.text, TS_SECOND_LEN);
-	put_digits(out + TS_SECOND_LEN, (unsigned)(rem % 1000), 3);
-	out[TS_LEN - 1] = 'Z';
+	memcpy(out, ts_cache.text, TS_DATE_LEN);
+	put_pair(out + 11, rem / 3600000);
+	out[13] = ':';
+	put_pair(out + 14, rem / 60000 % 60);
+	out[16] = ':';
+	put_pair(out + 17, rem / 1000 % 60);
+	out[19] = '.';
+	out[20] = (char)('0' + rem % 1000 / 100);
+	put_pair(out + 21, rem % 100);
+	out[23] = 'Z';
 }
 
 /* ---- field values, checked ---- */
@@ -509,12 +556,12 @@ static char *write_value(char *w, const struct ls_field *f)
 	case LS_F_INT:
 		if (!json_int_valid(f->val, f->len))
 			break;
-		memcpy(w, f->val, f->len);
+		copy_small(w, f->val, f->len);
 		return w + f->len;
 	case LS_F_FLOAT:
 		if (!json_number_valid(f->val, f->len))
 			break;
-		memcpy(w, f->val, f->len);
+		copy_small(w, f->val, f->len);
 		return w + f->len;
 	case LS_F_RAW:
 		if (f->len == 0) {
@@ -774,6 +821,10 @@ static int json_event_checked(struct ls_buf *out, const struct ls_event *ev)
 
 #define SHAPE_SLOTS 8 /* a power of two; looked up two at a time */
 #define SHAPE_TEXT_MAX 4096
+/* Prefixes up to this long are copied as this many bytes (a fixed-size
+ * copy is a few moves, no call); the bytes past the prefix are
+ * overwritten by what follows. */
+#define PREFIX_COPY 32
 
 /* What an event's encoding owes to its names alone. Valid for every event
  * with the same name pointers in the same order and the same "has tags",
@@ -791,7 +842,9 @@ struct shape {
 	 * the object and ends the line */
 	uint16_t at[LS_EVENT_MAX_FIELDS + 3];
 	const char *names[LS_EVENT_MAX_FIELDS];
-	char text[SHAPE_TEXT_MAX];
+	/* SHAPE_TEXT_MAX bytes are used; the rest lets a prefix be copied as
+	 * a fixed PREFIX_COPY bytes */
+	char text[SHAPE_TEXT_MAX + PREFIX_COPY];
 };
 
 static _Thread_local struct {
@@ -820,7 +873,7 @@ static int shape_build(struct shape *sh, const struct ls_event *ev, uint64_t key
 	int n = collect_entries(ev, sh->order, &message);
 
 	sh->key = 0;
-	fixed_buf(&b, sh->text, sizeof(sh->text));
+	fixed_buf(&b, sh->text, SHAPE_TEXT_MAX);
 	for (int k = 0; k < n; k++) {
 		sh->at[k] = (uint16_t)b.len;
 		if (put_prefix(&b, &st, entry_name(ev, sh->order[k])) < 0)
@@ -843,8 +896,11 @@ static int shape_build(struct shape *sh, const struct ls_event *ev, uint64_t key
 /* Whether the names of ev can key a shape, with *key their hash and *vlen
  * the total length of the field values. Names in the event's own arena
  * are not trusted: the arena is reused line after line, so one address
- * holds different names (decoded JSON keys). Other names (patterns, rules,
- * string constants) keep their text for as long as they are in use. */
+ * holds different names (decoded JSON keys). Names elsewhere are trusted
+ * to keep their text at their address for the life of the program: they
+ * are string constants or belong to the patterns and rules, which stay
+ * loaded. (A program that freed its patterns and loaded others could find
+ * another name at an old address, and get the old keys.) */
 static int names_trusted(const struct ls_event *ev, uint64_t *key, size_t *vlen)
 {
 	uintptr_t arena = (uintptr_t)ev->arena;
@@ -924,7 +980,8 @@ static int json_event_fast(struct ls_buf *out, const struct ls_event *ev,
 	if (!msg)
 		msg_len = 0;
 	bound = HEAD_OPEN_LEN + TS_LEN + HEAD_MESSAGE_LEN + ESC_MAX * msg_len + 2 +
-		sh->at[sh->n + 1] + (size_t)sh->n * VALUE_BOUND(0) + ESC_MAX * vlen;
+		sh->at[sh->n + 1] + (size_t)sh->n * VALUE_BOUND(0) + ESC_MAX * vlen +
+		PREFIX_COPY;
 	if (sh->with_tags)
 		bound += tags_bound(ev);
 	if (msg_len > FAST_EVENT_MAX || vlen > FAST_EVENT_MAX || bound > FAST_EVENT_MAX ||
@@ -942,12 +999,15 @@ static int json_event_fast(struct ls_buf *out, const struct ls_event *ev,
 	for (int k = 0; k < sh->n; k++) {
 		size_t plen = (size_t)(sh->at[k + 1] - sh->at[k]);
 
-		memcpy(w, sh->text + sh->at[k], plen);
+		if (plen <= PREFIX_COPY)
+			memcpy(w, sh->text + sh->at[k], PREFIX_COPY);
+		else
+			memcpy(w, sh->text + sh->at[k], plen);
 		w += plen;
 		w = sh->order[k] == TAGS_ENTRY ? write_tags(w, ev) :
 		    write_value(w, &ev->fields[sh->order[k]]);
 	}
-	memcpy(w, sh->text + sh->at[sh->n], (size_t)(sh->at[sh->n + 1] - sh->at[sh->n]));
+	copy_small(w, sh->text + sh->at[sh->n], (size_t)(sh->at[sh->n + 1] - sh->at[sh->n]));
 	w += sh->at[sh->n + 1] - sh->at[sh->n];
 	*w = '\0';
 	out->len = (size_t)(w - out->data);

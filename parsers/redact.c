@@ -2,11 +2,26 @@
  * only at trigger bytes ('=' ':' for key=value and headers, 'A' for AWS key
  * ids, 'e' for JWTs, '-' for private-key blocks, digits for card numbers),
  * then writing a copy into the event arena with "[REDACTED:<kind>]" in place
- * of each secret. No regex, no malloc. */
+ * of each secret. No regex, no malloc.
+ *
+ * Digits, ':' and '=' are common in logs, so the scan looks at 16 bytes at
+ * a time for candidates, trigger bytes in the context their secret needs
+ * ("AK", "AS", "ey", "--", a separator not after a digit, four digits after
+ * a non-digit and before a digit or group separator), and drops separators
+ * at once unless the byte before them can end a secret key.
+ *
+ * ls_redact_event() scans the message once; a field cut out of a clean
+ * message is scanned again only when its ends could make a difference
+ * (see clean_inside()). */
 #include "redact.h"
 #include "error.h"
 
+#include <stdint.h>
 #include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 enum redact_kind {
 	K_PASSWORD, K_TOKEN, K_SECRET, K_API_KEY, K_AUTHORIZATION,
@@ -49,6 +64,13 @@ static const struct {
 };
 #define KEY_MIN 3
 #define KEY_MAX 13
+
+/* The last bytes of the secret keys, either case: a key ending in another
+ * byte is not one of them. */
+static const unsigned char ends_secret_key[256] = {
+	['d'] = 1, ['s'] = 1, ['n'] = 1, ['t'] = 1, ['y'] = 1,
+	['D'] = 1, ['S'] = 1, ['N'] = 1, ['T'] = 1, ['Y'] = 1,
+};
 
 /* Authorization schemes that, alone, are not a credential. */
 static const char *const auth_schemes[] = {
@@ -324,13 +346,14 @@ static int key_end(const char *s, size_t len, size_t i, size_t floor,
  * longer than KEY_MAX (plus "-"/"--" of a command-line option) after a
  * boundary, or inside the quotes of a quoted key. Returns its kind or -1. */
 static int key_before(const char *s, size_t end, size_t floor,
-		      unsigned char quote)
+		      unsigned char quote, size_t *run_start)
 {
 	size_t k = end, key;
 
 	while (k > floor && end - k <= KEY_MAX + 2 &&
 	       is_key_char((unsigned char)s[k - 1]))
 		k--;
+	*run_start = k;
 	key = k;
 	while (!quote && key < end && key - k < 2 && s[key] == '-')
 		key++;
@@ -347,26 +370,41 @@ static int is_redacted_already(const char *s, size_t len, size_t p)
 	return len - p >= 10 && memcmp(s + p, "[REDACTED:", 10) == 0;
 }
 
+/* What try_key_value() saw before a separator: where the run of key bytes
+ * it read back to starts (the separator itself when it read none) and
+ * whether that run names a secret key. */
+struct key_probe {
+	size_t run_start;
+	int secret_key;
+};
+
 /* A separator ('=' or ':') at i: a secret key before it and a non-empty
- * value after it give a span over the value. */
+ * value after it give a span over the value. Fills probe (when not NULL). */
 static int try_key_value(const char *s, size_t len, size_t i, size_t floor,
-			 struct span *sp)
+			 struct span *sp, struct key_probe *probe)
 {
+	struct key_probe unused;
 	struct value v;
 	unsigned char quote;
 	size_t end, p = i + 1;
 	int kind;
+
+	if (!probe)
+		probe = &unused;
+	probe->run_start = i;
+	probe->secret_key = 0;
 
 	/* a key (or the quote closing it) touches its separator; most ':' and
 	 * '=' in a line (times, addresses, URLs) fail here at once */
 	if (i == floor || (!is_key_char((unsigned char)s[i - 1]) &&
 			   !is_quote((unsigned char)s[i - 1])))
 		return 0;
-	if (!key_end(s, len, i, floor, &end, &quote))
+	if (!key_end(s, len, i, floor, &end, &quote) || !ends_secret_key[(unsigned char)s[end - 1]])
 		return 0;
-	kind = key_before(s, end, floor, quote);
+	kind = key_before(s, end, floor, quote, &probe->run_start);
 	if (kind < 0)
 		return 0;
+	probe->secret_key = 1;
 	if (s[i] == ':')
 		while (p < len && (s[p] == ' ' || s[p] == '\t'))
 			p++;
@@ -537,7 +575,7 @@ static int try_at(const char *s, size_t len, size_t i, size_t floor,
 {
 	switch (triggers[(unsigned char)s[i]]) {
 	case T_SEPARATOR:
-		return try_key_value(s, len, i, floor, sp);
+		return try_key_value(s, len, i, floor, sp, NULL);
 	case T_AWS:
 		return try_aws_key(s, len, i, sp);
 	case T_JWT:
@@ -551,20 +589,244 @@ static int try_at(const char *s, size_t len, size_t i, size_t floor,
 	}
 }
 
-/* Finds up to MAX_SPANS secrets in s from byte from, in order and not
- * overlapping. Returns how many. */
-static int scan(const char *s, size_t len, size_t from, struct span *spans)
+/* The separators ('=' and ':') of a clean text that a field cut out of it
+ * might see differently, as ls_redact_event() needs them to tell which
+ * fields the text already covers: those before a secret key (whose value
+ * the field may cut short) and those whose key bytes run back to the
+ * field's start (where the field may see a shorter key). A separator after
+ * a byte no secret key ends with, or whose key is read the same in the
+ * field and is no secret key, gives no secret in the field either. */
+#define SEPS_MAX 32
+
+struct seps {
+	int n;        /* -1: more than SEPS_MAX */
+	struct {
+		size_t at, run_start;
+		int secret_key;
+	} sep[SEPS_MAX];
+};
+
+static void seps_add(struct seps *seps, size_t i, const struct key_probe *probe)
 {
-	size_t i = from, floor = from;
+	if (seps->n >= SEPS_MAX) {
+		seps->n = -1;
+	} else if (seps->n >= 0) {
+		seps->sep[seps->n].at = i;
+		seps->sep[seps->n].run_start = probe->run_start;
+		seps->sep[seps->n++].secret_key = probe->secret_key;
+	}
+}
+
+/* The byte a candidate needs right after its trigger byte (AWS: 'K', or
+ * 'S' checked apart; JWT: 'y'; PEM: '-'), 0 for none. */
+static const unsigned char second_byte[] = {
+	[T_AWS] = 'K', [T_JWT] = 'y', [T_PEM] = '-',
+};
+
+/* Whether a secret could start at i: the trigger byte in the context each
+ * detector needs first (try_at() then decides). */
+static inline int candidate(const unsigned char *p, size_t len, size_t i)
+{
+	unsigned char t = triggers[p[i]];
+
+	if (t == T_SEPARATOR)
+		/* a key does not end in a digit */
+		return i == 0 || !is_digit(p[i - 1]);
+	if (t == T_DIGIT)
+		/* a card number starts with four digits, the first 2-6, after a
+		 * non-digit, then more digits or a group separator */
+		return p[i] >= '2' && p[i] <= '6' && (i == 0 || !is_digit(p[i - 1])) &&
+		       len - i >= 5 && is_digit(p[i + 1]) && is_digit(p[i + 2]) &&
+		       is_digit(p[i + 3]) &&
+		       (is_digit(p[i + 4]) || p[i + 4] == ' ' || p[i + 4] == '-');
+	return t != T_NONE && i + 1 < len &&
+	       (p[i + 1] == second_byte[t] || (t == T_AWS && p[i + 1] == 'S'));
+}
+
+#if defined(__SSE2__)
+static __m128i load16(const char *p)
+{
+	return _mm_loadu_si128((const __m128i *)(const void *)p);
+}
+
+/* Bytes of v in lo..lo+n-1: shifting lo to the bottom of the signed range
+ * makes one signed compare a range check. */
+static __m128i range16(__m128i v, int lo, int n)
+{
+	return _mm_cmplt_epi8(_mm_sub_epi8(v, _mm_set1_epi8((char)(lo + 128))),
+			      _mm_set1_epi8((char)(-128 + n)));
+}
+
+static __m128i digits16(__m128i v)
+{
+	return range16(v, '0', 10);
+}
+
+/* Bit k set when candidate(s, len, i + k) holds, for the 16 positions from
+ * i; reads s[i - 1 .. i + 20), so 1 <= i and i + 20 <= len. */
+static unsigned candidates16(const char *s, size_t i)
+{
+	__m128i v0 = load16(s + i), v1 = load16(s + i + 1);
+	__m128i v2 = load16(s + i + 2), v3 = load16(s + i + 3);
+	__m128i v4 = load16(s + i + 4), before = digits16(load16(s + i - 1));
+	__m128i sep = _mm_andnot_si128(before,
+				       _mm_or_si128(_mm_cmpeq_epi8(v0, _mm_set1_epi8('=')),
+						    _mm_cmpeq_epi8(v0, _mm_set1_epi8(':'))));
+	__m128i aws = _mm_and_si128(_mm_cmpeq_epi8(v0, _mm_set1_epi8('A')),
+				    _mm_or_si128(_mm_cmpeq_epi8(v1, _mm_set1_epi8('K')),
+						 _mm_cmpeq_epi8(v1, _mm_set1_epi8('S'))));
+	__m128i jwt = _mm_and_si128(_mm_cmpeq_epi8(v0, _mm_set1_epi8('e')),
+				    _mm_cmpeq_epi8(v1, _mm_set1_epi8('y')));
+	__m128i pem = _mm_and_si128(_mm_cmpeq_epi8(v0, _mm_set1_epi8('-')),
+				    _mm_cmpeq_epi8(v1, _mm_set1_epi8('-')));
+	__m128i fifth = _mm_or_si128(digits16(v4),
+				     _mm_or_si128(_mm_cmpeq_epi8(v4, _mm_set1_epi8(' ')),
+						  _mm_cmpeq_epi8(v4, _mm_set1_epi8('-'))));
+	__m128i card = _mm_andnot_si128(before,
+					_mm_and_si128(_mm_and_si128(range16(v0, '2', 5), digits16(v1)),
+						      _mm_and_si128(_mm_and_si128(digits16(v2),
+										  digits16(v3)),
+								    fifth)));
+
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(sep, aws),
+							_mm_or_si128(_mm_or_si128(jwt, pem), card)));
+}
+#endif
+
+/* Texts and tails of texts up to this long are checked in one piece. */
+#define SHORT_MAX 32
+
+#if defined(__SSE2__)
+/* Copies n bytes (n <= SHORT_MAX) without a call: two overlapping moves of
+ * 16 or 8 bytes, so nothing past dst[n) is written. */
+static void copy_short(unsigned char *dst, const char *src, size_t n)
+{
+	uint64_t head, tail;
+
+	if (n >= 16) {
+		_mm_storeu_si128((__m128i *)(void *)dst, load16(src));
+		_mm_storeu_si128((__m128i *)(void *)(dst + n - 16), load16(src + n - 16));
+	} else if (n >= 8) {
+		memcpy(&head, src, 8);
+		memcpy(&tail, src + n - 8, 8);
+		memcpy(dst, &head, 8);
+		memcpy(dst + n - 8, &tail, 8);
+	} else {
+		for (size_t k = 0; k < n; k++)
+			dst[k] = (unsigned char)src[k];
+	}
+}
+
+/* Bit k set when candidate(s, len, i + k) holds, for the last len - i <=
+ * SHORT_MAX bytes of s. They are copied between zeros (no trigger, no
+ * digit: the zeros act as the end of the text) and checked 16 at a time,
+ * with no branch per byte: random values (hex ids, numbers) would
+ * mispredict many. */
+static uint32_t tail_candidates(const char *s, size_t len, size_t i)
+{
+	unsigned char room[1 + SHORT_MAX + 20];
+	size_t n = len - i;
+	uint32_t mask;
+
+	memset(room, 0, sizeof(room));
+	room[0] = i > 0 ? (unsigned char)s[i - 1] : 0;
+	copy_short(room + 1, s + i, n);
+	mask = candidates16((const char *)room, 1);
+	if (n > 16)
+		mask |= (uint32_t)candidates16((const char *)room, 17) << 16;
+	return n < 32 ? mask & ((UINT32_C(1) << n) - 1) : mask;
+}
+#else
+static uint32_t tail_candidates(const char *s, size_t len, size_t i)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t mask = 0;
+
+	for (size_t k = i; k < len; k++)
+		if (triggers[p[k]] && candidate(p, len, k))
+			mask |= UINT32_C(1) << (k - i);
+	return mask;
+}
+#endif
+
+/* The candidates from position i: *base and a mask whose bit k stands for
+ * position *base + k; positions below *base + *step hold no others. The
+ * mask is 0 only at the end of the text. */
+static unsigned next_candidates(const char *s, size_t len, size_t i,
+				size_t *base, size_t *step)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t mask;
+
+	/* 16 at a time in place need the byte before and 4 after */
+	if (len > SHORT_MAX) {
+		if (i == 0) {
+			*base = 0;
+			*step = 1;
+			if (candidate(p, len, 0))
+				return 1;
+			i = 1;
+		}
+#if defined(__SSE2__)
+		for (; i <= len - 20; i += 16) {
+			mask = candidates16(s, i);
+			if (mask) {
+				*base = i;
+				*step = 16;
+				return mask;
+			}
+		}
+#endif
+		while (len - i > SHORT_MAX) {
+			if (triggers[p[i]] && candidate(p, len, i)) {
+				*base = i;
+				*step = 1;
+				return 1;
+			}
+			i++;
+		}
+	}
+	mask = i < len ? tail_candidates(s, len, i) : 0;
+	*base = i;
+	*step = len - i;
+	return mask;
+}
+
+/* Finds up to MAX_SPANS secrets in s from byte from, in order and not
+ * overlapping. Returns how many. Records in seps (when not NULL) the
+ * separators before which it found no secret. */
+static int scan(const char *s, size_t len, size_t from, struct span *spans,
+		struct seps *seps)
+{
+	size_t i = from, floor = from, base, step;
+	unsigned mask;
 	int n = 0;
 
-	while (i < len && n < MAX_SPANS) {
-		if (triggers[(unsigned char)s[i]] == T_NONE ||
-		    !try_at(s, len, i, floor, &spans[n])) {
-			i++;
-			continue;
+	while (n < MAX_SPANS && (mask = next_candidates(s, len, i, &base, &step)) != 0) {
+		i = base + step;
+		for (; mask; mask &= mask - 1) {
+			size_t c = base + (size_t)__builtin_ctz(mask);
+			struct key_probe probe;
+			int found;
+
+			if (triggers[(unsigned char)s[c]] != T_SEPARATOR) {
+				found = try_at(s, len, c, floor, &spans[n]);
+			} else if (c == floor || !(ends_secret_key[(unsigned char)s[c - 1]] ||
+						   is_quote((unsigned char)s[c - 1]))) {
+				/* what try_key_value() needs first, without the
+				 * call: a key's last byte or the quote closing it */
+				continue;
+			} else {
+				found = try_key_value(s, len, c, floor, &spans[n], &probe);
+				if (!found && seps)
+					seps_add(seps, c, &probe);
+			}
+			if (found) {
+				/* go on after the secret, past the rest of the mask */
+				floor = i = spans[n++].end;
+				break;
+			}
 		}
-		floor = i = spans[n++].end;
 	}
 	return n;
 }
@@ -599,12 +861,10 @@ static char *replace_spans(struct ls_event *ev, const char *s, size_t len,
 	return out;
 }
 
-/* Scans s for secrets. 0 (and *out untouched) when there are none; else
- * the redacted copy, NUL-terminated in the event arena (valid until the
- * next ls_event_reset()), in *out and *outlen and the number of secrets, or
- * LS_ENOMEM when the arena is full. */
-int ls_redact(struct ls_event *ev, const char *s, size_t len,
-	      const char **out, size_t *outlen)
+/* ls_redact() that also records the separators of s that struct seps
+ * keeps (when seps is not NULL; meaningful when it returns 0). */
+static int redact_text(struct ls_event *ev, const char *s, size_t len,
+		       const char **out, size_t *outlen, struct seps *seps)
 {
 	struct span spans[MAX_SPANS];
 	const char *cur = s;
@@ -613,7 +873,7 @@ int ls_redact(struct ls_event *ev, const char *s, size_t len,
 
 	do {
 		char *next;
-		n = scan(cur, curlen, from, spans);
+		n = scan(cur, curlen, from, spans, total ? NULL : seps);
 		if (n == 0)
 			break;
 		next = replace_spans(ev, cur, curlen, spans, n, &curlen, &from);
@@ -629,12 +889,44 @@ int ls_redact(struct ls_event *ev, const char *s, size_t len,
 	return total;
 }
 
+/* Scans s for secrets. 0 (and *out untouched) when there are none; else
+ * the redacted copy, NUL-terminated in the event arena (valid until the
+ * next ls_event_reset()), in *out and *outlen and the number of secrets, or
+ * LS_ENOMEM when the arena is full. */
+int ls_redact(struct ls_event *ev, const char *s, size_t len,
+	      const char **out, size_t *outlen)
+{
+	return redact_text(ev, s, len, out, outlen, NULL);
+}
+
+/* For a text of at most SHORT_MAX bytes: 1 when no byte can start a
+ * secret (most field values are short and clean: methods, ids, data set
+ * names). */
+static int short_clean(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (uint32_t mask = len ? tail_candidates(s, len, 0) : 0; mask; mask &= mask - 1) {
+		size_t i = (size_t)__builtin_ctz(mask);
+
+		if (triggers[p[i]] != T_SEPARATOR ||
+		    (i > 0 && (ends_secret_key[p[i - 1]] || is_quote(p[i - 1]))))
+			return 0;
+	}
+	return 1;
+}
+
 /* Redacts the text of field i in place; returns the count or LS_ENOMEM. */
-static int redact_field(struct ls_event *ev, int i)
+static int redact_field(struct ls_event *ev, int i, struct seps *seps)
 {
 	const char *red;
 	size_t red_len;
-	int n = ls_redact(ev, ev->fields[i].val, ev->fields[i].len, &red, &red_len);
+	int n;
+
+	if (!seps && ev->fields[i].len <= SHORT_MAX &&
+	    short_clean(ev->fields[i].val, ev->fields[i].len))
+		return 0;
+	n = redact_text(ev, ev->fields[i].val, ev->fields[i].len, &red, &red_len, seps);
 
 	if (n > 0) {
 		ev->fields[i].val = red;
@@ -643,39 +935,120 @@ static int redact_field(struct ls_event *ev, int i)
 	return n;
 }
 
+static int is_message(const char *name)
+{
+	return name[0] == 'm' && strcmp(name, "message") == 0;
+}
+
 /* The message: the "message" field, or the raw line (then the redacted
- * text becomes the "message" field). */
-static int redact_message(struct ls_event *ev)
+ * text becomes the "message" field). Sets *text and *text_len to the text
+ * scanned (NULL when none) and records its separators in seps. */
+static int redact_message(struct ls_event *ev, const char **text,
+			  size_t *text_len, struct seps *seps)
 {
 	const char *red;
 	size_t red_len;
 	int n;
 
-	for (int i = 0; i < ev->nfields; i++)
-		if (strcmp(ev->fields[i].name, "message") == 0)
-			return redact_field(ev, i);
+	*text = NULL;
+	for (int i = 0; i < ev->nfields; i++) {
+		if (is_message(ev->fields[i].name)) {
+			*text = ev->fields[i].val;
+			*text_len = ev->fields[i].len;
+			return redact_field(ev, i, seps);
+		}
+	}
 	if (!ev->line)
 		return 0;
-	n = ls_redact(ev, ev->line, ev->line_len, &red, &red_len);
+	*text = ev->line;
+	*text_len = ev->line_len;
+	n = redact_text(ev, ev->line, ev->line_len, &red, &red_len, seps);
 	if (n > 0 && ls_event_set(ev, "message", red, red_len, LS_F_STR) < 0)
 		return LS_ENOMEM;
 	return n;
 }
 
+/* A byte before a substring that makes the detectors behave as at the start
+ * of a text: not part of a word, a base64url run or a decimal number. */
+static int left_neutral(unsigned char c)
+{
+	return !is_base64url(c) && c != '.';
+}
+
+/* A first byte whose detectors look at the byte before it ('A' and 'e'
+ * need a word start, a card number a non-word before it, and '.' then a
+ * digit must not be a decimal fraction). */
+static int left_sensitive(unsigned char c)
+{
+	return c == 'A' || c == 'e' || c == '.' || is_digit(c);
+}
+
+/* Whether the field text f[0..flen), lying inside text (which has no
+ * secret, and whose separators are seps), has none either. Scanned alone,
+ * a substring differs from the whole only at its ends: a secret key, an AWS
+ * key id, a JWT or a card number may start at the substring's first byte
+ * where the byte before it ruled it out, and an AWS key id or card number
+ * may end at its last byte where the byte after it ruled it out (or a
+ * longer number went on, or a '.' at the end was a decimal point). With
+ * no separator of seps inside, key=value secrets cannot occur either;
+ * private keys and JWTs only read forward and are only cut shorter. So the
+ * field is clean when each end is either the end of text, or next to a
+ * byte that behaves like an end, or a byte no detector looks past. */
+static int clean_inside(const char *text, size_t text_len, const struct seps *seps,
+			const char *f, size_t flen)
+{
+	const unsigned char *t = (const unsigned char *)text;
+	uintptr_t off = (uintptr_t)f - (uintptr_t)text;
+	size_t a, b;
+
+	if (!text || off > text_len || flen > text_len - off || seps->n < 0)
+		return 0;
+	if (flen == 0)
+		return 1;
+	a = (size_t)off;
+	b = a + flen;
+	for (int k = 0; k < seps->n; k++)
+		if (seps->sep[k].at - a < flen &&
+		    (seps->sep[k].secret_key || seps->sep[k].run_start <= a))
+			return 0;
+	if (a > 0 && !left_neutral(t[a - 1]) && left_sensitive(t[a]))
+		return 0;
+	/* AWS key ids end in a capital or digit, card numbers in a digit that
+	 * is not followed by a word byte or by '.' and a digit */
+	if (b < text_len && (is_digit(t[b - 1]) || (t[b - 1] >= 'A' && t[b - 1] <= 'Z')) &&
+	    !number_ends_at(text, text_len, b))
+		return 0;
+	if (b < text_len && t[b - 1] == '.' && is_digit(t[b]))
+		return 0;
+	return 1;
+}
+
 /* Redacts the message and every string field of ev; fields that changed
  * then point into the arena. Adds the tag "redacted" (and LS_EV_REDACTED)
- * when anything changed. Returns the number of secrets or LS_ENOMEM. */
+ * when anything changed. Returns the number of secrets or LS_ENOMEM. A
+ * field lying inside a clean message is not scanned again when that
+ * cannot find anything (see clean_inside()). */
 int ls_redact_event(struct ls_event *ev)
 {
-	int total = redact_message(ev), n;
+	struct seps seps;
+	const char *text;
+	size_t text_len = 0;
+	int total, n, message_clean;
+
+	seps.n = 0;
+	total = redact_message(ev, &text, &text_len, &seps);
+	message_clean = total == 0;
 
 	if (total < 0)
 		return total;
 	for (int i = 0; i < ev->nfields; i++) {
-		if (ev->fields[i].type != LS_F_STR ||
-		    strcmp(ev->fields[i].name, "message") == 0)
+		const struct ls_field *f = &ev->fields[i];
+
+		if (f->type != LS_F_STR || is_message(f->name))
 			continue;
-		n = redact_field(ev, i);
+		if (message_clean && clean_inside(text, text_len, &seps, f->val, f->len))
+			continue;
+		n = redact_field(ev, i, NULL);
 		if (n < 0)
 			return n;
 		total += n;

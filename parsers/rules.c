@@ -3,12 +3,17 @@
  * Rules are routed by program (process.name) and dataset (event.dataset)
  * through two small open-addressing tables built lazily on the first apply
  * after adds; rules with neither are "global" and must carry literals. A
- * candidate rule first checks its literals (memchr on each literal's
- * rarest byte, caseless when its match is (?i); when many literals meet one
- * short subject, a byte-presence map of the subject built once per event
- * rejects most of them without searching), then runs its regexes; the
- * candidates of the three lists are merged so that rules are tried in the
- * order they were added and the first hit wins.
+ * program or dataset name has a candidate list: its rules merged with the
+ * global ones, in the order they were added (the first hit wins). Before
+ * any rule runs, a "gate" pass decides which rules have a literal in their
+ * subject. When one list has many literals on a subject, the subject is
+ * scanned once: the list keeps them indexed by a hash of their rarest
+ * case-folded byte pair, and at each pair of the subject only the literals
+ * under its hash (usually none) are compared; the outcome is remembered for
+ * the last few distinct values of the subject (user agents and paths
+ * repeat), checked byte for byte. Otherwise each literal is
+ * searched with memchr on its rarest byte (caseless when the rule's match
+ * is (?i)). Only rules with a literal present run their regexes.
  *
  * Thresholds count hits per key in a fixed, set-associative table allocated
  * when the entry is added: 8-way buckets of slots keyed by a 64-bit XXH3
@@ -19,6 +24,7 @@
 #include "matcher.h"
 #include "where.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +34,10 @@
 
 #define RULE_MAX_MATCH 8
 #define RULE_MAX_ITEMS 16          /* words in a list property */
+#define RULE_MAX_LIT 64            /* literals of a rule, given or derived */
+#define XLIT_POOL 4096             /* text of the literals derived from a regex */
+#define XLIT_DEPTH 32              /* group nesting the deriving follows */
+#define XLIT_RUN 128               /* longest derived literal kept */
 #define THR_WAYS 8                 /* slots per bucket */
 #define THR_KEY_MAX 63             /* key text kept per slot */
 #define THR_COUNT_MAX 1000
@@ -37,8 +47,12 @@
 #define THR_WINDOW_MAX (366 * 86400)
 #define ALERT_KEY_SHOWN 200        /* key bytes quoted in an alert message */
 #define FIND_MEMCHR_MAX 4096       /* longer subjects are searched by memmem */
-#define LIT_NEED 3                 /* rare bytes the presence map tests */
-#define MAP_MAX_LEN 1024           /* longer subjects are never mapped */
+#define SCAN_MAX_LEN 65536         /* longer subjects are searched literal by literal */
+#define SCAN_MIN_LITS 6            /* literals from which a group is indexed */
+#define PAIR_KEYS 4096             /* pair hashes; key PAIR_KEYS: one-byte literals */
+#define NO_STARTS UINT32_MAX
+#define MEMO_SLOTS 32              /* remembered scans per indexed group */
+#define MEMO_TEXT 256              /* longest subject remembered */
 
 /* Words of a list property, plus the same joined with LS_LIST_SEP so that a
  * hit can borrow the whole list when the event has none yet. */
@@ -67,8 +81,8 @@ struct literal {
 	uint32_t len;
 	uint32_t rare_off;             /* offset of the byte memchr looks for */
 	unsigned char rare[2];         /* that byte (both cases when caseless) */
-	int nneed;
-	unsigned char need[LIT_NEED][2]; /* its rarest distinct bytes */
+	uint32_t pair_off;             /* offset of the pair a scan keys on */
+	uint16_t pair_key;             /* its hash; PAIR_KEYS for one byte */
 };
 
 /* The fields read for every candidate come first. */
@@ -76,17 +90,22 @@ struct rule {
 	enum route route;
 	int check_dataset;             /* routed by program, dataset: too */
 	int subject;                   /* index into ls_rules.cache */
-	int caseless;                  /* a match starts with (?i) */
+	int caseless;                  /* a match uses (?i): literals caseless */
 	int decode;                    /* url.*: matched percent-decoded */
 	int nlit;
 	int nmatch;
-	struct literal lit[RULE_MAX_ITEMS];
+	struct literal *lit;
 	struct ls_matcher *match[RULE_MAX_MATCH];
 	struct strlist datasets;
 	struct meta m;
 	char *outcome;
 	char *field;                   /* subject field; NULL: message */
 	struct strlist programs;
+	int widened;                   /* literals added to the given ones */
+	/* while building: each match: line's regex and derived literals */
+	char *regex[RULE_MAX_MATCH];
+	struct literal *auto_lit[RULE_MAX_MATCH];
+	int nauto[RULE_MAX_MATCH];     /* 0: that line gave none */
 };
 
 struct thr_slot {
@@ -118,12 +137,36 @@ struct threshold {
 };
 
 /* The rules to try for one routing value, already merged with the global
- * rules in the order they were added, and the memchr calls ("units") their
- * literals may make on each subject. */
+ * rules in the order they were added, with their gates. */
 struct cand_list {
 	uint32_t n;
 	uint32_t first;                /* into ls_rules.cand_ids */
-	uint32_t units_at;             /* into ls_rules.cand_units */
+	uint32_t gate_first;           /* into ls_rules.gates */
+	uint32_t gate_n;
+	uint32_t group_first;          /* into ls_rules.groups */
+	uint32_t group_n;
+};
+
+/* The gates of one candidate list on one subject: the first nlit carry a
+ * literal and are sorted by its pair key; in a group with SCAN_MIN_LITS or
+ * more, starts[k] .. starts[k + 1] are those keyed k. The others pass
+ * whenever the subject exists. */
+struct gate_group {
+	uint32_t subject;
+	uint32_t first;                /* into ls_rules.gates */
+	uint32_t nlit;
+	uint32_t n;
+	uint32_t units;                /* memchr calls its literals would make */
+	uint32_t starts_at;            /* into ls_rules.gstarts, or NO_STARTS */
+};
+
+/* One literal of a rule in a candidate list (a rule without literals has
+ * one gate without, which passes when its subject exists). */
+struct gate {
+	const struct literal *lit;     /* NULL: none */
+	uint32_t pos;                  /* the rule's index in the list */
+	uint32_t subject;
+	uint8_t caseless;
 };
 
 /* program or dataset name -> its candidate list */
@@ -140,18 +183,20 @@ struct name_index {
 	struct name_slot *slots;
 };
 
-enum { MAP_UNDECIDED, MAP_BUILT, MAP_NONE };
+/* A remembered scan: the subject's text and the rules it marked. */
+struct scan_memo {
+	uint64_t hash;
+	uint32_t len;                  /* 0: empty */
+	char text[MEMO_TEXT];
+};
 
 /* One subject field's text for the current event, found (and decoded) once
- * per apply, and when it pays, which bytes it holds. */
+ * per apply. */
 struct subject_cache {
 	uint64_t gen;
 	const char *s;                 /* NULL: the event lacks the field */
 	size_t len;
-	uint32_t units;                /* memchr calls this event's rules may make */
-	int map;                       /* MAP_* for this event */
-	uint8_t stamp;                 /* marks the bytes in seen[] */
-	uint8_t seen[256];             /* == stamp: the byte occurs in s */
+	int decode;                    /* url.*: matched percent-decoded */
 };
 
 /* Fields read once per event: process.name, event.dataset, the subjects. */
@@ -178,8 +223,17 @@ struct ls_rules {
 	struct cand_list global;
 	uint32_t *cand_ids;
 	uint32_t ncand_ids;
-	uint32_t *cand_units;
-	uint32_t ncand_units;
+	struct gate *gates;
+	uint32_t ngates;
+	struct gate_group *groups;
+	uint32_t ngroups;
+	uint16_t *gstarts;             /* indexed groups' key starts */
+	uint32_t nindexed;
+	struct scan_memo *memo;        /* MEMO_SLOTS per indexed group */
+	uint64_t *memo_bits;           /* their marks, mark_words(max_list) each */
+	uint32_t max_list;             /* longest candidate list */
+	uint64_t *marks;               /* four bitmaps of max_list bits */
+	unsigned char fold[256];       /* ASCII lowercase */
 	int nsubjects;
 	struct subject_cache *cache;
 	int nwanted;
@@ -257,9 +311,11 @@ static int byte_commonness(unsigned char c)
 		return 200 - 4 * (int)(at - letters);
 	if (c >= 'A' && c <= 'Z')
 		return 100 - 2 * (int)(strchr(letters, c + 32) - letters);
-	if ((c >= '0' && c <= '9') || (c && strchr("/.-:_=\",", c)))
+	if ((c >= '0' && c <= '9') || (c && strchr("/.-:_=\",\"", c)))
 		return 170;
-	if (c && strchr("%&?+[]();'#@", c))
+	if (c && strchr("[]()", c))
+		return 110;
+	if (c && strchr("%&?+;'#@", c))
 		return 60;
 	return 30;
 }
@@ -277,34 +333,36 @@ static int byte_cost(unsigned char c, int caseless)
 	return byte_commonness(c);
 }
 
-/* Chooses the byte memchr looks for and the bytes the presence map tests. */
+/* The scan key of the (already folded) byte pair a, b: a's low six bits
+ * over b's (folded letters, digits and most punctuation stay apart). */
+static uint32_t pair_key(unsigned a, unsigned b)
+{
+	return ((a << 6) ^ b ^ (b >> 6 << 3)) & (PAIR_KEYS - 1);
+}
+
+/* Chooses the byte memchr looks for (the rarest) and the pair a scan keys
+ * on (the rarest, case folded). */
 static void literal_prepare(struct literal *l, int caseless)
 {
-	int chosen[LIT_NEED];
+	const unsigned char *t = (const unsigned char *)l->text;
+	uint32_t best = 0;
 
-	l->nneed = 0;
-	while (l->nneed < LIT_NEED) {
-		int best = -1;
-		for (uint32_t i = 0; i < l->len; i++) {
-			unsigned char c = (unsigned char)l->text[i];
-			int dup = 0;
-			for (int k = 0; k < l->nneed && !dup; k++)
-				dup = (unsigned char)l->text[chosen[k]] == c;
-			if (!dup && (best < 0 || byte_cost(c, caseless) <
-				     byte_cost((unsigned char)l->text[best], caseless)))
-				best = (int)i;
-		}
-		if (best < 0)
-			break;
-		chosen[l->nneed] = best;
-		l->need[l->nneed][0] = (unsigned char)l->text[best];
-		l->need[l->nneed][1] = caseless ? ascii_upper(l->need[l->nneed][0]) :
-						  l->need[l->nneed][0];
-		l->nneed++;
-	}
-	l->rare_off = (uint32_t)chosen[0];
-	l->rare[0] = l->need[0][0];
-	l->rare[1] = l->need[0][1];
+	for (uint32_t i = 1; i < l->len; i++)
+		if (byte_cost(t[i], caseless) < byte_cost(t[best], caseless))
+			best = i;
+	l->rare_off = best;
+	l->rare[0] = t[best];
+	l->rare[1] = caseless ? ascii_upper(l->rare[0]) : l->rare[0];
+	l->pair_off = 0;
+	l->pair_key = PAIR_KEYS;
+	if (l->len < 2)
+		return;
+	for (uint32_t i = 1; i + 1 < l->len; i++)
+		if (byte_cost(t[i], 1) + byte_cost(t[i + 1], 1) <
+		    byte_cost(t[l->pair_off], 1) + byte_cost(t[l->pair_off + 1], 1))
+			l->pair_off = i;
+	l->pair_key = (uint16_t)pair_key(ascii_lower(t[l->pair_off]),
+					 ascii_lower(t[l->pair_off + 1]));
 }
 
 static int hex_value(char c)
@@ -467,12 +525,15 @@ static size_t strlist_memory(const struct strlist *l)
 
 /* ---- the set ------------------------------------------------------------ */
 
+/* An empty set borrowing grok macros g; see rules.h. */
 int ls_rules_new(struct ls_rules **out, const struct ls_grok *g)
 {
 	*out = calloc(1, sizeof(**out));
 	if (!*out)
 		return LS_ENOMEM;
 	(*out)->grok = g;
+	for (int c = 0; c < 256; c++)
+		(*out)->fold[c] = ascii_lower((unsigned char)c);
 	return 0;
 }
 
@@ -486,6 +547,19 @@ static void meta_release(struct meta *m)
 	strlist_release(&m->tags);
 }
 
+static void auto_release(struct rule *ru)
+{
+	for (int m = 0; m < RULE_MAX_MATCH; m++) {
+		free(ru->regex[m]);
+		ru->regex[m] = NULL;
+		for (int i = 0; i < ru->nauto[m]; i++)
+			free(ru->auto_lit[m][i].text);
+		free(ru->auto_lit[m]);
+		ru->auto_lit[m] = NULL;
+		ru->nauto[m] = 0;
+	}
+}
+
 static void rule_free(struct rule *ru)
 {
 	if (!ru)
@@ -497,6 +571,8 @@ static void rule_free(struct rule *ru)
 	strlist_release(&ru->datasets);
 	for (int i = 0; i < ru->nlit; i++)
 		free(ru->lit[i].text);
+	free(ru->lit);
+	auto_release(ru);
 	for (int i = 0; i < ru->nmatch; i++)
 		ls_matcher_free(ru->match[i]);
 	free(ru);
@@ -527,15 +603,28 @@ static void routing_release(struct ls_rules *r)
 	index_release(&r->programs);
 	index_release(&r->datasets);
 	free(r->cand_ids);
-	free(r->cand_units);
+	free(r->gates);
+	free(r->groups);
+	free(r->gstarts);
+	free(r->memo);
+	free(r->memo_bits);
+	r->gstarts = NULL;
+	r->memo = NULL;
+	r->memo_bits = NULL;
+	r->nindexed = 0;
+	r->groups = NULL;
+	r->ngroups = 0;
+	free(r->marks);
+	r->gates = NULL;
+	r->marks = NULL;
+	r->ngates = 0;
+	r->max_list = 0;
 	free(r->wanted);
 	free(r->found);
 	free(r->cache);
 	memset(&r->global, 0, sizeof(r->global));
 	r->cand_ids = NULL;
-	r->cand_units = NULL;
 	r->ncand_ids = 0;
-	r->ncand_units = 0;
 	r->wanted = NULL;
 	r->found = NULL;
 	r->cache = NULL;
@@ -553,6 +642,7 @@ static void techniques_release(struct technique *t, int n)
 	free(t);
 }
 
+/* Frees r, its rules, thresholds and tables; NULL is fine. */
 void ls_rules_free(struct ls_rules *r)
 {
 	if (!r)
@@ -617,6 +707,8 @@ static int technique_line(const char *s, size_t n, struct technique *t)
 	return t->id && t->name ? 1 : LS_ENOMEM;
 }
 
+/* Replaces the technique allow-list with the ids of text (sorted for
+ * bsearch); on a bad line the old list stays. */
 int ls_rules_set_techniques(struct ls_rules *r, const char *text, size_t len)
 {
 	struct technique *list = NULL, *p;
@@ -654,11 +746,543 @@ int ls_rules_set_techniques(struct ls_rules *r, const char *text, size_t len)
 	return 0;
 }
 
+/* The allow-list name of id, or NULL. */
 const char *ls_rules_technique_name(const struct ls_rules *r, const char *id)
 {
 	const struct technique *t = technique_find(r, id, strlen(id));
 
 	return t ? t->name : NULL;
+}
+
+/* ---- literals derived from a regex ------------------------------------
+ *
+ * A rule without literal: lines gets the literals its regexes imply: a set
+ * of strings such that every match contains one of them. The regex is read
+ * conservatively: literal runs, groups, alternations, classes, escapes,
+ * quantifiers and lookarounds are understood; anything else (extended mode,
+ * \Q, conditionals, recursion, verbs) gives no literals at all, and so does
+ * a regex any of whose branches could match without a literal. */
+
+/* A derived set: strings in the deriver's pool; ok 0 when none is known. */
+struct xset {
+	int ok;
+	int covered;                   /* every match holds a given literal */
+	int n;
+	uint16_t off[RULE_MAX_LIT];
+	uint16_t len[RULE_MAX_LIT];
+};
+
+struct xtract {
+	const char *p;
+	int bail;                      /* syntax not understood */
+	int caseless;                  /* an (?i) somewhere */
+	int depth;
+	size_t used;
+	const struct literal *given;   /* literal: lines, for covered */
+	int ngiven;
+	int given_caseless;
+	char pool[XLIT_POOL];
+};
+
+enum { Q_ONE, Q_OPT, Q_MANY };
+
+static void xset_none(struct xset *s)
+{
+	s->ok = 0;
+	s->covered = 0;
+	s->n = 0;
+}
+
+/* 1 when needle occurs in hay (caseless: ASCII case ignored). */
+static int text_contains(const char *hay, size_t hlen, const char *needle,
+			 size_t nlen, int caseless)
+{
+	for (size_t i = 0; nlen <= hlen && i <= hlen - nlen; i++) {
+		size_t k = 0;
+		while (k < nlen && (caseless ? ascii_lower((unsigned char)hay[i + k]) ==
+					      ascii_lower((unsigned char)needle[k]) :
+					      hay[i + k] == needle[k]))
+			k++;
+		if (k == nlen)
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 when the run holds one of the given literals. */
+static int run_covered(const struct xtract *x, const char *run, size_t len)
+{
+	for (int k = 0; k < x->ngiven; k++)
+		if (text_contains(run, len, x->given[k].text, x->given[k].len,
+				  x->given_caseless))
+			return 1;
+	return 0;
+}
+
+/* The shortest string of s: how selective it is (0: useless). */
+static size_t xset_quality(const struct xset *s)
+{
+	size_t q = SIZE_MAX;
+
+	if (!s->ok || s->n == 0)
+		return 0;
+	for (int i = 0; i < s->n; i++)
+		q = s->len[i] < q ? s->len[i] : q;
+	return q;
+}
+
+/* Keeps in best the more selective of best and cand. */
+static void xset_better(struct xset *best, const struct xset *cand)
+{
+	size_t qb = xset_quality(best), qc = xset_quality(cand);
+
+	if (qc > qb || (qc == qb && qc > 0 && cand->n < best->n))
+		*best = *cand;
+}
+
+/* A set of the one string run[0..len). */
+static void xset_run(struct xtract *x, struct xset *s, const char *run, size_t len)
+{
+	xset_none(s);
+	if (len == 0 || x->used + len > XLIT_POOL) {
+		x->bail |= len != 0;
+		return;
+	}
+	memcpy(x->pool + x->used, run, len);
+	s->off[0] = (uint16_t)x->used;
+	s->len[0] = (uint16_t)len;
+	x->used += len;
+	s->n = 1;
+	s->ok = 1;
+	s->covered = run_covered(x, run, len);
+}
+
+/* acc becomes acc or b (any string of either will do). */
+static void xset_union(struct xtract *x, struct xset *acc, const struct xset *b)
+{
+	if (!acc->ok || !b->ok || acc->n + b->n > RULE_MAX_LIT) {
+		xset_none(acc);
+		return;
+	}
+	for (int i = 0; i < b->n; i++) {
+		int dup = 0;
+		for (int k = 0; k < acc->n && !dup; k++)
+			dup = acc->len[k] == b->len[i] &&
+			      memcmp(x->pool + acc->off[k], x->pool + b->off[i], b->len[i]) == 0;
+		if (!dup) {
+			acc->off[acc->n] = b->off[i];
+			acc->len[acc->n++] = b->len[i];
+		}
+	}
+}
+
+/* Reads a quantifier after an atom, if any: Q_OPT when the atom may be
+ * absent, Q_MANY when it may repeat, Q_ONE when there is none. */
+static int x_quant(struct xtract *x)
+{
+	const char *p = x->p;
+	int q = Q_ONE;
+
+	if (*p == '?' || *p == '*') {
+		q = Q_OPT;
+		p++;
+	} else if (*p == '+') {
+		q = Q_MANY;
+		p++;
+	} else if (*p == '{') {
+		const char *d = p + 1;
+		long lo = 0, hi = -1;
+		char *end;
+		if (*d >= '0' && *d <= '9')
+			lo = strtol(d, &end, 10);
+		else
+			end = (char *)d;
+		if (end == d && *end != ',')
+			return Q_ONE; /* a literal '{' */
+		if (*end == ',') {
+			d = end + 1;
+			hi = *d >= '0' && *d <= '9' ? strtol(d, &end, 10) : LONG_MAX;
+			if (hi == LONG_MAX)
+				end = (char *)d;
+		} else {
+			hi = lo;
+		}
+		if (*end != '}')
+			return Q_ONE;
+		p = end + 1;
+		q = lo == 0 ? Q_OPT : hi > 1 ? Q_MANY : Q_ONE;
+	} else {
+		return Q_ONE;
+	}
+	if (*p == '?' || *p == '+')
+		p++;
+	x->p = p;
+	return q;
+}
+
+/* Skips a character class; x->p is just past its '['. */
+static void x_class(struct xtract *x)
+{
+	const char *p = x->p;
+
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	while (*p && *p != ']') {
+		if (p[0] == '[' && p[1] == ':') {
+			const char *e = strstr(p + 2, ":]");
+			p = e ? e + 2 : p + 1;
+		} else if (*p == '\\' && p[1]) {
+			p += 2;
+		} else {
+			p++;
+		}
+	}
+	if (!*p)
+		x->bail = 1;
+	x->p = *p ? p + 1 : p;
+}
+
+/* Skips "{...}" after an escape like \x, \p, \g; x->p is at the '{'. */
+static void x_braces(struct xtract *x)
+{
+	const char *e = strchr(x->p, '}');
+
+	if (!e)
+		x->bail = 1;
+	x->p = e ? e + 1 : x->p + strlen(x->p);
+}
+
+enum { ESC_LITERAL, ESC_ZERO, ESC_ATOM };
+
+/* Reads an escape (x->p past the backslash): a literal byte in *c, a
+ * zero-width assertion, or some other atom. */
+static int x_escape(struct xtract *x, char *c)
+{
+	char e = *x->p;
+
+	if (e == '\0') {
+		x->bail = 1;
+		return ESC_ATOM;
+	}
+	x->p++;
+	if (!((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9'))) {
+		*c = e;
+		return ESC_LITERAL;
+	}
+	if (strchr("bBAzZGKE", e))
+		return ESC_ZERO;
+	if (e == 't' || e == 'n' || e == 'r' || e == 'f' || e == 'e' || e == 'a') {
+		*c = e == 't' ? '\t' : e == 'n' ? '\n' : e == 'r' ? '\r' :
+		     e == 'f' ? '\f' : e == 'e' ? '\033' : '\a';
+		return ESC_LITERAL;
+	}
+	if (strchr("dDwWsShHvVRNXC", e))
+		return ESC_ATOM;
+	if (e >= '0' && e <= '9') {
+		while (*x->p >= '0' && *x->p <= '9')
+			x->p++;
+		return ESC_ATOM;
+	}
+	if (e == 'c' && *x->p) {
+		x->p++;
+		return ESC_ATOM;
+	}
+	if (strchr("xopPgk", e)) {
+		if (*x->p == '{')
+			x_braces(x);
+		else if (e == 'x')
+			for (int i = 0; i < 2 && ((*x->p >= '0' && *x->p <= '9') ||
+						  (*x->p >= 'a' && *x->p <= 'f') ||
+						  (*x->p >= 'A' && *x->p <= 'F')); i++)
+				x->p++;
+		else if (e == 'g' || e == 'k')
+			x->bail = 1; /* \g1, \k<n>, \k'n': rare, not worth following */
+		else if (e != 'x' && (e == 'p' || e == 'P') && *x->p)
+			x->p++;
+		return ESC_ATOM;
+	}
+	x->bail = 1; /* \Q, \L and the like */
+	return ESC_ATOM;
+}
+
+static void x_alt(struct xtract *x, struct xset *out);
+
+/* Reads inline flags "(?imsx-imsx" (x->p after "(?"): 1 when they end
+ * with ')' (flags for the rest), 0 with ':' (a group), -1 when these are
+ * not flags. Extended mode cannot be followed. */
+static int x_flags(struct xtract *x)
+{
+	const char *p = x->p;
+
+	while (*p && strchr("imnsxJU-^", *p)) {
+		if (*p == 'x')
+			x->bail = 1;
+		if (*p == 'i')
+			x->caseless = 1;
+		p++;
+	}
+	if (p == x->p || (*p != ')' && *p != ':'))
+		return -1;
+	x->p = p + 1;
+	return *p == ')';
+}
+
+enum { G_BODY, G_LOOK, G_DONE, G_BAD };
+
+/* Reads what follows a '(' up to its body: G_BODY (a group), G_LOOK (a
+ * lookaround: its body is read but consumes nothing), G_DONE (a comment or
+ * a flag setting, read whole) or G_BAD (not understood). */
+static int x_group_head(struct xtract *x)
+{
+	const char *p = x->p, *e;
+	int f;
+
+	if (*p == '*')
+		return G_BAD;
+	if (*p++ != '?')
+		return G_BODY;
+	if (*p == '#') {
+		e = strchr(p, ')');
+		x->p = e ? e + 1 : p;
+		return e ? G_DONE : G_BAD;
+	}
+	if (*p == '=' || *p == '!' || (p[0] == '<' && (p[1] == '=' || p[1] == '!'))) {
+		x->p = p + (*p == '<' ? 2 : 1);
+		return G_LOOK;
+	}
+	if (*p == ':' || *p == '>' || *p == '|') {
+		x->p = p + 1;
+		return G_BODY;
+	}
+	if (*p == '<' || *p == '\'' || (p[0] == 'P' && p[1] == '<')) {
+		p += p[0] == 'P' ? 2 : 1;
+		e = strchr(p, p[-1] == '\'' ? '\'' : '>');
+		x->p = e ? e + 1 : p;
+		return e ? G_BODY : G_BAD;
+	}
+	x->p = p;
+	f = x_flags(x);
+	return f < 0 ? G_BAD : f == 1 ? G_DONE : G_BODY;
+}
+
+/* Reads a group (x->p just past its '('). *zero is set for lookarounds and
+ * flag settings, which consume nothing. */
+static void x_group(struct xtract *x, struct xset *out, int *zero)
+{
+	int head;
+
+	xset_none(out);
+	*zero = 0;
+	if (++x->depth > XLIT_DEPTH) {
+		x->bail = 1;
+		return;
+	}
+	head = x_group_head(x);
+	if (head == G_BAD || head == G_DONE) {
+		x->bail |= head == G_BAD;
+		*zero = head == G_DONE;
+		x->depth--;
+		return;
+	}
+	x_alt(x, out);
+	if (*x->p != ')')
+		x->bail = 1;
+	else
+		x->p++;
+	x->depth--;
+	if (head == G_LOOK) {
+		*zero = 1;
+		xset_none(out);
+	}
+}
+
+/* The best literal set of a branch: the most selective of its literal
+ * runs and of the sets of the groups it cannot do without. The branch is
+ * covered when any of those holds a given literal. */
+static void x_seq(struct xtract *x, struct xset *best)
+{
+	char run[XLIT_RUN];
+	size_t rlen = 0;
+	struct xset cand;
+	int covered = 0;
+
+	xset_none(best);
+	while (!x->bail && *x->p && *x->p != '|' && *x->p != ')') {
+		char c = *x->p++, lit = 0;
+		int kind = ESC_LITERAL, q, zero = 0;
+		struct xset group;
+
+		xset_none(&group);
+		if (c == '\\')
+			kind = x_escape(x, &lit);
+		else if (c == '^' || c == '$')
+			kind = ESC_ZERO;
+		else if (c == '.')
+			kind = ESC_ATOM;
+		else if (c == '[') {
+			x_class(x);
+			kind = ESC_ATOM;
+		} else if (c == '(') {
+			x_group(x, &group, &zero);
+			kind = zero ? ESC_ZERO : ESC_ATOM;
+		} else {
+			lit = c;
+		}
+		q = x_quant(x);
+		if (kind == ESC_ZERO)
+			continue;
+		if (kind == ESC_LITERAL && q != Q_OPT && rlen < sizeof(run)) {
+			run[rlen++] = lit;
+			if (q == Q_ONE)
+				continue;
+		}
+		xset_run(x, &cand, run, rlen);
+		xset_better(best, &cand);
+		covered |= cand.covered;
+		rlen = 0;
+		if (c == '(' && q != Q_OPT) {
+			xset_better(best, &group);
+			covered |= group.covered;
+		}
+	}
+	xset_run(x, &cand, run, rlen);
+	xset_better(best, &cand);
+	best->covered = covered | cand.covered;
+}
+
+/* Alternatives: their sets united; covered when all of them are. */
+static void x_alt(struct xtract *x, struct xset *out)
+{
+	struct xset branch;
+	int covered;
+
+	x_seq(x, out);
+	covered = out->covered;
+	while (!x->bail && *x->p == '|') {
+		x->p++;
+		x_seq(x, &branch);
+		xset_union(x, out, &branch);
+		covered &= branch.covered;
+	}
+	out->covered = covered;
+}
+
+/* Derives the literal set of regex into x; 1 when there is one. */
+static int derive_set(struct xtract *x, const char *regex, struct xset *out)
+{
+	memset(out, 0, sizeof(*out));
+	x->p = regex;
+	x->given = NULL;
+	x->ngiven = 0;
+	x->bail = 0;
+	x->caseless = 0;
+	x->depth = 0;
+	x->used = 0;
+	x_alt(x, out);
+	if (*x->p)
+		x->bail = 1; /* an unbalanced ')' */
+	return !x->bail && xset_quality(out) > 0;
+}
+
+/* Appends the literal s[0..len) to *arr; 0 or LS_ENOMEM. */
+static int literal_push(struct literal **arr, int *n, const char *s, size_t len)
+{
+	struct literal *p = realloc(*arr, (size_t)(*n + 1) * sizeof(*p));
+
+	if (!p)
+		return LS_ENOMEM;
+	*arr = p;
+	memset(&p[*n], 0, sizeof(p[*n]));
+	p[*n].text = strndup(s, len);
+	if (!p[*n].text)
+		return LS_ENOMEM;
+	p[*n].len = (uint32_t)len;
+	(*n)++;
+	return 0;
+}
+
+/* Keeps the literals the regex of match: line m implies (none when it
+ * implies none), noting (?i) in the rule. 0 or LS_ENOMEM. */
+static int derive_literals(struct rule *ru, int m, struct xtract *x)
+{
+	struct xset set;
+	int rc = 0;
+
+	if (!derive_set(x, ru->regex[m], &set))
+		return 0;
+	if (x->caseless)
+		ru->caseless = 1;
+	for (int i = 0; i < set.n && rc == 0; i++)
+		rc = literal_push(&ru->auto_lit[m], &ru->nauto[m], x->pool + set.off[i],
+				  set.len[i]);
+	return rc;
+}
+
+/* 1 when the given literals cover match: line m: every match of its regex
+ * holds one of them. */
+static int literals_cover(const struct rule *ru, int m, struct xtract *x)
+{
+	struct xset set;
+
+	memset(&set, 0, sizeof(set));
+	x->p = ru->regex[m];
+	x->bail = 0;
+	x->depth = 0;
+	x->used = 0;
+	x->given = ru->lit;
+	x->ngiven = ru->nlit;
+	x->given_caseless = ru->caseless;
+	x_alt(x, &set);
+	return !x->bail && !*x->p && set.covered;
+}
+
+/* Adds literal d unless the rule has it; 0, 1 when it is full, LS_ENOMEM. */
+static int literal_add_new(struct rule *ru, const struct literal *d)
+{
+	for (int k = 0; k < ru->nlit; k++)
+		if (ru->lit[k].len == d->len && memcmp(ru->lit[k].text, d->text, d->len) == 0)
+			return 0;
+	if (ru->nlit == RULE_MAX_LIT)
+		return 1;
+	return literal_push(&ru->lit, &ru->nlit, d->text, d->len);
+}
+
+/* Settles the rule's prefilter. Without literal: lines, the literals
+ * derived from every match: line (when each gives some). With them, a
+ * match: line they cannot be shown to cover adds its derived literals: a
+ * literal: that a match does not need would otherwise hide that match. */
+static int settle_literals(struct rule *ru)
+{
+	struct xtract *x = malloc(sizeof(*x));
+	int given = ru->nlit, rc = 0, cover[RULE_MAX_MATCH];
+
+	if (!x)
+		return LS_ENOMEM;
+	for (int m = 0; m < ru->nmatch && rc == 0; m++)
+		rc = derive_literals(ru, m, x);
+	for (int m = 0; m < ru->nmatch && rc == 0; m++) {
+		cover[m] = given && literals_cover(ru, m, x);
+		if (!given && ru->nauto[m] == 0)
+			goto out;
+	}
+	for (int m = 0; m < ru->nmatch && rc == 0; m++) {
+		if (given && (ru->nauto[m] == 0 || cover[m]))
+			continue;
+		for (int i = 0; i < ru->nauto[m] && rc == 0; i++)
+			rc = literal_add_new(ru, &ru->auto_lit[m][i]);
+		ru->widened |= given > 0;
+	}
+	if (rc == 1) {
+		/* too many to hold: no prefilter rather than a partial one */
+		for (int k = 0; k < ru->nlit; k++)
+			free(ru->lit[k].text);
+		ru->nlit = 0;
+	}
+out:
+	free(x);
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- parsing entries ---------------------------------------------------- */
@@ -787,6 +1411,8 @@ static int compile_match(const struct ls_rules *r, struct rule *ru,
 		ru->nmatch++;
 	if (strncmp(p->value, "(?i)", 4) == 0)
 		ru->caseless = 1;
+	if (rc == 0 && !(ru->regex[ru->nmatch - 1] = strdup(regex)))
+		rc = ls_error_set(err, LS_ENOMEM, "out of memory");
 	free(regex);
 	ls_grok_fields_release(&fields);
 	return rc;
@@ -804,15 +1430,13 @@ static int rule_prop(const struct ls_rules *r, struct rule *ru,
 	if (strcmp(k, "match") == 0)
 		return compile_match(r, ru, e, p, err);
 	if (strcmp(k, "literal") == 0) {
-		if (ru->nlit == RULE_MAX_ITEMS)
+		if (ru->nlit == RULE_MAX_LIT)
 			return entry_error(err, LS_EINVAL, e, p->line, "more than %d "
-					   "'literal:' lines", RULE_MAX_ITEMS);
+					   "'literal:' lines", RULE_MAX_LIT);
 		if (!p->value[0])
 			return entry_error(err, LS_EINVAL, e, p->line, "empty literal");
-		ru->lit[ru->nlit].text = strdup(p->value);
-		if (!ru->lit[ru->nlit].text)
+		if (literal_push(&ru->lit, &ru->nlit, p->value, strlen(p->value)) < 0)
 			return ls_error_set(err, LS_ENOMEM, "out of memory");
-		ru->lit[ru->nlit++].len = (uint32_t)strlen(p->value);
 		return 0;
 	}
 	if (strcmp(k, "program") == 0)
@@ -838,10 +1462,14 @@ static int rule_finish(struct rule *ru, const struct ls_pentry *e,
 	ru->route = ru->programs.n ? ROUTE_PROGRAM :
 		    ru->datasets.n ? ROUTE_DATASET : ROUTE_GLOBAL;
 	ru->check_dataset = ru->route == ROUTE_PROGRAM && ru->datasets.n;
+	if (settle_literals(ru) < 0)
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	auto_release(ru);
 	if (ru->route == ROUTE_GLOBAL && ru->nlit == 0)
 		return entry_error(err, LS_EINVAL, e, e->line, "a rule with neither "
 				   "'program:' nor 'dataset:' runs on every event and "
-				   "needs a 'literal:'");
+				   "needs a 'literal:' (none could be derived from "
+				   "its regex)");
 	if (ru->field && strcmp(ru->field, "message") == 0) {
 		free(ru->field);
 		ru->field = NULL;
@@ -1068,6 +1696,8 @@ static int add_threshold(struct ls_rules *r, const struct ls_pentry *e,
 	return 0;
 }
 
+/* Builds a rule or threshold from e and adds it (replacing one of the
+ * same name in place); the set is unchanged on error. */
 int ls_rules_add(struct ls_rules *r, const struct ls_pentry *e,
 		 struct ls_error *err)
 {
@@ -1085,11 +1715,13 @@ int ls_rules_add(struct ls_rules *r, const struct ls_pentry *e,
 	return rc;
 }
 
+/* Rules plus thresholds. */
 int ls_rules_count(const struct ls_rules *r)
 {
 	return r->nrules + r->nthr;
 }
 
+/* The entry of the rule, else threshold, called name; NULL if none. */
 const struct ls_pentry *ls_rules_entry(const struct ls_rules *r, const char *name)
 {
 	for (int i = 0; i < r->nrules; i++)
@@ -1101,6 +1733,31 @@ const struct ls_pentry *ls_rules_entry(const struct ls_rules *r, const char *nam
 	return NULL;
 }
 
+/* Whether rule name got derived literals beside its literal: lines. */
+int ls_rules_widened(const struct ls_rules *r, const char *name)
+{
+	for (int k = 0; k < r->nrules; k++)
+		if (strcmp(r->rules[k]->m.id, name) == 0)
+			return r->rules[k]->widened;
+	return 0;
+}
+
+/* Literal i of rule name (its prefilter), or NULL. */
+const char *ls_rules_literal(const struct ls_rules *r, const char *name, int i,
+			     int *caseless)
+{
+	for (int k = 0; k < r->nrules; k++) {
+		const struct rule *ru = r->rules[k];
+		if (strcmp(ru->m.id, name) != 0)
+			continue;
+		if (caseless)
+			*caseless = ru->caseless;
+		return i >= 0 && i < ru->nlit ? ru->lit[i].text : NULL;
+	}
+	return NULL;
+}
+
+/* Entry i: rules, then thresholds, in the order added. */
 const struct ls_pentry *ls_rules_entry_at(const struct ls_rules *r, int i)
 {
 	if (i >= 0 && i < r->nrules)
@@ -1128,8 +1785,14 @@ static struct name_slot *index_slot(struct name_index *x, const char *name,
 	}
 }
 
+/* Gate entries of a rule: one per literal, or one when it has none. */
+static uint32_t rule_gates(const struct rule *ru)
+{
+	return ru->nlit ? (uint32_t)ru->nlit : 1;
+}
+
 /* Enters the names of the rules routed by which into x, counting each
- * name's own rules in its list. */
+ * name's own rules (and their gates) in its list. */
 static int index_names(struct ls_rules *r, struct name_index *x, enum route which)
 {
 	uint32_t names = 0, size = 16;
@@ -1157,30 +1820,51 @@ static int index_names(struct ls_rules *r, struct name_index *x, enum route whic
 				x->nnames++;
 			}
 			s->list.n++;
+			s->list.gate_n += rule_gates(r->rules[i]);
 		}
 	}
 	return 0;
 }
 
-/* Gives list l room for its own rules plus the global ones. */
-static void cand_place(struct ls_rules *r, struct cand_list *l, uint32_t nglobal)
+/* Words of a bitmap of n bits (at least one). */
+static size_t mark_words(uint32_t n)
 {
-	l->first = r->ncand_ids;
-	r->ncand_ids += l->n + nglobal;
-	l->n = 0;
-	l->units_at = r->ncand_units;
-	r->ncand_units += (uint32_t)r->nsubjects;
+	return n ? (n + 63) / 64 : 1;
 }
 
-/* Appends rule id to list l. */
+/* Gives list l room for its own rules and gates plus the global ones. */
+static void cand_place(struct ls_rules *r, struct cand_list *l,
+		       const struct cand_list *global)
+{
+	uint32_t n = l->n + global->n;
+
+	l->first = r->ncand_ids;
+	r->ncand_ids += n;
+	l->n = 0;
+	l->gate_first = r->ngates;
+	r->ngates += l->gate_n + global->gate_n;
+	l->gate_n = 0;
+	if (n > r->max_list)
+		r->max_list = n;
+}
+
+/* Appends rule id to list l, with its gates. */
 static void cand_append(struct ls_rules *r, struct cand_list *l, uint32_t id)
 {
 	const struct rule *ru = r->rules[id];
-	uint32_t *units = r->cand_units + l->units_at + ru->subject;
+	struct gate *g = r->gates + l->gate_first + l->gate_n;
 
-	r->cand_ids[l->first + l->n++] = id;
 	for (int k = 0; k < ru->nlit; k++)
-		*units += ru->lit[k].rare[0] == ru->lit[k].rare[1] ? 1 : 2;
+		g[k].lit = &ru->lit[k];
+	if (ru->nlit == 0)
+		g[0].lit = NULL;
+	for (uint32_t k = 0; k < rule_gates(ru); k++) {
+		g[k].pos = l->n;
+		g[k].subject = (uint32_t)ru->subject;
+		g[k].caseless = (uint8_t)ru->caseless;
+	}
+	l->gate_n += rule_gates(ru);
+	r->cand_ids[l->first + l->n++] = id;
 }
 
 static void index_append_all(struct ls_rules *r, struct name_index *x, uint32_t id)
@@ -1203,28 +1887,122 @@ static void index_append(struct ls_rules *r, struct name_index *x, uint32_t id,
 	}
 }
 
+/* Gates by subject, those with a literal first (by pair key), then in
+ * list order. */
+static int gate_cmp(const void *pa, const void *pb)
+{
+	const struct gate *a = pa, *b = pb;
+
+	if (a->subject != b->subject)
+		return a->subject < b->subject ? -1 : 1;
+	if (!a->lit != !b->lit)
+		return a->lit ? -1 : 1;
+	if (a->lit && a->lit->pair_key != b->lit->pair_key)
+		return a->lit->pair_key < b->lit->pair_key ? -1 : 1;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+/* Sorts the gates of list l into per-subject groups. */
+static void groups_of(struct ls_rules *r, struct cand_list *l)
+{
+	struct gate *g = r->gates + l->gate_first;
+
+	qsort(g, l->gate_n, sizeof(*g), gate_cmp);
+	l->group_first = r->ngroups;
+	l->group_n = 0;
+	for (uint32_t i = 0; i < l->gate_n; i++) {
+		struct gate_group *gg = l->group_n ? &r->groups[r->ngroups + l->group_n - 1] :
+				       NULL;
+		if (!gg || gg->subject != g[i].subject) {
+			gg = &r->groups[r->ngroups + l->group_n++];
+			gg->subject = g[i].subject;
+			gg->first = l->gate_first + i;
+			gg->nlit = 0;
+			gg->n = 0;
+			gg->units = 0;
+			gg->starts_at = NO_STARTS;
+		}
+		if (g[i].lit)
+			gg->units += g[i].lit->rare[0] == g[i].lit->rare[1] ? 1 : 2;
+		gg->nlit += g[i].lit != NULL;
+		gg->n++;
+	}
+	r->ngroups += l->group_n;
+}
+
+/* Gives each big group the starts of its gates per pair key. */
+static int starts_build(struct ls_rules *r)
+{
+	uint32_t n = 0;
+
+	for (uint32_t k = 0; k < r->ngroups; k++)
+		n += r->groups[k].nlit >= SCAN_MIN_LITS;
+	r->gstarts = malloc(((size_t)n * (PAIR_KEYS + 2) + 1) * sizeof(*r->gstarts));
+	if (!r->gstarts)
+		return LS_ENOMEM;
+	for (uint32_t k = 0; k < r->ngroups; k++) {
+		struct gate_group *gg = &r->groups[k];
+		const struct gate *g = r->gates + gg->first;
+		uint16_t *starts;
+		uint32_t i = 0;
+		if (gg->nlit < SCAN_MIN_LITS)
+			continue;
+		gg->starts_at = r->nindexed++ * (PAIR_KEYS + 2);
+		starts = r->gstarts + gg->starts_at;
+		for (uint32_t key = 0; key <= PAIR_KEYS + 1; key++) {
+			while (i < gg->nlit && g[i].lit->pair_key < key)
+				i++;
+			starts[key] = (uint16_t)i;
+		}
+	}
+	r->memo = calloc((size_t)r->nindexed * MEMO_SLOTS + 1, sizeof(*r->memo));
+	r->memo_bits = calloc((size_t)r->nindexed * MEMO_SLOTS * mark_words(r->max_list) + 1,
+			      sizeof(*r->memo_bits));
+	return r->memo && r->memo_bits ? 0 : LS_ENOMEM;
+}
+
+static void groups_build(struct ls_rules *r)
+{
+	groups_of(r, &r->global);
+	for (uint32_t k = 0; k <= r->programs.mask; k++)
+		if (r->programs.slots[k].name)
+			groups_of(r, &r->programs.slots[k].list);
+	for (uint32_t k = 0; k <= r->datasets.mask; k++)
+		if (r->datasets.slots[k].name)
+			groups_of(r, &r->datasets.slots[k].list);
+}
+
 /* Builds the candidate lists: the global one and one per program and per
  * dataset name, each holding the global rules too, all in rule order. */
 static int lists_build(struct ls_rules *r)
 {
-	uint32_t nglobal = 0;
+	struct cand_list none, global;
+
+	memset(&none, 0, sizeof(none));
+	memset(&global, 0, sizeof(global));
 
 	if (index_names(r, &r->programs, ROUTE_PROGRAM) < 0 ||
 	    index_names(r, &r->datasets, ROUTE_DATASET) < 0)
 		return LS_ENOMEM;
-	for (int i = 0; i < r->nrules; i++)
-		nglobal += r->rules[i]->route == ROUTE_GLOBAL;
-	r->global.n = nglobal;
-	cand_place(r, &r->global, 0);
+	for (int i = 0; i < r->nrules; i++) {
+		if (r->rules[i]->route == ROUTE_GLOBAL) {
+			global.n++;
+			global.gate_n += rule_gates(r->rules[i]);
+		}
+	}
+	r->global = global;
+	cand_place(r, &r->global, &none);
 	for (uint32_t k = 0; k <= r->programs.mask; k++)
 		if (r->programs.slots[k].name)
-			cand_place(r, &r->programs.slots[k].list, nglobal);
+			cand_place(r, &r->programs.slots[k].list, &global);
 	for (uint32_t k = 0; k <= r->datasets.mask; k++)
 		if (r->datasets.slots[k].name)
-			cand_place(r, &r->datasets.slots[k].list, nglobal);
+			cand_place(r, &r->datasets.slots[k].list, &global);
 	r->cand_ids = malloc((r->ncand_ids + 1) * sizeof(*r->cand_ids));
-	r->cand_units = calloc(r->ncand_units + 1, sizeof(*r->cand_units));
-	if (!r->cand_ids || !r->cand_units)
+	r->gates = malloc((r->ngates + 1) * sizeof(*r->gates));
+	r->groups = malloc((r->ngates + 1) * sizeof(*r->groups));
+	r->marks = malloc(4 * mark_words(r->max_list) * sizeof(*r->marks));
+	if (!r->cand_ids || !r->gates || !r->marks || !r->groups)
 		return LS_ENOMEM;
 	for (uint32_t i = 0; i < (uint32_t)r->nrules; i++) {
 		enum route route = r->rules[i]->route;
@@ -1237,7 +2015,8 @@ static int lists_build(struct ls_rules *r)
 				     &r->datasets, i, route);
 		}
 	}
-	return 0;
+	groups_build(r);
+	return starts_build(r);
 }
 
 /* Index of field among the subjects, adding it when new. */
@@ -1274,7 +2053,11 @@ static int subjects_build(struct ls_rules *r)
 	for (int k = 0; k < r->nwanted && k < WANT_MASKED; k++)
 		r->first_mask[(unsigned char)r->wanted[k][0]] |= (uint64_t)1 << k;
 	r->cache = calloc((size_t)r->nsubjects, sizeof(*r->cache));
-	return r->cache ? 0 : LS_ENOMEM;
+	if (!r->cache)
+		return LS_ENOMEM;
+	for (int i = 0; i < r->nrules; i++)
+		r->cache[r->rules[i]->subject].decode = r->rules[i]->decode;
+	return 0;
 }
 
 static int build_index(struct ls_rules *r)
@@ -1323,90 +2106,38 @@ static void find_wanted(struct ls_rules *r, const struct ls_event *ev)
 		r->found[k] = ls_event_get(ev, r->wanted[k]);
 }
 
-/* The subject of rule ru for ev, found (and decoded) once per apply; NULL
- * when ev lacks it. */
-static struct subject_cache *get_subject(struct ls_rules *r, const struct rule *ru,
+/* Finds subject k of ev once per apply (percent-decoding url.* fields). */
+static struct subject_cache *subject_get(struct ls_rules *r, uint32_t k,
 					 struct ls_event *ev)
 {
-	struct subject_cache *c = &r->cache[ru->subject];
+	struct subject_cache *c = &r->cache[k];
 	const struct ls_field *f;
 
-	if (c->gen != r->gen) {
-		c->gen = r->gen;
-		c->map = MAP_UNDECIDED;
-		f = r->found[WANT_SUBJECTS + ru->subject];
-		c->s = f ? f->val : ru->subject == 0 ? ev->line : NULL;
-		c->len = f ? f->len : ru->subject == 0 ? ev->line_len : 0;
-		if (c->s && ru->decode && (memchr(c->s, '%', c->len) ||
-					   memchr(c->s, '+', c->len))) {
-			char *out = ls_event_alloc(ev, c->len + 1);
-			if (out) {
-				c->len = url_decode(out, c->s, c->len);
-				out[c->len] = '\0';
-				c->s = out;
-			}
+	if (c->gen == r->gen)
+		return c;
+	c->gen = r->gen;
+	f = r->found[WANT_SUBJECTS + k];
+	c->s = f ? f->val : k == 0 ? ev->line : NULL;
+	c->len = f ? f->len : k == 0 ? ev->line_len : 0;
+	if (!c->s)
+		return c;
+	if (c->decode && (memchr(c->s, '%', c->len) || memchr(c->s, '+', c->len))) {
+		char *out = ls_event_alloc(ev, c->len + 1);
+		if (out) {
+			c->len = url_decode(out, c->s, c->len);
+			out[c->len] = '\0';
+			c->s = out;
 		}
 	}
-	return c->s ? c : NULL;
-}
-
-/* Marks the bytes of the subject in its map. */
-static void map_bytes(struct subject_cache *c, uint8_t stamp)
-{
-	const unsigned char *p = (const unsigned char *)c->s;
-	size_t i = 0;
-
-	for (; i + 4 <= c->len; i += 4) {
-		c->seen[p[i]] = stamp;
-		c->seen[p[i + 1]] = stamp;
-		c->seen[p[i + 2]] = stamp;
-		c->seen[p[i + 3]] = stamp;
-	}
-	for (; i < c->len; i++)
-		c->seen[p[i]] = stamp;
-	c->stamp = stamp;
-	c->map = MAP_BUILT;
-}
-
-/* Whether to look literals up in a map of the subject's bytes: mapping
- * costs about a cycle or two per byte, a memchr call some 12 cycles plus
- * len/32, and the candidate rules of this event may make units calls. */
-static int use_map(struct subject_cache *c, uint64_t gen)
-{
-	if (c->map == MAP_UNDECIDED) {
-		c->map = MAP_NONE;
-		if (c->len <= MAP_MAX_LEN &&
-		    (size_t)c->units * (12 + c->len / 32) > 2 * c->len + 16) {
-			/* a stale stamp can only make a literal look possible,
-			 * never hide one, so the map is never cleared */
-			map_bytes(c, (uint8_t)(gen % 255 + 1));
-		}
-	}
-	return c->map == MAP_BUILT;
-}
-
-/* 0 when the map shows a byte l needs is missing from the subject. */
-static int literal_may_occur(const struct subject_cache *c, const struct literal *l)
-{
-	for (int k = 0; k < l->nneed; k++)
-		if (c->seen[l->need[k][0]] != c->stamp && c->seen[l->need[k][1]] != c->stamp)
-			return 0;
-	return 1;
+	return c;
 }
 
 /* 1 when one of the rule's literals occurs in subject c (or it has none). */
-static int literals_found(struct subject_cache *c, const struct rule *ru,
-			  uint64_t gen)
+static int literals_found(const struct subject_cache *c, const struct rule *ru)
 {
-	int mapped = ru->nlit && use_map(c, gen);
-
-	for (int i = 0; i < ru->nlit; i++) {
-		const struct literal *l = &ru->lit[i];
-		if (mapped && !literal_may_occur(c, l))
-			continue;
-		if (find_literal(l, ru->caseless, c->s, c->len))
+	for (int i = 0; i < ru->nlit; i++)
+		if (find_literal(&ru->lit[i], ru->caseless, c->s, c->len))
 			return 1;
-	}
 	return ru->nlit == 0;
 }
 
@@ -1474,15 +2205,16 @@ static int apply_hit(const struct rule *ru, struct ls_matcher *m,
 	return set_meta(ev, &ru->m);
 }
 
-/* 1 when rule ru hit ev (and tagged it), 0 when not, LS_ENOMEM. */
-static int try_rule(struct ls_rules *r, const struct rule *ru, struct ls_event *ev)
+/* 1 when rule ru hit ev (and tagged it), 0 when not, LS_ENOMEM. verified:
+ * a scan found one of its literals already. */
+static int try_rule(struct ls_rules *r, const struct rule *ru, struct ls_event *ev,
+		    int verified)
 {
-	struct subject_cache *c;
+	struct subject_cache *c = &r->cache[ru->subject];
 
 	if (ru->check_dataset && !field_in(r->found[WANT_DATASET], &ru->datasets))
 		return 0;
-	c = get_subject(r, ru, ev);
-	if (!c || !literals_found(c, ru, r->gen))
+	if (!c->s || (!verified && !literals_found(c, ru)))
 		return 0;
 	for (int i = 0; i < ru->nmatch; i++) {
 		if (ls_matcher_exec(ru->match[i], c->s, c->len) <= 0)
@@ -1494,44 +2226,188 @@ static int try_rule(struct ls_rules *r, const struct rule *ru, struct ls_event *
 	return 0;
 }
 
-/* Sets each subject's units for this event: a and b's, less the global
- * rules' that both hold. */
-static void set_units(struct ls_rules *r, const struct cand_list *a,
-		      const struct cand_list *b)
+static void mark(uint64_t *marks, uint32_t pos)
 {
-	const uint32_t *ua = r->cand_units + a->units_at;
-	const uint32_t *ub = b ? r->cand_units + b->units_at : NULL;
-	const uint32_t *ug = r->cand_units + r->global.units_at;
-
-	for (int k = 0; k < r->nsubjects; k++)
-		r->cache[k].units = ua[k] + (ub ? ub[k] - ug[k] : 0);
+	marks[pos >> 6] |= (uint64_t)1 << (pos & 63);
 }
 
-/* Tries the rules of a (merged with b's, when b is not NULL; the global
- * rules both hold are tried once) in the order they were added. */
-static int try_lists(struct ls_rules *r, const struct cand_list *a,
-		     const struct cand_list *b, struct ls_event *ev)
+static int marked(const uint64_t *marks, uint32_t pos)
 {
-	const uint32_t *x = r->cand_ids + a->first;
-	const uint32_t *y = b ? r->cand_ids + b->first : NULL;
-	uint32_t i = 0, j = 0, nb = b ? b->n : 0;
+	return (marks[pos >> 6] >> (pos & 63)) & 1;
+}
 
-	set_units(r, a, b);
-	while (i < a->n || j < nb) {
+/* Marks (in marks and verified) the rule of gate g when its literal is
+ * at at (which the caller checked ends inside the subject). */
+static void gate_check(const struct gate *g, const char *at, uint64_t *marks,
+		       uint64_t *verified)
+{
+	const struct literal *l = g->lit;
+
+	if (marked(verified, g->pos))
+		return;
+	if (g->caseless ? rest_equal_caseless(at, l->text, l->len) :
+			  memcmp(at, l->text, l->len) == 0) {
+		mark(marks, g->pos);
+		mark(verified, g->pos);
+	}
+}
+
+/* Scans subject c once for the literals of big group gg: at each folded
+ * byte pair, only the literals keyed on its hash are compared (one-byte
+ * literals are searched with memchr). What it finds is exact. */
+static void gate_scan(const struct ls_rules *r, const struct gate_group *gg,
+		      const struct subject_cache *c, uint64_t *marks, uint64_t *verified)
+{
+	const uint16_t *starts = r->gstarts + gg->starts_at;
+	const struct gate *g = r->gates + gg->first;
+	const unsigned char *p = (const unsigned char *)c->s;
+	unsigned prev = r->fold[p[0]];
+
+	for (size_t i = 1; i < c->len; i++) {
+		unsigned cur = r->fold[p[i]];
+		uint32_t key = pair_key(prev, cur);
+		prev = cur;
+		for (uint32_t j = starts[key]; j < starts[key + 1]; j++) {
+			const struct literal *l = g[j].lit;
+			if (i - 1 >= l->pair_off && l->len - l->pair_off <= c->len - (i - 1))
+				gate_check(&g[j], c->s + (i - 1 - l->pair_off), marks, verified);
+		}
+	}
+	for (uint32_t j = starts[PAIR_KEYS]; j < starts[PAIR_KEYS + 1]; j++)
+		if (!marked(verified, g[j].pos) &&
+		    find_literal(g[j].lit, g[j].caseless, c->s, c->len)) {
+			mark(marks, g[j].pos);
+			mark(verified, g[j].pos);
+		}
+}
+
+/* gate_scan() through the group's memo: a subject other than the message
+ * whose text was scanned lately gets the marks remembered for it (the
+ * memo compares the text itself, so a hash collision cannot change an
+ * outcome). The marks of this group alone are remembered, so they are
+ * computed into scratch bits first. */
+static void gate_scan_memo(const struct ls_rules *r, const struct gate_group *gg,
+			   const struct subject_cache *c, size_t words,
+			   uint64_t *marks, uint64_t *verified)
+{
+	size_t index = gg->starts_at / (PAIR_KEYS + 2);
+	size_t stride = mark_words(r->max_list);
+	uint64_t hash;
+	struct scan_memo *m;
+	uint64_t *bits;
+
+	if (gg->subject == 0 || c->len > MEMO_TEXT) {
+		gate_scan(r, gg, c, marks, verified);
+		return;
+	}
+	hash = XXH3_64bits(c->s, c->len);
+	m = &r->memo[index * MEMO_SLOTS + (hash & (MEMO_SLOTS - 1))];
+	bits = r->memo_bits + (size_t)(m - r->memo) * stride;
+	if (m->len != c->len || m->hash != hash || memcmp(m->text, c->s, c->len) != 0) {
+		memset(bits, 0, words * sizeof(*bits));
+		gate_scan(r, gg, c, bits, bits);
+		m->hash = hash;
+		m->len = (uint32_t)c->len;
+		memcpy(m->text, c->s, c->len);
+	}
+	for (size_t w = 0; w < words; w++) {
+		marks[w] |= bits[w];
+		verified[w] |= bits[w];
+	}
+}
+
+/* Whether scanning pays for group gg on subject c: some 12 instructions a
+ * byte (as measured) against some 30, plus len/8, per memchr call. */
+static int scan_pays(const struct gate_group *gg, const struct subject_cache *c)
+{
+	return gg->starts_at != NO_STARTS && c->len <= SCAN_MAX_LEN &&
+	       (size_t)gg->units * (30 + c->len / 8) > 12 * c->len + 64;
+}
+
+/* Marks in marks the rules of l that may hit: their subject exists and,
+ * when a scan pays, one of their literals is in it (those are also marked
+ * verified). Resolves the subjects. */
+static void gate_list(struct ls_rules *r, const struct cand_list *l,
+		      struct ls_event *ev, uint64_t *marks, uint64_t *verified)
+{
+	memset(marks, 0, mark_words(l->n) * sizeof(*marks));
+	memset(verified, 0, mark_words(l->n) * sizeof(*verified));
+	for (uint32_t k = 0; k < l->group_n; k++) {
+		const struct gate_group *gg = &r->groups[l->group_first + k];
+		const struct subject_cache *c = subject_get(r, gg->subject, ev);
+		const struct gate *g = r->gates + gg->first;
+		uint32_t i = 0;
+		if (!c->s)
+			continue;
+		if (c->len >= 2 && scan_pays(gg, c)) {
+			gate_scan_memo(r, gg, c, mark_words(l->n), marks, verified);
+			i = gg->nlit;
+		}
+		for (; i < gg->n; i++)
+			mark(marks, g[i].pos);
+	}
+}
+
+/* Tries the marked rules of list a in order. */
+static int walk_one(struct ls_rules *r, const struct cand_list *a,
+		    const uint64_t *marks, const uint64_t *verified, struct ls_event *ev)
+{
+	const uint32_t *ids = r->cand_ids + a->first;
+
+	for (size_t w = 0; w < mark_words(a->n); w++) {
+		for (uint64_t bits = marks[w]; bits; bits &= bits - 1) {
+			uint32_t pos = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(bits);
+			int rc = try_rule(r, r->rules[ids[pos]], ev, marked(verified, pos));
+			if (rc != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* Tries the marked rules of a and b merged in rule order; the global rules
+ * both hold are tried once. */
+static int walk_two(struct ls_rules *r, const struct cand_list *a,
+		    const uint64_t *ma, const struct cand_list *b,
+		    const uint64_t *mb, struct ls_event *ev)
+{
+	const uint32_t *x = r->cand_ids + a->first, *y = r->cand_ids + b->first;
+	const uint64_t *va = ma + mark_words(r->max_list), *vb = mb + mark_words(r->max_list);
+	uint32_t i = 0, j = 0;
+
+	while (i < a->n || j < b->n) {
 		uint32_t id;
-		int rc;
-		if (j >= nb || (i < a->n && x[i] <= y[j])) {
-			id = x[i++];
-			if (j < nb && y[j] == id)
+		int pass, verified, rc;
+		if (j >= b->n || (i < a->n && x[i] <= y[j])) {
+			id = x[i];
+			pass = marked(ma, i);
+			verified = marked(va, i++);
+			if (j < b->n && y[j] == id)
 				j++;
 		} else {
-			id = y[j++];
+			id = y[j];
+			pass = marked(mb, j);
+			verified = marked(vb, j++);
 		}
-		rc = try_rule(r, r->rules[id], ev);
-		if (rc != 0)
+		if (pass && (rc = try_rule(r, r->rules[id], ev, verified)) != 0)
 			return rc;
 	}
 	return 0;
+}
+
+/* Gates and tries the rules of a (merged with b's when b is not NULL). */
+static int try_lists(struct ls_rules *r, const struct cand_list *a,
+		     const struct cand_list *b, struct ls_event *ev)
+{
+	size_t w = mark_words(r->max_list);
+	uint64_t *ma = r->marks, *mb = r->marks + 2 * w;
+
+	/* each list's marks are followed by its verified bits */
+	gate_list(r, a, ev, ma, ma + w);
+	if (!b)
+		return walk_one(r, a, ma, ma + w, ev);
+	gate_list(r, b, ev, mb, mb + w);
+	return walk_two(r, a, ma, b, mb, ev);
 }
 
 /* Tries the candidate rules of ev in the order they were added. */
@@ -1708,6 +2584,9 @@ static int feed_threshold(struct threshold *t, struct ls_event *ev,
 
 /* ---- the per-event entry point ------------------------------------------ */
 
+/* Tags ev with its first matching rule, then feeds the thresholds (after
+ * the tagging, so on: tag:X sees the tags just added). Builds the routing
+ * on the first call after adds. 0 or 1 hits, or LS_ENOMEM. */
 int ls_rules_apply(struct ls_rules *r, struct ls_event *ev,
 		   struct ls_event *alert, int *alerted)
 {
@@ -1743,7 +2622,7 @@ static size_t literals_memory(const struct rule *ru)
 	size_t n = 0;
 
 	for (int i = 0; i < ru->nlit; i++)
-		n += ru->lit[i].len + 1;
+		n += sizeof(ru->lit[i]) + ru->lit[i].len + 1;
 	return n;
 }
 
@@ -1761,6 +2640,7 @@ static size_t index_memory(const struct name_index *x)
 	return x->slots ? (size_t)(x->mask + 1) * sizeof(*x->slots) : 0;
 }
 
+/* Bytes held by the set, computed from its sizes (see rules.h). */
 size_t ls_rules_memory(const struct ls_rules *r)
 {
 	size_t n = sizeof(*r) + (size_t)r->rules_cap * sizeof(*r->rules) +
@@ -1779,9 +2659,14 @@ size_t ls_rules_memory(const struct ls_rules *r)
 	n += index_memory(&r->programs) + index_memory(&r->datasets);
 	if (r->cand_ids)
 		n += (r->ncand_ids + 1) * sizeof(*r->cand_ids) +
-		     (r->ncand_units + 1) * sizeof(*r->cand_units) +
 		     ((size_t)r->nrules + WANT_SUBJECTS + 1) *
 		     (sizeof(*r->wanted) + sizeof(*r->found)) +
+		     (r->ngates + 1) * (sizeof(*r->gates) + sizeof(*r->groups)) +
+		     ((size_t)r->nindexed * (PAIR_KEYS + 2) + 1) * sizeof(*r->gstarts) +
+		     ((size_t)r->nindexed * MEMO_SLOTS + 1) * sizeof(*r->memo) +
+		     ((size_t)r->nindexed * MEMO_SLOTS * mark_words(r->max_list) + 1) *
+		     sizeof(*r->memo_bits) +
+		     4 * mark_words(r->max_list) * sizeof(*r->marks) +
 		     (size_t)r->nsubjects * sizeof(*r->cache);
 	return n;
 }

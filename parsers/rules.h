@@ -9,9 +9,14 @@
  *   field: url.original                  subject field (default message);
  *                                        "url.original" etc are matched
  *                                        percent-decoded ("+" as space)
- *   literal: Failed password             a prefilter; repeatable, any of them
- *                                        must occur in the subject (caseless
- *                                        when the match is (?i))
+ *   literal: Failed password             a prefilter, repeatable: the regexes
+ *                                        run only when one occurs in the
+ *                                        subject (caseless when a match uses
+ *                                        (?i)). Without any, the strings the
+ *                                        match: regexes require are used;
+ *                                        a match: line the literals are not
+ *                                        shown to cover adds its own (see
+ *                                        ls_rules_widened())
  *   match: REGEX-or-grok                 repeatable; first matching one wins;
  *                                        named groups set fields
  *   category: authentication             event.category (list, space separated)
@@ -37,7 +42,8 @@
  * Both kinds also accept description:, example:, expect: and
  * counterexample: (used by `logship patterns test`); any other property is
  * an error. level: is required; a rule needs a match:, and a rule with
- * neither program: nor dataset: runs on every event and needs a literal:.
+ * neither program: nor dataset: runs on every event and needs literals
+ * (given, or derived from its regexes).
  * Rules are tried in the order they were added (a replaced rule keeps its
  * place) and the first hit wins. A threshold's table (capacity keys, each
  * with count timestamps or count distinct values; count at most 1000) is
@@ -95,6 +101,21 @@ const struct ls_pentry *ls_rules_entry(const struct ls_rules *r, const char *nam
 /* Listing: entry i (0 <= i < ls_rules_count()), rules first, then
  * thresholds, each in the order they were added; NULL when out of range. */
 const struct ls_pentry *ls_rules_entry_at(const struct ls_rules *r, int i);
+
+/* The prefilter of rule name: its i-th literal (0-based; lowercase when
+ * *caseless is set), or NULL past the last one or for an unknown rule. A
+ * rule without literal: lines gets the literals its regexes imply, when they
+ * imply some (every match must contain one of them); see also
+ * ls_rules_widened(). Owned by the set. */
+const char *ls_rules_literal(const struct ls_rules *r, const char *name, int i,
+			     int *caseless);
+
+/* 1 when rule name's literal: lines could not be shown to cover all of its
+ * match: lines (a match might hold none of them), so that the literals
+ * derived from those lines were added to keep every match reachable; worth
+ * a warning in `logship patterns test`. 0 otherwise or for an unknown
+ * rule. */
+int ls_rules_widened(const struct ls_rules *r, const char *name);
 
 /* Loads the MITRE ATT&CK allow-list (the text of
  * patterns/attack-techniques.txt: one "ID Name" per line, '#' comments).

@@ -205,19 +205,23 @@ out:
 	return rc;
 }
 
+#define TECHNIQUES_FILE "attack-techniques.txt"
+
 static int load_builtin(struct ls_catalog *c, ls_catalog_warn_fn warn, void *ctx)
 {
+	/* the ATT&CK allow-list first: rules are checked against it as they load */
+	for (int i = 0; ls_builtin_patterns[i].name; i++)
+		if (strcmp(ls_builtin_patterns[i].name, TECHNIQUES_FILE) == 0)
+			ls_rules_set_techniques(c->rules, ls_builtin_patterns[i].text,
+						strlen(ls_builtin_patterns[i].text));
 	for (int i = 0; ls_builtin_patterns[i].name; i++) {
-		char *origin = malloc(strlen(ls_builtin_patterns[i].name) + 16);
+		char *origin;
+		if (strcmp(ls_builtin_patterns[i].name, TECHNIQUES_FILE) == 0)
+			continue;
+		origin = malloc(strlen(ls_builtin_patterns[i].name) + 16);
 		if (!origin)
 			return LS_ENOMEM;
 		sprintf(origin, "patterns/%s", ls_builtin_patterns[i].name);
-		if (strcmp(ls_builtin_patterns[i].name, "attack-techniques.txt") == 0) {
-			ls_rules_set_techniques(c->rules, ls_builtin_patterns[i].text,
-						strlen(ls_builtin_patterns[i].text));
-			free(origin);
-			continue;
-		}
 		if (load_text(c, ls_builtin_patterns[i].text,
 			      strlen(ls_builtin_patterns[i].text), origin, warn, ctx) < 0)
 			return LS_ENOMEM;

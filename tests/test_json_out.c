@@ -3,6 +3,7 @@
  * strict JSON reader. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../parsers/error.h"
@@ -533,6 +534,356 @@ static void test_event_cap_rolls_back(void)
 	ls_event_release(&ev);
 }
 
+/* ---- the cached fast encoder against the checked one ---- */
+
+/* A small deterministic generator, so failures repeat. */
+static uint32_t rng_state = 12345;
+
+static uint32_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 17;
+	rng_state ^= rng_state << 5;
+	return rng_state;
+}
+
+static const char *const pool_names[] = {
+	"message", "@timestamp", "tags", "a", "a.b", "a.b.c", "a-b", "a_b", "a.b-c",
+	"http.request.method", "http.response.status_code", "http.response.body.bytes",
+	"http.version", "source.ip", "user.name", "user_agent.original", "z",
+	"q\"uote.b", "trailing.", "", "event.kind", "event.dataset", "log.offset",
+};
+#define POOL_NAMES (int)(sizeof(pool_names) / sizeof(pool_names[0]))
+
+static const struct {
+	const char *text;
+	size_t len;
+	int type;
+} pool_values[] = {
+	{ S("GET"), LS_F_STR },
+	{ S(""), LS_F_STR },
+	{ S("say \"hi\" \\ bye, and a long enough tail to take the wide path"), LS_F_STR },
+	{ S("tab\tnl\ncr\r\x01\x7f"), LS_F_STR },
+	{ S("caf\xc3\xa9 bad\xff\xc0 end"), LS_F_STR },
+	{ S("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36"), LS_F_STR },
+	{ S("404"), LS_F_INT },
+	{ S("04"), LS_F_INT },
+	{ S("-1.5e3"), LS_F_FLOAT },
+	{ S("1."), LS_F_FLOAT },
+	{ S("{\"k\":[1,2]}"), LS_F_RAW },
+	{ S(""), LS_F_RAW },
+	{ S("web\x1f" "access\x1f" "x\"y"), LS_F_LIST },
+	{ S(""), LS_F_LIST },
+};
+#define POOL_VALUES (int)(sizeof(pool_values) / sizeof(pool_values[0]))
+
+static const char *const pool_tags[] = { "security", "web_scan", "http_4xx", "q\"t" };
+
+/* Shapes: lists of name indexes, ended by -1. More than the encoder keeps,
+ * so they evict each other. */
+static const int shapes_table[][10] = {
+	{ 9, 10, 11, 12, 13, 14, 15, -1 },
+	{ 0, 9, 13, 22, 21, 20, -1 },
+	{ 3, 4, 5, 6, 7, 8, -1 },
+	{ 5, 4, 3, -1 },
+	{ 2, 16, 1, 0, -1 },
+	{ 17, 18, 19, -1 },
+	{ -1 },
+	{ 13, -1 },
+	{ 13, 14, -1 },
+	{ 14, 13, -1 },
+	{ 20, 21, 10, 11, 9, -1 },
+	{ 1, 2, 3, 4, 5, 6, 7, 8, 9, -1 },
+};
+#define SHAPES (int)(sizeof(shapes_table) / sizeof(shapes_table[0]))
+
+/* Fills a (names as given: cached shapes) and b (the same names copied
+ * into b's arena, which the encoder never caches by address). */
+static void fill_pair(struct ls_event *a, struct ls_event *b, const int *names,
+		      const char *line)
+{
+	struct ls_event *both[2] = { a, b };
+	int nvals[10], ntags = (int)(rng() % 4);
+
+	for (int k = 0; names[k] >= 0; k++)
+		nvals[k] = (int)(rng() % POOL_VALUES);
+	for (int e = 0; e < 2; e++) {
+		struct ls_event *ev_ = both[e];
+
+		ls_event_reset(ev_);
+		ev_->ts_ms = 1700000000000LL + (int64_t)(rng() % 100000000);
+		ev_->line = line;
+		ev_->line_len = line ? strlen(line) : 0;
+		for (int k = 0; names[k] >= 0; k++) {
+			const char *name = pool_names[names[k]];
+
+			if (e == 1)
+				name = ls_event_strdup(ev_, name, strlen(name));
+			CU_ASSERT_FATAL(name != NULL);
+			CU_ASSERT_FATAL(ls_event_set(ev_, name, pool_values[nvals[k]].text,
+						     pool_values[nvals[k]].len,
+						     pool_values[nvals[k]].type) == 0);
+		}
+		for (int t = 0; t < ntags; t++)
+			CU_ASSERT_FATAL(ls_event_add_tag(ev_, pool_tags[t]) == 0);
+	}
+	b->ts_ms = a->ts_ms;
+}
+
+static int same_encoding(const struct ls_event *a, const struct ls_event *b)
+{
+	struct ls_buf x, y;
+	int same;
+
+	ls_buf_init(&x, 0);
+	ls_buf_init(&y, 0);
+	CU_ASSERT_FATAL(ls_json_event(&x, a) == 0);
+	CU_ASSERT_FATAL(ls_json_event(&y, b) == 0);
+	same = x.len == y.len && memcmp(x.data, y.data, x.len) == 0 &&
+	       json_valid(x.data, x.len);
+	if (!same)
+		fprintf(stderr, "\n  cached:  %s  checked: %s", x.data, y.data);
+	ls_buf_release(&x);
+	ls_buf_release(&y);
+	return same;
+}
+
+/* Consecutive events of alternating shapes, through the shape cache and
+ * through the checked encoder, give the same bytes. */
+static void test_event_shapes_match_checked(void)
+{
+	static const char *const lines[] = { "the raw line", "", NULL, "q\"\x01\xff" };
+	struct ls_event a, b;
+	int bad = 0;
+
+	CU_ASSERT_FATAL(ls_event_init(&a, 4096) == 0);
+	CU_ASSERT_FATAL(ls_event_init(&b, 4096) == 0);
+	for (int i = 0; i < 4000; i++) {
+		/* mostly runs of one shape (cache hits), sometimes another */
+		int shape = i % 7 == 0 ? (int)(rng() % SHAPES) : (i / 50) % SHAPES;
+
+		fill_pair(&a, &b, shapes_table[shape], lines[rng() % 4]);
+		if (!same_encoding(&a, &b) && ++bad > 5)
+			break;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	ls_event_release(&a);
+	ls_event_release(&b);
+}
+
+/* Names in the arena: the same address holds another name on the next
+ * line, which must not reuse the previous line's keys. */
+static void test_event_arena_names(void)
+{
+	struct ls_event e;
+	struct ls_buf b;
+	char *name;
+
+	CU_ASSERT_FATAL(ls_event_init(&e, 256) == 0);
+	ls_buf_init(&b, 0);
+	for (int round = 0; round < 3; round++) {
+		ls_event_reset(&e);
+		e.ts_ms = 0;
+		e.line = "l";
+		e.line_len = 1;
+		name = ls_event_strdup(&e, round % 2 ? "x.y" : "k", round % 2 ? 3 : 1);
+		CU_ASSERT_FATAL(name != NULL);
+		ls_event_set(&e, name, "v", 1, LS_F_STR);
+		b.len = 0;
+		CU_ASSERT_FATAL(ls_json_event(&b, &e) == 0);
+		CU_ASSERT_STRING_EQUAL(b.data, round % 2 ?
+				       "{\"@timestamp\":\"1970-01-01T00:00:00.000Z\",\"message\":\"l\","
+				       "\"x\":{\"y\":\"v\"}}\n" :
+				       "{\"@timestamp\":\"1970-01-01T00:00:00.000Z\",\"message\":\"l\","
+				       "\"k\":\"v\"}\n");
+	}
+	ls_buf_release(&b);
+	ls_event_release(&e);
+}
+
+/* A buffer whose cap is below the fast encoder's worst-case reservation
+ * but above the real output still gets the event, byte for byte. */
+static void test_event_tight_cap(void)
+{
+	static const char line[] = "a plain line of text that is long enough to matter here";
+	struct ls_event e;
+	struct ls_buf big, tight;
+
+	CU_ASSERT_FATAL(ls_event_init(&e, 256) == 0);
+	e.ts_ms = 1700000000000LL;
+	e.line = line;
+	e.line_len = sizeof(line) - 1;
+	ls_event_set(&e, "http.request.method", "GET", 3, LS_F_STR);
+	ls_event_set(&e, "http.response.status_code", "200", 3, LS_F_INT);
+	ls_buf_init(&big, 0);
+	CU_ASSERT_FATAL(ls_json_event(&big, &e) == 0);
+	ls_buf_init(&tight, big.len + 8);
+	CU_ASSERT_FATAL(ls_json_event(&tight, &e) == 0);
+	CU_ASSERT_STRING_EQUAL(tight.data, big.data);
+	ls_buf_release(&big);
+	ls_buf_release(&tight);
+	ls_event_release(&e);
+}
+
+/* Tags that need escaping and outweigh everything else in the event (the
+ * fast encoder's reservation must count them). */
+static void test_event_long_tags(void)
+{
+	static char tags[LS_EVENT_MAX_TAGS][600];
+	struct ls_event a, b;
+
+	CU_ASSERT_FATAL(ls_event_init(&a, 256) == 0);
+	CU_ASSERT_FATAL(ls_event_init(&b, 256) == 0);
+	for (int t = 0; t < LS_EVENT_MAX_TAGS; t++) {
+		memset(tags[t], t % 2 ? '"' : '\x01', sizeof(tags[t]) - 1);
+		tags[t][0] = (char)('a' + t);
+	}
+	for (int e = 0; e < 2; e++) {
+		struct ls_event *ev_ = e ? &b : &a;
+
+		ev_->line = "x";
+		ev_->line_len = 1;
+		ls_event_set(ev_, e ? ls_event_strdup(ev_, "k", 1) : "k", "v", 1, LS_F_STR);
+		for (int t = 0; t < LS_EVENT_MAX_TAGS; t++)
+			CU_ASSERT_FATAL(ls_event_add_tag(ev_, tags[t]) == 0);
+	}
+	CU_ASSERT(same_encoding(&a, &b));
+	ls_event_release(&a);
+	ls_event_release(&b);
+}
+
+/* Strings and events too large for the fast writers. */
+static void test_event_huge(void)
+{
+	size_t n = 300000;
+	char *text = malloc(n);
+	struct ls_event a, b;
+	struct ls_buf out1;
+
+	CU_ASSERT_FATAL(text != NULL);
+	for (size_t i = 0; i < n; i++)
+		text[i] = i % 1000 == 999 ? '"' : (char)('a' + i % 26);
+	CU_ASSERT_FATAL(ls_event_init(&a, 256) == 0);
+	CU_ASSERT_FATAL(ls_event_init(&b, 256) == 0);
+	for (int e = 0; e < 2; e++) {
+		struct ls_event *ev_ = e ? &b : &a;
+		const char *name = e ? ls_event_strdup(ev_, "big", 3) : "big";
+
+		ev_->line = text;
+		ev_->line_len = n;
+		ls_event_set(ev_, name, text, n / 3, LS_F_STR);
+	}
+	CU_ASSERT(same_encoding(&a, &b));
+	ls_buf_init(&out1, 0);
+	CU_ASSERT(ls_json_string(&out1, text, n, NULL) == 0);
+	CU_ASSERT_EQUAL(out1.len, n + 2 + n / 1000);
+	CU_ASSERT(json_valid(out1.data, out1.len));
+	ls_buf_release(&out1);
+	ls_event_release(&a);
+	ls_event_release(&b);
+	free(text);
+}
+
+/* Every position and length around the 8- and 16-byte steps of the
+ * string writer, against an escaper built from the table above. */
+static void test_string_positions(void)
+{
+	static const struct {
+		const char *in, *out;
+	} pieces[] = {
+		{ "a", "a" }, { "\"", "\\\"" }, { "\\", "\\\\" }, { "\n", "\\n" },
+		{ "\x01", "\\u0001" }, { "\x7f", "\\u007f" }, { "\xc3\xa9", "\xc3\xa9" },
+		{ "\xff", "\\\\xFF" }, { "\xe2\x82\xac", "\xe2\x82\xac" },
+	};
+	char in[128], want[1024];
+
+	for (int len = 0; len < 48; len++) {
+		for (int special = 0; special < 9; special++) {
+			for (int at = 0; at <= len; at++) {
+				struct ls_buf b;
+				size_t n = 0, w = 0;
+				int invalid = 0;
+
+				want[w++] = '"';
+				for (int k = 0; k < len; k++) {
+					int piece = k == at ? special : 0;
+					size_t pl = strlen(pieces[piece].in), ol = strlen(pieces[piece].out);
+
+					memcpy(in + n, pieces[piece].in, pl);
+					memcpy(want + w, pieces[piece].out, ol);
+					n += pl;
+					w += ol;
+				}
+				want[w++] = '"';
+				want[w] = '\0';
+				ls_buf_init(&b, 0);
+				CU_ASSERT_FATAL(ls_json_string(&b, in, n, &invalid) == 0);
+				if (strcmp(b.data, want) != 0) {
+					fprintf(stderr, "\n  len %d special %d at %d: %s", len, special, at, b.data);
+					CU_FAIL("string writer");
+					ls_buf_release(&b);
+					return;
+				}
+				CU_ASSERT_EQUAL(invalid, special == 7 && at < len);
+				ls_buf_release(&b);
+			}
+		}
+	}
+}
+
+/* ls_event_set() finds names by text whatever their pointers, also after
+ * ls_event_unset() and after fields are dropped by lowering nfields. */
+static void test_event_field_names(void)
+{
+	static char names[64][24], copies[64][24];
+	struct ls_event e;
+	const struct ls_field *f;
+
+	CU_ASSERT_FATAL(ls_event_init(&e, 1024) == 0);
+	for (int i = 0; i < 64; i++) {
+		snprintf(names[i], sizeof(names[i]), i % 3 ? "http.x.%d" : "f%d", i);
+		CU_ASSERT_FATAL(ls_event_set(&e, names[i], "1", 1, LS_F_STR) == 0);
+	}
+	CU_ASSERT_EQUAL(e.nfields, 64);
+	for (int i = 0; i < 64; i++) {
+		strcpy(copies[i], names[i]);
+		CU_ASSERT_FATAL(ls_event_set(&e, copies[i], "2", 1, LS_F_STR) == 0);
+		f = ls_event_get(&e, names[i]);
+		CU_ASSERT_FATAL(f != NULL);
+		CU_ASSERT_NSTRING_EQUAL(f->val, "2", 1);
+		CU_ASSERT_PTR_EQUAL(f->name, copies[i]);
+	}
+	CU_ASSERT_EQUAL(e.nfields, 64);
+	CU_ASSERT_PTR_NULL(ls_event_get(&e, "http.x.1000"));
+	CU_ASSERT_PTR_NULL(ls_event_get(&e, ""));
+	ls_event_unset(&e, "f0");
+	CU_ASSERT_PTR_NULL(ls_event_get(&e, "f0"));
+	CU_ASSERT_EQUAL(e.nfields, 63);
+	e.nfields = 10;
+	CU_ASSERT_PTR_NULL(ls_event_get(&e, names[40]));
+	CU_ASSERT_FATAL(ls_event_set(&e, names[40], "4", 1, LS_F_STR) == 0);
+	CU_ASSERT_EQUAL(e.nfields, 11);
+	CU_ASSERT_FATAL(ls_event_set(&e, "", "e", 1, LS_F_STR) == 0);
+	CU_ASSERT_FATAL(ls_event_set(&e, "", "e", 1, LS_F_STR) == 0);
+	CU_ASSERT_EQUAL(e.nfields, 12);
+	ls_event_reset(&e);
+	CU_ASSERT_PTR_NULL(ls_event_get(&e, names[40]));
+	CU_ASSERT_FATAL(ls_event_set(&e, names[40], "5", 1, LS_F_STR) == 0);
+	CU_ASSERT_EQUAL(e.nfields, 1);
+	/* a field appended without ls_event_set() is still found */
+	e.fields[1].name = names[41];
+	e.fields[1].val = "6";
+	e.fields[1].len = 1;
+	e.fields[1].type = LS_F_STR;
+	e.nfields = 2;
+	f = ls_event_get(&e, copies[41]);
+	CU_ASSERT_FATAL(f != NULL);
+	CU_ASSERT_NSTRING_EQUAL(f->val, "6", 1);
+	CU_ASSERT_FATAL(ls_event_set(&e, copies[41], "7", 1, LS_F_STR) == 0);
+	CU_ASSERT_EQUAL(e.nfields, 2);
+	ls_event_release(&e);
+}
+
 static const struct ls_test_case cases[] = {
 	{ "string escaping table", test_string_cases },
 	{ "string appends", test_string_appends },
@@ -552,6 +903,13 @@ static const struct ls_test_case cases[] = {
 	{ "event timestamps", test_event_timestamps },
 	{ "event many fields", test_event_many_fields },
 	{ "event cap rolls back", test_event_cap_rolls_back },
+	{ "event cached shapes match the checked encoder", test_event_shapes_match_checked },
+	{ "event names in the arena", test_event_arena_names },
+	{ "event under a tight cap", test_event_tight_cap },
+	{ "event with long tags", test_event_long_tags },
+	{ "event and string too large for the fast path", test_event_huge },
+	{ "string escapes at every position", test_string_positions },
+	{ "event field names by text", test_event_field_names },
 	{ NULL, NULL }
 };
 

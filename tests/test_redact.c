@@ -274,6 +274,147 @@ static void test_event_line(void)
 	ls_event_release(&ev);
 }
 
+/* A field decoded into the arena (not part of the line) is scanned on its
+ * own even when the line is clean. */
+static void test_event_arena_field(void)
+{
+	struct ls_event ev;
+	const struct ls_field *f;
+	char *val;
+
+	CU_ASSERT_FATAL(ls_event_init(&ev, 4096) == 0);
+	ev.line = "{\"msg\":\"login\",\"pw\":\"cGFzc3dvcmQ9aHVudGVyMg\"}";
+	ev.line_len = strlen(ev.line);
+	val = ls_event_strdup(&ev, "password=hunter2", 16);
+	CU_ASSERT_FATAL(val != NULL);
+	ls_event_set(&ev, "pw", val, 16, LS_F_STR);
+	CU_ASSERT_EQUAL(ls_redact_event(&ev), 1);
+	f = ls_event_get(&ev, "pw");
+	CU_ASSERT_NSTRING_EQUAL(f->val, "password=[REDACTED:password]", f->len);
+	CU_ASSERT_EQUAL(f->len, strlen("password=[REDACTED:password]"));
+	CU_ASSERT_PTR_NULL(ls_event_get(&ev, "message"));
+	CU_ASSERT(ls_event_has_tag(&ev, "redacted"));
+	ls_event_release(&ev);
+}
+
+/* Fields cut out of a line the line scan found clean: each gets what
+ * scanning it alone gives, also where its ends cut a word or number that
+ * hid a secret in the whole line (a card number after a letter, before a
+ * letter or a decimal fraction, a key inside a longer word, a value cut
+ * short, an AWS key id inside a longer word, a JWT after a letter). */
+static void test_event_substrings(void)
+{
+	static const struct {
+		const char *line;
+		size_t at, len;
+		int secret; /* found in the field alone */
+	} subs[] = {
+		{ "ref4111111111111111x", 3, 16, 1 },
+		{ "ref4111111111111111x", 3, 17, 0 },
+		{ "ref4111111111111111x", 0, 19, 0 },
+		{ "id 4111111111111111.5 ok", 3, 17, 1 },
+		{ "id 4111111111111111.5 ok", 3, 16, 1 },
+		{ "id 4111111111111111.5 ok", 0, 21, 0 },
+		{ "n=41111111111111111111", 2, 16, 1 },
+		{ "v_4111111111111111 x", 2, 16, 1 },
+		{ "5.4111111111111111 x", 1, 17, 1 },
+		{ "x=mypassword=hunter2 y", 4, 16, 1 },
+		{ "x=mypassword=hunter2 y", 2, 18, 0 },
+		{ "x password=[REDACTED:password] y", 1, 17, 1 },
+		{ "x password=[REDACTED:password] y", 1, 29, 0 },
+		{ "x Authorization: Bearer", 1, 19, 1 },
+		{ "user=bob id=7 path=/x?a=b", 9, 16, 0 },
+		{ "AKIAIOSFODNN7EXAMPLEX and more", 0, 20, 1 },
+		{ "xAKIAIOSFODNN7EXAMPLE and more", 1, 20, 1 },
+		{ "xeyJhbGciOiJIUzI1NiJ9.eyJzdWIi.abcd z", 1, 34, 1 },
+		{ "1.2.3.4 - - \"GET /a?id=5 HTTP/1.1\" 200 5 \"-\" \"Mozilla/5.0 (X11)\"",
+		  46, 17, 0 },
+		{ "1.2.3.4 - - \"GET /a?id=5 HTTP/1.1\" 200 5 \"-\" \"Mozilla/5.0 (X11)\"",
+		  17, 7, 0 },
+		{ "1.2.3.4 - - \"GET /a?id=5 HTTP/1.1\" 200 5 \"-\" \"Mozilla/5.0 (X11)\"",
+		  0, 7, 0 },
+	};
+	struct ls_event ev, alone;
+
+	CU_ASSERT_FATAL(ls_event_init(&ev, 4096) == 0);
+	CU_ASSERT_FATAL(ls_event_init(&alone, 4096) == 0);
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		const char *line = subs[i].line, *want = line + subs[i].at;
+		size_t want_len = subs[i].len;
+		const struct ls_field *f;
+		int n;
+
+		CU_ASSERT_FATAL(subs[i].at + subs[i].len <= strlen(line));
+		ls_event_reset(&alone);
+		n = ls_redact(&alone, line + subs[i].at, subs[i].len, &want, &want_len);
+		CU_ASSERT_EQUAL(n > 0, subs[i].secret);
+		ls_event_reset(&ev);
+		ev.line = line;
+		ev.line_len = strlen(line);
+		ls_event_set(&ev, "f", line + subs[i].at, subs[i].len, LS_F_STR);
+		CU_ASSERT_EQUAL(ls_redact_event(&ev), n);
+		f = ls_event_get(&ev, "f");
+		CU_ASSERT_FATAL(f != NULL);
+		if (f->len != want_len || memcmp(f->val, want, want_len) != 0)
+			fprintf(stderr, "\n  %s [%zu,+%zu]: got %.*s want %.*s", line,
+				subs[i].at, subs[i].len, (int)f->len, f->val, (int)want_len, want);
+		CU_ASSERT_EQUAL(f->len, want_len);
+		CU_ASSERT_NSTRING_EQUAL(f->val, want, want_len);
+		/* the line was clean, so no message field */
+		CU_ASSERT_PTR_NULL(ls_event_get(&ev, "message"));
+	}
+	ls_event_release(&ev);
+	ls_event_release(&alone);
+}
+
+/* Secrets at every offset of lines of many lengths: the 16-byte scan, its
+ * tail and the short-text path find them all. */
+static void test_offsets(void)
+{
+	static const struct {
+		const char *secret, *want;
+	} kinds[] = {
+		{ "password=hunter2", "password=[REDACTED:password]" },
+		{ "4111111111111111", "[REDACTED:card]" },
+		{ "AKIAIOSFODNN7EXAMPLE", "[REDACTED:aws_access_key]" },
+		{ JWT, "[REDACTED:jwt]" },
+		{ "-----BEGIN RSA PRIVATE KEY-----", "[REDACTED:private_key]" },
+	};
+	char in[200], want[200];
+	struct ls_event ev;
+
+	CU_ASSERT_FATAL(ls_event_init(&ev, 1 << 16) == 0);
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		for (size_t pre = 0; pre < 40; pre++) {
+			for (size_t post = 0; post < 40; post += 3) {
+				const char *out = NULL;
+				size_t outlen = 0;
+				int n;
+
+				memset(in, ' ', pre);
+				strcpy(in + pre, kinds[k].secret);
+				memset(in + strlen(in), ' ', post);
+				in[pre + strlen(kinds[k].secret) + post] = '\0';
+				memset(want, ' ', pre);
+				strcpy(want + pre, kinds[k].want);
+				/* a private key without its END runs to the end */
+				if (k != 4) {
+					memset(want + strlen(want), ' ', post);
+					want[pre + strlen(kinds[k].want) + post] = '\0';
+				}
+				ls_event_reset(&ev);
+				n = ls_redact(&ev, in, strlen(in), &out, &outlen);
+				CU_ASSERT_EQUAL(n, 1);
+				if (n == 1 && strcmp(out, want) != 0) {
+					fprintf(stderr, "\n  [%s] -> [%s]", in, out);
+					CU_FAIL("redacted text");
+				}
+			}
+		}
+	}
+	ls_event_release(&ev);
+}
+
 static const struct ls_test_case cases[] = {
 	{ "samples", test_samples },
 	{ "no_trigger", test_no_trigger },
@@ -281,6 +422,9 @@ static const struct ls_test_case cases[] = {
 	{ "arena_full", test_arena_full },
 	{ "event", test_event },
 	{ "event_line", test_event_line },
+	{ "event_arena_field", test_event_arena_field },
+	{ "event_substrings", test_event_substrings },
+	{ "offsets", test_offsets },
 	{ NULL, NULL },
 };
 

@@ -7,13 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../parsers/grok.h"
+#include "../parsers/matcher.h"
 #include "../parsers/patfile.h"
 #include "../parsers/rules.h"
 #include "unit.h"
 
-#define MAX_FILES 64
+#define MAX_FILES 512
 #define ARENA (64 * 1024)
 
 /* ---- fixture ------------------------------------------------------------ */
@@ -467,6 +469,307 @@ static void test_url_decoding_table(void)
 	fix_end(&f);
 }
 
+/* ---- derived literals ---------------------------------------------------- */
+
+/* The literals of rule name joined as "[a][b]", "(i)" appended when caseless. */
+static const char *literals_of(struct fix *f, const char *name)
+{
+	static char buf[1024];
+	const char *l;
+	int ci = 0;
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; (l = ls_rules_literal(f->rules, name, i, &ci)) != NULL; i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "[%s]", l);
+	if (ci && o)
+		snprintf(buf + o, sizeof(buf) - o, "(i)");
+	return buf;
+}
+
+/* What a rule without literal: lines gets from its regex: strings every
+ * match must contain ("" when the regex cannot be read that way). */
+static void test_derived_literals(void)
+{
+	static const struct {
+		const char *match, *want;
+	} cases[] = {
+		{"Failed password for (?<user__name>\\S+)", "[Failed password for ]"},
+		{"(?i)(?:sqlmap|nikto|\\bnmap\\b)", "[sqlmap][nikto][nmap](i)"},
+		{"^4\\d\\d$", "[4]"},
+		{"abc?d", "[ab]"},
+		{"a(?:bc|de)+f", "[bc][de]"},
+		{"x(?=foo)y", "[xy]"},
+		{"ab\\bcd", "[abcd]"},
+		{"(?:foo|\\d+)bar", "[bar]"},
+		{"a{0,3}bcd", "[bcd]"},
+		{"[abc]+xyz", "[xyz]"},
+		{"[]x]yz", "[yz]"},
+		{"(?i:Admin) panel", "[ panel](i)"},
+		{"foo|bar\\d|baz", "[foo][bar][baz]"},
+		{"ab\\.c\\/d", "[ab.c/d]"},
+		{"GET (?<url__original>/\\S*) HTTP/%{NUMBER}", "[ HTTP/]"},
+		{"(?#comment)keyword", "[keyword]"},
+		{"foo|\\d+", ""},
+		{"(?x) foo bar", ""},
+		{"\\Qabc\\E", ""},
+		{"(x)?(?(1)a|b)", ""},
+		{"(foo)?\\w+", ""},
+		{"(?:foo|bar)?baz\\d", "[baz]"},
+		{"(?'n'abc)de", "[abc]"},
+		{"(?P<n>abc)de", "[abc]"},
+		{"(?<n>abc)de", "[abc]"},
+		{"(?<=ab)cd(?!ef)", "[cd]"},
+		{"(?>xyz)+w", "[xyz]"},
+	};
+	struct fix f;
+	char text[512];
+
+	fix_begin(&f, 1);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "rule d%zu\n  dataset: d\n  match: %s\n"
+			 "  level: low\n", i, cases[i].match);
+		if (fix_load(&f, text) != 0)
+			fprintf(stderr, "\nderived %zu: %s\n", i, f.err.msg);
+		CU_ASSERT_FATAL(f.err.code == 0);
+		snprintf(text, sizeof(text), "d%zu", i);
+		if (strcmp(literals_of(&f, text), cases[i].want) != 0)
+			fprintf(stderr, "\nderived %zu '%s': got '%s'\n", i, cases[i].match,
+				literals_of(&f, text));
+		CU_ASSERT(strcmp(literals_of(&f, text), cases[i].want) == 0);
+		CU_ASSERT(!ls_rules_widened(f.rules, text));
+	}
+	/* derived literals make a global rule acceptable, and still hit */
+	CU_ASSERT_FATAL(fix_load(&f, "rule g\n  match: (?i)segfault at (?<x>\\w+)\n"
+				 "  level: low\n") == 0);
+	CU_ASSERT(strcmp(literals_of(&f, "g"), "[segfault at ](i)") == 0);
+	fix_event(&f, NULL, NULL, "app[1]: SEGFAULT AT 0x0", NULL);
+	CU_ASSERT(apply(&f, NULL) == 1);
+	CU_ASSERT(field_is(&f.ev, "x", "0x0"));
+	fix_end(&f);
+}
+
+/* A pseudo-random regex over a small alphabet (deterministic LCG). */
+static uint32_t lcg(uint32_t *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return *seed >> 16;
+}
+
+static void random_regex(uint32_t *seed, char *out, size_t cap, int depth)
+{
+	static const char *const atoms[] = {
+		"a", "b", "f", "o", "x", "ab", "fo", "oo", "xa", "\\.", "[ab]", ".", "\\d",
+		"\\w", "A", "B"
+	};
+	static const char *const quants[] = { "", "", "", "?", "*", "+", "{0,2}", "{1,2}", "{2}" };
+	int n = 1 + (int)(lcg(seed) % 4);
+	size_t o = strlen(out);
+
+	for (int i = 0; i < n && o + 40 < cap; i++) {
+		uint32_t k = lcg(seed) % 10;
+		if (k < 3 && depth < 3) {
+			o += (size_t)snprintf(out + o, cap - o, "%s",
+					      k == 0 ? "(?=" : k == 1 ? "(?:" : "(?!");
+			random_regex(seed, out, cap, depth + 1);
+			o = strlen(out);
+			if (lcg(seed) % 2) {
+				o += (size_t)snprintf(out + o, cap - o, "|");
+				random_regex(seed, out, cap, depth + 1);
+				o = strlen(out);
+			}
+			o += (size_t)snprintf(out + o, cap - o, ")");
+		} else {
+			o += (size_t)snprintf(out + o, cap - o, "%s",
+					      atoms[lcg(seed) % (sizeof(atoms) / sizeof(atoms[0]))]);
+		}
+		o += (size_t)snprintf(out + o, cap - o, "%s",
+				      quants[lcg(seed) % (sizeof(quants) / sizeof(quants[0]))]);
+	}
+}
+
+/* Whether s (len bytes) holds one of rule name's literals. */
+static int holds_literal(struct fix *f, const char *name, const char *s, size_t len)
+{
+	const char *l;
+	int ci = 0;
+
+	for (int i = 0; (l = ls_rules_literal(f->rules, name, i, &ci)) != NULL; i++) {
+		size_t n = strlen(l);
+		for (size_t at = 0; n <= len && at + n <= len; at++)
+			if (ci ? strncasecmp(s + at, l, n) == 0 : memcmp(s + at, l, n) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* Whatever literals are derived, every subject a regex matches holds one:
+ * random regexes, random subjects, and the rule's own hits must agree with
+ * the regex alone. */
+static void test_derived_literals_sound(void)
+{
+	static const char alphabet[] = "abfoxAB.0 ";
+	uint32_t seed = 7;
+	int derived = 0, matched = 0;
+	struct fix f;
+
+	fix_begin(&f, 1);
+	for (int r = 0; r < 300; r++) {
+		char regex[512] = "", text[700], name[16], subject[24];
+		struct ls_matcher *m;
+		if (lcg(&seed) % 4 == 0)
+			strcpy(regex, "(?i)");
+		random_regex(&seed, regex, sizeof(regex), 0);
+		if (ls_matcher_compile(&m, regex, 0, NULL, &f.err) < 0)
+			continue;
+		snprintf(name, sizeof(name), "p%d", r);
+		snprintf(text, sizeof(text), "rule %s\n  dataset: d\n  match: %s\n  level: low\n",
+			 name, regex);
+		CU_ASSERT_FATAL(fix_load(&f, text) == 0);
+		derived += ls_rules_literal(f.rules, name, 0, NULL) != NULL;
+		for (int t = 0; t < 200; t++) {
+			size_t len = lcg(&seed) % (sizeof(subject) - 1);
+			int hit;
+			for (size_t i = 0; i < len; i++)
+				subject[i] = alphabet[lcg(&seed) % (sizeof(alphabet) - 1)];
+			subject[len] = '\0';
+			if (ls_matcher_exec(m, subject, len) <= 0)
+				continue;
+			matched++;
+			if (ls_rules_literal(f.rules, name, 0, NULL) &&
+			    !holds_literal(&f, name, subject, len))
+				fprintf(stderr, "\nunsound: /%s/ matches '%s'\n", regex, subject);
+			CU_ASSERT(!ls_rules_literal(f.rules, name, 0, NULL) ||
+				  holds_literal(&f, name, subject, len));
+			fix_event(&f, NULL, "d", subject, NULL);
+			hit = apply(&f, NULL);
+			CU_ASSERT(hit == 1);
+		}
+		ls_matcher_free(m);
+	}
+	CU_ASSERT(derived > 50);
+	CU_ASSERT(matched > 1000);
+	fix_end(&f);
+}
+
+/* literal: lines that a match: line does not need get that line's derived
+ * literals added, so no match is hidden; lines they cover change nothing. */
+static void test_literal_widening(void)
+{
+	struct fix f;
+
+	fix_begin(&f, 1);
+	CU_ASSERT_FATAL(fix_load(&f,
+		"rule breakin\n  program: sshd\n  literal: POSSIBLE BREAK-IN ATTEMPT\n"
+		"  match: Address %{IP:source.ip} maps to \\S+, but this does not map back\n"
+		"  level: medium\n"
+		"rule covered\n  program: sshd\n  literal: Failed password\n"
+		"  match: Failed password for (?:invalid user )?(?<user__name>\\S+)\n"
+		"  match: (?:Failed password|Failed passwords) from\n"
+		"  level: low\n"
+		"rule partly\n  program: sshd\n  literal: Failed password\n"
+		"  match: Failed password for (?<user__name>\\S+)\n"
+		"  match: (?:Failed password|FAILED PASSWORD) x\n"
+		"  level: low\n"
+		"rule cased\n  program: web\n  literal: certificate\n"
+		"  match: AH02039: Certificate Verification: Error\n  level: low\n") == 0);
+	CU_ASSERT(ls_rules_widened(f.rules, "breakin"));
+	CU_ASSERT(strcmp(literals_of(&f, "breakin"), "[POSSIBLE BREAK-IN ATTEMPT]"
+			 "[, but this does not map back]") == 0);
+	CU_ASSERT(!ls_rules_widened(f.rules, "covered"));
+	CU_ASSERT(strcmp(literals_of(&f, "covered"), "[Failed password]") == 0);
+	CU_ASSERT(ls_rules_widened(f.rules, "partly"));
+	CU_ASSERT(strcmp(literals_of(&f, "partly"), "[Failed password][FAILED PASSWORD]") == 0);
+	CU_ASSERT(ls_rules_widened(f.rules, "cased"));
+	CU_ASSERT(!ls_rules_widened(f.rules, "nosuchrule"));
+
+	fix_event(&f, "sshd", NULL, "Address 192.0.2.9 maps to x.example, but this "
+		  "does not map back to the address", NULL);
+	CU_ASSERT(apply(&f, NULL) == 1);
+	CU_ASSERT(field_is(&f.ev, "rule.id", "breakin"));
+	CU_ASSERT(field_is(&f.ev, "source.ip", "192.0.2.9"));
+	fix_event(&f, "web", NULL, "AH02039: Certificate Verification: Error (20)", NULL);
+	CU_ASSERT(apply(&f, NULL) == 1);
+	fix_event(&f, "sshd", NULL, "Failed password for root from 192.0.2.1", NULL);
+	CU_ASSERT(apply(&f, NULL) == 1);
+	CU_ASSERT(field_is(&f.ev, "rule.id", "covered"));
+	fix_event(&f, "sshd", NULL, "FAILED PASSWORD x", NULL);
+	CU_ASSERT(apply(&f, NULL) == 1);
+	CU_ASSERT(field_is(&f.ev, "rule.id", "partly"));
+	fix_end(&f);
+}
+
+/* Subjects checked for many literals are scanned once (and short ones
+ * remembered); the answers must be those of plain searching, whatever the
+ * path, for every literal position, case, length and repetition. */
+static void test_scan_and_memo(void)
+{
+	static const struct {
+		const char *url, *want;
+	} cases[] = {
+		{"/index.html", NULL},
+		{"/a?x=UNION SELECT 1", "many"},
+		{"/a?x=union select", "many"},
+		{"wp-login.php", "many"},
+		{"/x/wp-LOGIN.php", "many"},
+		{"/x/wp-login.ph", NULL},
+		{"/x?q=<", "many"},
+		{"/x?q=onerror=1", "many"},
+		{"/x?q=OnErRoR=1", "many"},
+		{"/x?q=onerro=1", NULL},
+		{"/etc/passwd", "cased"},
+		{"/ETC/PASSWD", NULL},
+		{"/.git/config", "many"},
+		{"/.gi/t", NULL},
+		{"/x?cmd=id", "many"},
+		{"cmd=", "many"},
+		{"/x?CMD=id", "many"},
+		{"/static/app.js", NULL},
+	};
+	char long_url[700];
+	struct fix f;
+
+	fix_begin(&f, 1);
+	CU_ASSERT_FATAL(fix_load(&f,
+		"rule many\n  dataset: nginx.access\n  field: url.original\n"
+		"  literal: union select\n  literal: wp-login.php\n  literal: <\n"
+		"  literal: onerror=\n  literal: /.git/\n  literal: cmd=\n"
+		"  literal: xmlrpc.php\n  literal: javascript:\n"
+		"  match: (?i)(?:union select|wp-login\\.php|<|onerror=|/\\.git/|cmd=|"
+		"xmlrpc\\.php|javascript:)\n  level: medium\n"
+		"rule cased\n  dataset: nginx.access\n  field: url.original\n"
+		"  literal: /etc/passwd\n  literal: /etc/shadow\n  literal: boot.ini\n"
+		"  literal: win.ini\n  literal: /proc/self/\n  literal: .htpasswd\n"
+		"  match: /etc/(?:passwd|shadow)|boot\\.ini|win\\.ini|/proc/self/|\\.htpasswd\n"
+		"  level: high\n") == 0);
+	/* many distinct subjects: memo slots are reused, never wrongly */
+	for (int i = 0; i < 600; i++) {
+		char url[64];
+		int attack = i % 3 == 0;
+		snprintf(url, sizeof(url), "/p%d%s", i % 200, attack ? "?q=<x" : "/ok");
+		fix_event(&f, NULL, "nginx.access", "line", url);
+		CU_ASSERT(apply(&f, NULL) == attack);
+	}
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			const char *url = cases[i].url;
+			if (round == 2) {
+				/* too long to remember, and too long to scan */
+				memset(long_url, 'a', 600);
+				snprintf(long_url + 600, sizeof(long_url) - 600, "%s", cases[i].url);
+				url = long_url;
+			}
+			fix_event(&f, NULL, "nginx.access", "line", url);
+			CU_ASSERT(apply(&f, NULL) == (cases[i].want ? 1 : 0));
+			if (!same(rule_id(&f.ev), cases[i].want))
+				fprintf(stderr, "\nscan round %d case %zu: got %s\n", round, i,
+					rule_id(&f.ev));
+			CU_ASSERT(same(rule_id(&f.ev), cases[i].want));
+		}
+	}
+	fix_end(&f);
+}
+
 /* ---- what a hit sets ---------------------------------------------------- */
 
 static void test_lists_and_severity(void)
@@ -554,7 +857,7 @@ static void test_bad_rules(void)
 		 LS_EINVAL, "t.pattern:4: rule bad: ", "unknown property 'colour'"},
 		{"rule bad\n  literal: x\n  match: x\n", LS_EINVAL,
 		 "t.pattern:1: rule bad: ", "missing 'level:'"},
-		{"rule bad\n  match: x\n  level: low\n", LS_EINVAL,
+		{"rule bad\n  match: \\d+\\w*\n  level: low\n", LS_EINVAL,
 		 "t.pattern:1: rule bad: ", "needs a 'literal:'"},
 		{"threshold bad\n  key: source.ip\n  count: 0\n  window: 60\n  level: low\n",
 		 LS_EINVAL, "t.pattern:3: threshold bad: ", "bad count '0'"},
@@ -985,6 +1288,10 @@ static const struct ls_test_case cases[] = {
 	{"fields from named groups", test_group_fields},
 	{"url.original percent-decoded", test_url_decoding},
 	{"percent-decoding table", test_url_decoding_table},
+	{"literals derived from regexes", test_derived_literals},
+	{"derived literals are sound", test_derived_literals_sound},
+	{"literal: lines widened to cover matches", test_literal_widening},
+	{"subject scan and memo", test_scan_and_memo},
 	{"lists, severity and tags", test_lists_and_severity},
 	{"bad rules rejected, set unchanged", test_bad_rules},
 	{"technique allow-list", test_techniques},
