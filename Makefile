@@ -11,7 +11,7 @@ LIBS_PC := libpcre2-8 libcurl zlib libzstd libxxhash
 # Debian packages: build, then test-only.
 DEB_BUILD := gcc make pkg-config libpcre2-dev libcurl4-openssl-dev zlib1g-dev \
 	libzstd-dev libxxhash-dev libsystemd-dev libcunit1-dev
-DEB_TEST := util-linux bsdextrautils gzip zstd procps valgrind
+DEB_TEST := util-linux bsdextrautils gzip zstd procps time valgrind
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2
 CFLAGS ?= -O2 -g
