@@ -373,9 +373,10 @@ int cmd_parse(int argc, char **argv)
 	}
 	if (ls_now_ms(&c->po.now_ms) < 0)
 		goto out;
-	/* redaction changes only what is shown: a bare count needs none */
+	/* the event id and redaction change only what is shown: a bare
+	 * count or summary needs neither */
 	if ((c->count_only || c->summary) && !c->nwhere && !c->stats)
-		c->po.no_redact = 1;
+		c->po.count_only = 1;
 	if (ls_pipeline_new(&p, &c->po, ls_warn_cb, NULL, &err) < 0) {
 		ls_die_msg(NULL, "%s", err.msg);
 		goto out;

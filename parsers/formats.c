@@ -21,7 +21,8 @@ enum { DEC_REGEX, DEC_JSON, DEC_LOGFMT };
 struct kv {
 	char *key;
 	char *val;
-	int type; /* for set: the field's type */
+	int type;       /* for set: the field's type */
+	size_t val_len; /* for set: strlen(val) */
 };
 
 struct ls_format {
@@ -30,6 +31,7 @@ struct ls_format {
 	char *aliases[FMT_MAX_ALIASES];
 	int naliases;
 	char *dataset;
+	size_t dataset_len;
 	int decoder;
 	int priority;
 	int nmatch;
@@ -246,6 +248,7 @@ static int format_prop(struct ls_formats *f, struct ls_format *fm,
 		if (split_kv(v, "=", &fm->set[fm->nset]) < 0)
 			goto bad;
 		fm->set[fm->nset].type = set_type(fm->set[fm->nset].key);
+		fm->set[fm->nset].val_len = strlen(fm->set[fm->nset].val);
 		fm->nset++;
 		return 0;
 	}
@@ -285,6 +288,7 @@ static int format_prop(struct ls_formats *f, struct ls_format *fm,
 	if (strcmp(k, "dataset") == 0) {
 		free(fm->dataset);
 		fm->dataset = strdup(v);
+		fm->dataset_len = strlen(v);
 		return 0;
 	}
 	if (strcmp(k, "priority") == 0) {
@@ -574,9 +578,9 @@ int ls_formats_parse(struct ls_formats *f, int idx, struct ls_tsctx *ts,
 	if (f->depth == 0)
 		ev->format = idx;
 	if (fm->dataset)
-		ls_event_set_str(ev, "event.dataset", fm->dataset);
+		ls_event_set(ev, "event.dataset", fm->dataset, fm->dataset_len, LS_F_STR);
 	for (int i = 0; i < fm->nset; i++)
-		ls_event_set(ev, fm->set[i].key, fm->set[i].val, strlen(fm->set[i].val),
+		ls_event_set(ev, fm->set[i].key, fm->set[i].val, fm->set[i].val_len,
 			     fm->set[i].type);
 	apply_levels(fm, ev);
 	ls_formats_take_timestamp(ev, ts);

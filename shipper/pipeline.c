@@ -37,6 +37,7 @@ struct sample_line {
 struct ls_stream {
 	struct ls_pipeline *p;
 	char *path;
+	size_t path_len;
 	uint64_t fingerprint;
 	int format;   /* detected or fixed format, -1 unknown */
 	int sampling; /* still collecting the detection sample */
@@ -188,6 +189,7 @@ int ls_stream_new(struct ls_pipeline *p, struct ls_stream **out, const char *pat
 	s->fingerprint = fingerprint;
 	if (path && !(s->path = strdup(path)))
 		return LS_ENOMEM;
+	s->path_len = path ? strlen(path) : 0;
 	s->format = p->fixed;
 	s->sampling = !p->custom && p->fixed < 0;
 	ls_buf_init(&s->sample_buf, 0);
@@ -262,15 +264,15 @@ static void join_message(struct ls_event *ev, const struct ls_record *rec)
 static void add_meta(struct ls_stream *s, struct ls_event *ev, const struct ls_record *rec)
 {
 	struct ls_pipeline *p = s->p;
-	char *id = ls_event_alloc(ev, 17);
+	char *id = p->o.count_only ? NULL : ls_event_alloc(ev, 17);
 
 	ls_event_set(ev, "event.kind", "event", 5, LS_F_STR);
-	if (id) {
+	if (id && !p->o.count_only) {
 		ls_event_id(p->host, s->fingerprint, rec->offset, rec->text, rec->len, id);
 		ls_event_set(ev, "event.id", id, 16, LS_F_STR);
 	}
 	if (s->path) {
-		ls_event_set_str(ev, "log.file.path", s->path);
+		ls_event_set(ev, "log.file.path", s->path, s->path_len, LS_F_STR);
 		ls_event_set_int(ev, "log.offset", (long long)rec->offset);
 	}
 	if (rec->flags & LS_LINE_TRUNCATED) {
@@ -313,7 +315,7 @@ static int process_record(struct ls_stream *s, const struct ls_record *rec,
 		if (ls_rules_apply(p->cat->rules, ev, &p->alert, &alerted) < 0)
 			alerted = 0;
 	}
-	if (!p->o.no_redact && ls_redact_event(ev) < 0)
+	if (!p->o.no_redact && !p->o.count_only && ls_redact_event(ev) < 0)
 		ls_event_set_str(ev, "message", "[REDACTED:unredactable]");
 	p->stats.events++;
 	rc = emit(ctx, ev);

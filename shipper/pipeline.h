@@ -22,6 +22,8 @@ struct ls_pipeline_opts {
 	size_t max_line;             /* 0: 1 MiB */
 	int no_tag;                  /* --no-tag */
 	int no_redact;               /* --no-redact */
+	int count_only;              /* events are only counted: skip what only
+				      * their text needs (event id, redaction) */
 	const char *tz;              /* --tz or NULL */
 	int64_t now_ms;              /* "now" (LOGSHIP_NOW or the clock) */
 };
