@@ -1,6 +1,8 @@
 /* opts.c - table-driven option parsing with getopt_long. */
 #include "opts.h"
 
+#include "../parsers/text.h"
+
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -21,37 +23,13 @@ void ls_die_msg(const char *sub, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static int distance(const char *a, const char *b)
-{
-	int la = (int)strlen(a), lb = (int)strlen(b), row[64];
-
-	if (la > 62 || lb > 62)
-		return INT_MAX;
-	for (int j = 0; j <= lb; j++)
-		row[j] = j;
-	for (int i = 1; i <= la; i++) {
-		int diag = row[0];
-		row[0] = i;
-		for (int j = 1; j <= lb; j++) {
-			int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 const char *ls_opts_suggest(const struct ls_opt *table, const char *name)
 {
 	const char *best = NULL;
 	int best_d = INT_MAX;
 
 	for (const struct ls_opt *o = table; o->name; o++) {
-		int d = distance(name, o->name);
+		int d = ls_edit_distance(name, o->name);
 		if (d < best_d) {
 			best_d = d;
 			best = o->name;

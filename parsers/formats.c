@@ -3,6 +3,7 @@
 #include "formats.h"
 #include "decode.h"
 #include "matcher.h"
+#include "text.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -404,47 +405,19 @@ int ls_formats_find(const struct ls_formats *f, const char *name)
 	return -1;
 }
 
-/* Levenshtein distance, capped at 32-character names. */
-static int edit_distance(const char *a, const char *b)
-{
-	int la = (int)strlen(a), lb = (int)strlen(b);
-	int row[33];
-
-	if (la > 32 || lb > 32)
-		return INT_MAX;
-	for (int j = 0; j <= lb; j++)
-		row[j] = j;
-	for (int i = 1; i <= la; i++) {
-		int diag = row[0];
-		row[0] = i;
-		for (int j = 1; j <= lb; j++) {
-			int up = row[j];
-			int cost = a[i - 1] == b[j - 1] ? 0 : 1;
-			int best = diag + cost;
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 const char *ls_formats_suggest(const struct ls_formats *f, const char *name)
 {
 	const char *best = NULL;
 	int best_d = INT_MAX;
 
 	for (int i = 0; i < f->n; i++) {
-		int d = edit_distance(name, f->list[i]->name);
+		int d = ls_edit_distance(name, f->list[i]->name);
 		if (d < best_d) {
 			best_d = d;
 			best = f->list[i]->name;
 		}
 		for (int a = 0; a < f->list[i]->naliases; a++) {
-			d = edit_distance(name, f->list[i]->aliases[a]);
+			d = ls_edit_distance(name, f->list[i]->aliases[a]);
 			if (d < best_d) {
 				best_d = d;
 				best = f->list[i]->aliases[a];
