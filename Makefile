@@ -78,7 +78,7 @@ $(BUILD)/unit-tests: $(TEST_OBJ) $(LIB_OBJ)
 
 # Every test: unit suites, pattern examples, command-line scripts, integration.
 test: deps all $(BUILD)/unit-tests
-	@UNIT_TESTS=$(BUILD)/unit-tests bash tests/run-all.sh
+	@UNIT_TESTS=$(BUILD)/unit-tests LOGSHIP_SANITIZE='$(SANITIZE)' bash tests/run-all.sh
 
 unit: all $(BUILD)/unit-tests
 	LOGSHIP_SRCDIR=. $(BUILD)/unit-tests

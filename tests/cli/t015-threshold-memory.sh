@@ -17,7 +17,10 @@ run /usr/bin/time -f '%M' "$LOGSHIP" parse -c many.log
 expect_eq "exit 0" 0 "$RC"
 expect_eq "every line an event, plus one brute-force alert" 1000006 "$OUT"
 rss_kib=$(tail -1 err)
-expect_eq "peak RSS under 16 MiB (got ${rss_kib} KiB)" 1 "$([ "$rss_kib" -lt 16384 ] && echo 1)"
+# A sanitizer build's shadow memory is not logship's: its RSS says nothing.
+if [ -z "${LOGSHIP_SANITIZE:-}" ]; then
+	expect_eq "peak RSS under 16 MiB (got ${rss_kib} KiB)" 1 "$([ "$rss_kib" -lt 16384 ] && echo 1)"
+fi
 
 run "$LOGSHIP" parse -o tsv --fields rule.id,source.ip,threshold.count -w event.kind=alert many.log
 expect_eq "the alert names the attacker" "$(printf 'rule.id\tsource.ip\tthreshold.count\nauth.brute_force\t203.0.113.9\t5')" "$OUT"
