@@ -1,7 +1,9 @@
 /* redact.h - replacing secrets in the message and fields with
  * "[REDACTED:<kind>]": password/token/secret/api_key query and key=value
- * parameters, Authorization values, AWS access key ids, JWTs, private-key
- * blocks and Luhn-valid card numbers. */
+ * parameters (a bare "key: value" only for unambiguous keys and values
+ * that look like credentials), Authorization values, passwords in URL user
+ * info, AWS access key ids, JWTs, private-key blocks and Luhn-valid card
+ * numbers. */
 #ifndef LS_REDACT_H
 #define LS_REDACT_H
 
@@ -16,9 +18,15 @@
 int ls_redact(struct ls_event *ev, const char *s, size_t len,
 	      const char **out, size_t *outlen);
 
-/* Redacts the message and every string field of ev in place (the fields then
- * point into the arena) and adds the tag "redacted" when anything changed.
- * Returns the number of secrets replaced or LS_ENOMEM. */
+/* Redacts the message and every string field of ev in place (the fields
+ * that change then point into the arena) and adds the tag "redacted" when
+ * anything changed. The raw line (or a message that is not part of it) is
+ * scanned once; a field inside it gets every secret it overlaps replaced,
+ * clipped to the field, so a field holding only a password's value is
+ * redacted too. Without a "message" field, a line with secrets gets one:
+ * the redacted line. ev->line itself is left as read. Returns the number
+ * of secrets replaced, or LS_ENOMEM when the arena is full (a field that
+ * could not be redacted is then "[REDACTED:unredactable]"). */
 int ls_redact_event(struct ls_event *ev);
 
 #endif

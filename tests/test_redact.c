@@ -101,7 +101,73 @@ static const struct {
 	  "{\"pan\":\"[REDACTED:card]\"}", 1 },
 	{ "4111 1111 1111 1111 123",
 	  "[REDACTED:card] 123", 1 },
+	/* passwords in URL user info; the user name stays */
+	{ "fetch https://deploy:hunter2url@git.example.com/repo.git failed",
+	  "fetch https://deploy:[REDACTED:password]@git.example.com/repo.git failed", 1 },
+	{ "postgres://app:s3cr3t@db:5432/x",
+	  "postgres://app:[REDACTED:password]@db:5432/x", 1 },
+	{ "ftp://u:p4ss@h/",
+	  "ftp://u:[REDACTED:password]@h/", 1 },
+	{ "DATABASE_URL=\"mysql://root:pw@127.0.0.1/app\" http://a:b@c",
+	  "DATABASE_URL=\"mysql://root:[REDACTED:password]@127.0.0.1/app\" http://a:[REDACTED:password]@c", 2 },
+	/* a raw '@' in the password: up to the last '@' before the path */
+	{ "redis://:p@ss@cache:6379/0",
+	  "redis://:[REDACTED:password]@cache:6379/0", 1 },
+	/* the user name is scanned too */
+	{ "https://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMIK7MDENG@bucket.s3.amazonaws.com/x",
+	  "https://[REDACTED:aws_access_key]:[REDACTED:password]@bucket.s3.amazonaws.com/x", 2 },
+	/* secrets glued together: each is found (a key block after a bare
+	 * value, a JWT right after a key block's END line) */
+	{ "password=abc-----BEGIN RSA PRIVATE KEY-----\\nMIIEpAIB",
+	  "password=[REDACTED:password][REDACTED:private_key]", 2 },
+	{ "-----BEGIN EC PRIVATE KEY-----\\nMHcC\\n-----END EC PRIVATE KEY-----" JWT,
+	  "[REDACTED:private_key][REDACTED:jwt]", 2 },
+	/* an Authorization header runs to the end of its line: encoded words
+	 * after the credential are part of it, other words are not */
+	{ "Authorization: Bearer abcdef1234567890tokenvalue dXNlcjpodW50ZXIycGFzcw==",
+	  "Authorization: Bearer [REDACTED:authorization]", 1 },
+	{ "Authorization: Bearer abcdef1234567890tokenvalue from 10.0.0.1",
+	  "Authorization: Bearer [REDACTED:authorization] from 10.0.0.1", 1 },
+	/* a bare "key: value" counts for unambiguous keys with a value that
+	 * looks like a credential: 6+ bytes with a digit or symbol, or 16+
+	 * letters. A "password: ..." line of a config dump is redacted. */
+	{ "password: hunter2secret",
+	  "password: [REDACTED:password]", 1 },
+	{ "  passwd: s3cr3t",
+	  "  passwd: [REDACTED:password]", 1 },
+	{ "token: ya29.a0AfH6SMBx",
+	  "token: [REDACTED:token]", 1 },
+	{ "client_secret: abcdefghijklmnopqrst",
+	  "client_secret: [REDACTED:secret]", 1 },
+	{ "Access denied (using token: abc123def456)",
+	  "Access denied (using token: [REDACTED:token])", 1 },
+	{ "password: \"hunter2\"",
+	  "password: \"[REDACTED:password]\"", 1 },
+	{ "password=YES",
+	  "password=[REDACTED:password]", 1 },
+	/* a quoted key's bare value ends with its object; literals stay */
+	{ "{\"password\": 12345678}",
+	  "{\"password\": [REDACTED:password]}", 1 },
+	{ "{\"password\":null,\"token\":\"abc\"}",
+	  "{\"password\":null,\"token\":\"[REDACTED:token]\"}", 1 },
 	/* look-alikes that must stay */
+	/* "PWD" is the working directory: a path is never a password */
+	{ "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/bash", NULL, 0 },
+	{ "bob : TTY=pts/1 ; PWD=~ ; USER=root ; COMMAND=/usr/bin/id", NULL, 0 },
+	{ "pwd=\"/var/www\" PWD=~/src", NULL, 0 },
+	/* prose after a bare "key:" */
+	{ "Access denied for user 'root'@'192.0.2.1' (using password: YES)", NULL, 0 },
+	{ "Access denied for user 'app'@'localhost' (using password: NO)", NULL, 0 },
+	{ "pass: ok", NULL, 0 },
+	{ "pass: hunter2secret, pwd: /home/bob", NULL, 0 },
+	{ "the password: incorrect. token: expired", NULL, 0 },
+	{ "secret: (none) api_key: <hidden> token: null password: ******** x", NULL, 0 },
+	{ "password: yes, token: true, secret: /run/secrets/db", NULL, 0 },
+	{ "{\"password\":true,\"token\":false}", NULL, 0 },
+	/* URLs without a password */
+	{ "https://user@host/path http://host:8080/a@b:c ssh://git@github.com:22/x", NULL, 0 },
+	{ "mysql://root:@db/x and https://deploy:[REDACTED:password]@git.example.com", NULL, 0 },
+	{ "see http://example.com/~u:x@y/ or mailto:a:b@c", NULL, 0 },
 	{ "bypass=1&debug=true", NULL, 0 },
 	{ "db_password=x user_token=y", NULL, 0 },
 	{ "token_count=5 secrets=3", NULL, 0 },
@@ -367,6 +433,174 @@ static void test_event_substrings(void)
 	ls_event_release(&alone);
 }
 
+/* Fields cut out of a line that holds secrets: each gets the secrets it
+ * overlaps replaced by the same "[REDACTED:<kind>]" (clipped to the field),
+ * even when the field alone has no key; fields outside every secret keep
+ * their pointer. The message (none: the line; or a part of the line)
+ * is redacted the same way. */
+static void test_event_overlap(void)
+{
+#define PWS "pwd=x&pwd=x&pwd=x&pwd=x&pwd=x&pwd=x&pwd=x&pwd=x&pwd=x&pwd=x&"
+#define PWR "pwd=[REDACTED:password]&"
+#define PWRS PWR PWR PWR PWR PWR PWR PWR PWR PWR PWR
+	static const struct {
+		const char *line;
+		const char *message; /* part of line; NULL: no message field */
+		const char *field;   /* part of line (its first occurrence) */
+		const char *want;    /* the field; NULL: unchanged, same pointer */
+		const char *want_message; /* NULL: no change */
+		int count;
+	} cases[] = {
+		{ "GET /x?password=hunter2secret", NULL, "hunter2secret",
+		  "[REDACTED:password]", "GET /x?password=[REDACTED:password]", 1 },
+		{ "Authorization: Bearer abcdef1234567890tokenvalue dXNlcjpodW50ZXIycGFzcw==",
+		  NULL, "Bearer abcdef1234567890tokenvalue dXNlcjpodW50ZXIycGFzcw==",
+		  "Bearer [REDACTED:authorization]", "Authorization: Bearer [REDACTED:authorization]", 1 },
+		/* a field cutting a secret keeps its own part of it redacted */
+		{ "user=bob password=hunter2secret next=/", NULL, "password=hunter2",
+		  "password=[REDACTED:password]",
+		  "user=bob password=[REDACTED:password] next=/", 1 },
+		{ "user=bob password=hunter2secret next=/", NULL, "ter2secret next=/",
+		  "[REDACTED:password] next=/",
+		  "user=bob password=[REDACTED:password] next=/", 1 },
+		{ "user=bob password=hunter2secret next=/", NULL, "bob", NULL,
+		  "user=bob password=[REDACTED:password] next=/", 1 },
+		{ "/cb?token=abc&secret=def&x=1", NULL, "abc&secret=def",
+		  "[REDACTED:token]&secret=[REDACTED:secret]",
+		  "/cb?token=[REDACTED:token]&secret=[REDACTED:secret]&x=1", 2 },
+		{ "charged 4111 1111 1111 1111 ok", NULL, "1111 1111",
+		  "[REDACTED:card]", "charged [REDACTED:card] ok", 1 },
+		{ "fetch https://deploy:hunter2url@git.example.com/repo.git failed", NULL,
+		  "https://deploy:hunter2url@git.example.com/repo.git",
+		  "https://deploy:[REDACTED:password]@git.example.com/repo.git",
+		  "fetch https://deploy:[REDACTED:password]@git.example.com/repo.git failed", 1 },
+		{ "fetch https://deploy:hunter2url@git.example.com/repo.git failed", NULL,
+		  "git.example.com", NULL,
+		  "fetch https://deploy:[REDACTED:password]@git.example.com/repo.git failed", 1 },
+		/* JSON: a field holding a value of the line */
+		{ "{\"user\":\"bob\",\"password\":\"hunter2\"}", NULL, "hunter2",
+		  "[REDACTED:password]",
+		  "{\"user\":\"bob\",\"password\":\"[REDACTED:password]\"}", 1 },
+		/* the message a part of the line; a secret outside it changes
+		 * only the fields it overlaps */
+		{ "Nov 14 web1 app: login password=hunter2secret ok",
+		  "login password=hunter2secret ok", "hunter2secret", "[REDACTED:password]",
+		  "login password=[REDACTED:password] ok", 1 },
+		{ "Nov 14 web1 app: login password=hunter2secret ok",
+		  "login password=hunter2secret ok", "web1", NULL,
+		  "login password=[REDACTED:password] ok", 1 },
+		{ "token=abc123 app: hello", "hello", "abc123", "[REDACTED:token]", NULL, 1 },
+		{ "token=abc123 app: hello", "hello", "app", NULL, NULL, 0 },
+		/* the message cut where a secret starts: redacted as alone */
+		{ "xAKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE", "x", NULL,
+		  "[REDACTED:aws_access_key]", 1 },
+		/* more secrets than one round of the scan finds */
+		{ PWS PWS PWS PWS "pwd=last", NULL, "last", "[REDACTED:password]",
+		  PWRS PWRS PWRS PWRS "pwd=[REDACTED:password]", 41 },
+		/* nothing secret: every field and the message stay */
+		{ "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/bash",
+		  NULL, "/home/alice", NULL, NULL, 0 },
+	};
+	struct ls_event ev;
+
+	CU_ASSERT_FATAL(ls_event_init(&ev, 1 << 16) == 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *line = cases[i].line, *fval = strstr(line, cases[i].field);
+		const char *mval = cases[i].message ? strstr(line, cases[i].message) : NULL;
+		const char *want = cases[i].want ? cases[i].want : cases[i].field;
+		const char *want_message = cases[i].want_message;
+		const struct ls_field *f, *m;
+		int n;
+
+		CU_ASSERT_FATAL(fval != NULL);
+		CU_ASSERT_FATAL(!cases[i].message || mval != NULL);
+		ls_event_reset(&ev);
+		ev.line = line;
+		ev.line_len = strlen(line);
+		if (mval)
+			ls_event_set(&ev, "message", mval, strlen(cases[i].message), LS_F_STR);
+		ls_event_set(&ev, "f", fval, strlen(cases[i].field), LS_F_STR);
+		n = ls_redact_event(&ev);
+		f = ls_event_get(&ev, "f");
+		m = ls_event_get(&ev, "message");
+		CU_ASSERT_FATAL(f != NULL);
+		if (n != cases[i].count || f->len != strlen(want) || memcmp(f->val, want, f->len) != 0)
+			fprintf(stderr, "\n  %s: field %.*s (%d), want %s (%d)", line,
+				(int)f->len, f->val, n, want, cases[i].count);
+		CU_ASSERT_EQUAL(n, cases[i].count);
+		CU_ASSERT_EQUAL(f->len, strlen(want));
+		CU_ASSERT_NSTRING_EQUAL(f->val, want, f->len);
+		if (!cases[i].want)
+			CU_ASSERT_PTR_EQUAL(f->val, fval);
+		if (!want_message && !mval) {
+			CU_ASSERT_PTR_NULL(m);
+		} else {
+			if (!want_message)
+				want_message = cases[i].message;
+			CU_ASSERT_FATAL(m != NULL);
+			if (m->len != strlen(want_message) || memcmp(m->val, want_message, m->len) != 0)
+				fprintf(stderr, "\n  %s: message %.*s, want %s", line,
+					(int)m->len, m->val, want_message);
+			CU_ASSERT_EQUAL(m->len, strlen(want_message));
+			CU_ASSERT_NSTRING_EQUAL(m->val, want_message, m->len);
+			if (!cases[i].want_message)
+				CU_ASSERT_PTR_EQUAL(m->val, mval);
+		}
+		CU_ASSERT_EQUAL(ls_event_has_tag(&ev, "redacted"), cases[i].count > 0);
+	}
+	ls_event_release(&ev);
+#undef PWS
+#undef PWR
+#undef PWRS
+}
+
+/* A message that is not part of the line (a multi-line record joined in
+ * the arena) is scanned on its own; fields still pointing into the line
+ * get the line's secrets replaced. */
+static void test_event_joined_message(void)
+{
+	static const char line[] = "login password=hunter2secret\n  at Main.java:1";
+	struct ls_event ev;
+	const struct ls_field *f;
+	char *joined;
+
+	CU_ASSERT_FATAL(ls_event_init(&ev, 4096) == 0);
+	ev.line = line;
+	ev.line_len = sizeof(line) - 1;
+	joined = ls_event_strdup(&ev, "login password=hunter2secret at Main.java:1", 43);
+	CU_ASSERT_FATAL(joined != NULL);
+	ls_event_set(&ev, "message", joined, 43, LS_F_STR);
+	ls_event_set(&ev, "pw", strstr(line, "hunter2"), 13, LS_F_STR);
+	ls_event_set(&ev, "cmd", line, 5, LS_F_STR);
+	CU_ASSERT_EQUAL(ls_redact_event(&ev), 2);
+	f = ls_event_get(&ev, "message");
+	CU_ASSERT_EQUAL(f->len, strlen("login password=[REDACTED:password] at Main.java:1"));
+	CU_ASSERT_NSTRING_EQUAL(f->val, "login password=[REDACTED:password] at Main.java:1", f->len);
+	f = ls_event_get(&ev, "pw");
+	CU_ASSERT_EQUAL(f->len, strlen("[REDACTED:password]"));
+	CU_ASSERT_NSTRING_EQUAL(f->val, "[REDACTED:password]", f->len);
+	CU_ASSERT_PTR_EQUAL(ls_event_get(&ev, "cmd")->val, line);
+	ls_event_release(&ev);
+}
+
+/* No room to redact a field: it is blanked, never left as it was. */
+static void test_event_arena_full(void)
+{
+	static const char line[] = "GET /?password=hunter2secret HTTP/1.1";
+	struct ls_event ev;
+	const struct ls_field *f;
+
+	CU_ASSERT_FATAL(ls_event_init(&ev, 16) == 0);
+	ev.line = line;
+	ev.line_len = sizeof(line) - 1;
+	ls_event_set(&ev, "pw", strstr(line, "hunter2"), 13, LS_F_STR);
+	CU_ASSERT_EQUAL(ls_redact_event(&ev), LS_ENOMEM);
+	f = ls_event_get(&ev, "pw");
+	CU_ASSERT_EQUAL(f->len, strlen("[REDACTED:unredactable]"));
+	CU_ASSERT_NSTRING_EQUAL(f->val, "[REDACTED:unredactable]", f->len);
+	ls_event_release(&ev);
+}
+
 /* Secrets at every offset of lines of many lengths: the 16-byte scan, its
  * tail and the short-text path find them all. */
 static void test_offsets(void)
@@ -424,6 +658,9 @@ static const struct ls_test_case cases[] = {
 	{ "event_line", test_event_line },
 	{ "event_arena_field", test_event_arena_field },
 	{ "event_substrings", test_event_substrings },
+	{ "event_overlap", test_event_overlap },
+	{ "event_joined_message", test_event_joined_message },
+	{ "event_arena_full", test_event_arena_full },
 	{ "offsets", test_offsets },
 	{ NULL, NULL },
 };
