@@ -4,23 +4,33 @@
  * through two small open-addressing tables built lazily on the first apply
  * after adds; rules with neither are "global" and must carry literals. A
  * program or dataset name has a candidate list: its rules merged with the
- * global ones, in the order they were added (the first hit wins). Before
- * any rule runs, a "gate" pass decides which rules have a literal in their
- * subject. When one list has many literals on a subject, the subject is
- * scanned once: the list keeps them indexed by a hash of their rarest
- * case-folded byte pair, and at each pair of the subject only the literals
- * under its hash (usually none) are compared; the outcome is remembered for
- * the last few distinct values of the subject (user agents and paths
- * repeat), checked byte for byte. Otherwise each literal is
- * searched with memchr on its rarest byte (caseless when the rule's match
- * is (?i)). Only rules with a literal present run their regexes.
+ * global ones, in the order they were added (the first hit wins).
+ *
+ * Each literal gates the match: lines it is needed for: the literal: lines
+ * gate the regexes they are shown to cover, and a regex they do not cover
+ * gets the strings it implies added for it (see settle_literals()). The
+ * rules of a list that read one subject field form a scan group (groups
+ * with the same rules are shared between lists), whose literals are all
+ * found in one pass over the subject, so only the regexes behind a literal
+ * found run. A group of literals with many key bytes (each literal's
+ * rarest byte) is scanned by an Aho-Corasick automaton (acmatch.h); one
+ * with few, by looking for those bytes, eight at a time, and comparing
+ * the literals that have them there: for long subjects like raw access
+ * log lines several times faster. Its keys are chosen again from the
+ * bytes of its first subjects. The answers for the last few distinct
+ * short subjects of a group (user agents, paths and syslog messages
+ * repeat) are remembered, checked byte for byte.
  *
  * Thresholds count hits per key in a fixed, set-associative table allocated
  * when the entry is added: 8-way buckets of slots keyed by a 64-bit XXH3
  * hash (plus a short copy of the key), each slot owning a ring of `count`
  * timestamps, or for distinct counting `count` value hashes with their last
- * time. A full bucket evicts its stalest slot, so memory never grows. */
+ * time. A full bucket evicts its stalest slot, so memory never grows. An
+ * on: line "FIELD>N" (or >=, <, <=) is checked first, without the
+ * where-expression, when the field is a plain whole number: most events
+ * fail it (2xx responses for a 4xx count). */
 #include "rules.h"
+#include "acmatch.h"
 #include "matcher.h"
 #include "where.h"
 
@@ -32,12 +42,14 @@
 #include <string.h>
 #include <xxhash.h>
 
-#define RULE_MAX_MATCH 8
+#define RULE_MAX_MATCH 8           /* fits the uint8_t masks of match: lines */
 #define RULE_MAX_ITEMS 16          /* words in a list property */
 #define RULE_MAX_LIT 64            /* literals of a rule, given or derived */
-#define XLIT_POOL 4096             /* text of the literals derived from a regex */
+#define XLIT_POOL 16384            /* text of the strings derived from a regex */
 #define XLIT_DEPTH 32              /* group nesting the deriving follows */
 #define XLIT_RUN 128               /* longest derived literal kept */
+#define XLIT_CLASS 16              /* bytes of a [class] read as alternatives */
+#define XLIT_JOIN_RETRY 8          /* strings joined when RULE_MAX_LIT overflowed */
 #define THR_WAYS 8                 /* slots per bucket */
 #define THR_KEY_MAX 63             /* key text kept per slot */
 #define THR_COUNT_MAX 1000
@@ -46,13 +58,10 @@
 #define THR_TABLE_MAX ((size_t)256 << 20)
 #define THR_WINDOW_MAX (366 * 86400)
 #define ALERT_KEY_SHOWN 200        /* key bytes quoted in an alert message */
-#define FIND_MEMCHR_MAX 4096       /* longer subjects are searched by memmem */
-#define SCAN_MAX_LEN 65536         /* longer subjects are searched literal by literal */
-#define SCAN_MIN_LITS 6            /* literals from which a group is indexed */
-#define PAIR_KEYS 4096             /* pair hashes; key PAIR_KEYS: one-byte literals */
-#define NO_STARTS UINT32_MAX
-#define MEMO_SLOTS 32              /* remembered scans per indexed group */
-#define MEMO_TEXT 256              /* longest subject remembered */
+#define MEMO_SLOTS 32              /* remembered scans per group */
+#define MEMO_TEXT 160              /* longest subject remembered */
+#define KEY_BYTES_MAX 16           /* key bytes of a group scanned for them */
+#define KEY_SAMPLE 64              /* subjects whose bytes re-choose the keys */
 
 /* Words of a list property, plus the same joined with LS_LIST_SEP so that a
  * hit can borrow the whole list when the event has none yet. */
@@ -75,17 +84,13 @@ struct meta {
 
 enum route { ROUTE_GLOBAL, ROUTE_PROGRAM, ROUTE_DATASET };
 
-/* A prefilter literal with the bytes chosen to look for it quickly. */
+/* A prefilter literal and the match: lines it lets run (bit m: line m). */
 struct literal {
 	char *text;                    /* lowercase when the rule is caseless */
 	uint32_t len;
-	uint32_t rare_off;             /* offset of the byte memchr looks for */
-	unsigned char rare[2];         /* that byte (both cases when caseless) */
-	uint32_t pair_off;             /* offset of the pair a scan keys on */
-	uint16_t pair_key;             /* its hash; PAIR_KEYS for one byte */
+	uint8_t lines;                 /* 0: gates nothing */
 };
 
-/* The fields read for every candidate come first. */
 struct rule {
 	enum route route;
 	int check_dataset;             /* routed by program, dataset: too */
@@ -102,10 +107,7 @@ struct rule {
 	char *field;                   /* subject field; NULL: message */
 	struct strlist programs;
 	int widened;                   /* literals added to the given ones */
-	/* while building: each match: line's regex and derived literals */
-	char *regex[RULE_MAX_MATCH];
-	struct literal *auto_lit[RULE_MAX_MATCH];
-	int nauto[RULE_MAX_MATCH];     /* 0: that line gave none */
+	char *regex[RULE_MAX_MATCH];   /* while building: each match: line's */
 };
 
 struct thr_slot {
@@ -122,9 +124,18 @@ struct thr_value {
 	int64_t seen_ms;
 };
 
+/* An ordering test of an on: line ("http.response.status_code>=400") that
+ * is checked, when the field is a plain whole number, without the
+ * where-expression (which decides otherwise). */
+enum guard_op { GUARD_GT, GUARD_GE, GUARD_LT, GUARD_LE };
+
 struct threshold {
 	struct meta m;
 	struct ls_where *on;
+	char *guard_field;             /* NULL: no guard */
+	enum guard_op guard_op;
+	long guard_value;
+	int guard_want;                /* index into ls_rules.wanted */
 	char *key;
 	char *distinct;                /* NULL: count every hit */
 	int count;
@@ -137,36 +148,56 @@ struct threshold {
 };
 
 /* The rules to try for one routing value, already merged with the global
- * rules in the order they were added, with their gates. */
+ * rules in the order they were added, and its scan groups (own_*: those of
+ * its own rules alone, for a dataset list tried beside a program list that
+ * holds the global rules already). */
 struct cand_list {
 	uint32_t n;
 	uint32_t first;                /* into ls_rules.cand_ids */
-	uint32_t gate_first;           /* into ls_rules.gates */
-	uint32_t gate_n;
-	uint32_t group_first;          /* into ls_rules.groups */
+	uint32_t group_first;          /* into ls_rules.list_groups */
 	uint32_t group_n;
+	uint32_t own_first;
+	uint32_t own_n;
 };
 
-/* The gates of one candidate list on one subject: the first nlit carry a
- * literal and are sorted by its pair key; in a group with SCAN_MIN_LITS or
- * more, starts[k] .. starts[k + 1] are those keyed k. The others pass
- * whenever the subject exists. */
-struct gate_group {
-	uint32_t subject;
-	uint32_t first;                /* into ls_rules.gates */
-	uint32_t nlit;
-	uint32_t n;
-	uint32_t units;                /* memchr calls its literals would make */
-	uint32_t starts_at;            /* into ls_rules.gstarts, or NO_STARTS */
+/* A remembered scan: the subject's text (its literal bits are kept in the
+ * group's memo_hits). */
+struct scan_memo {
+	uint64_t hash;
+	uint32_t len;                  /* 0: empty */
+	char text[MEMO_TEXT];
 };
 
-/* One literal of a rule in a candidate list (a rule without literals has
- * one gate without, which passes when its subject exists). */
-struct gate {
-	const struct literal *lit;     /* NULL: none */
-	uint32_t pos;                  /* the rule's index in the list */
-	uint32_t subject;
+/* A literal of a scan group, by its id (its bit) in the group. */
+struct group_lit {
+	const struct literal *lit;     /* borrowed from its rule */
+	uint32_t rule;                 /* index into ls_rules.rules */
+	uint32_t key_off;              /* offset of its key byte */
+	uint8_t lines;                 /* the match: lines it lets run */
 	uint8_t caseless;
+	uint8_t exact;                 /* case matters: confirm what the
+					* caseless automaton found */
+};
+
+/* The rules of a list that read one subject: the literals of those that
+ * have some, and those without (they run whenever the subject exists).
+ * The literals are found in one pass over the subject: by an automaton,
+ * or when they have few key bytes (each literal's rarest byte) by looking
+ * for those and comparing the literals that have them there. */
+struct scan_group {
+	uint32_t subject;
+	uint32_t rule_first, nrules;   /* its rules, into ls_rules.group_rules */
+	uint32_t open_first, nopen;    /* those without literals, likewise */
+	uint32_t lit_first, nlit;      /* into ls_rules.glits */
+	struct ls_ac *ac;              /* NULL: scanned by key bytes */
+	uint8_t is_key[256];
+	uint16_t key_first[257];       /* byte c's literal ids: from key_first[c]
+					* to key_first[c + 1], in bucket_ids */
+	uint32_t ids_first;            /* into ls_rules.bucket_ids (2 nlit) */
+	uint32_t sampled;              /* subjects counted in freq */
+	uint32_t *freq;                /* their bytes, to re-choose the keys */
+	struct scan_memo *memo;        /* MEMO_SLOTS, NULL without literals */
+	uint64_t *memo_hits;           /* lit_words(nlit) per memo slot */
 };
 
 /* program or dataset name -> its candidate list */
@@ -177,17 +208,16 @@ struct name_slot {
 	struct cand_list list;
 };
 
+#define NAME_KEPT 32               /* longest name the last look-up keeps */
+
 struct name_index {
 	uint32_t mask;
 	uint32_t nnames;
 	struct name_slot *slots;
-};
-
-/* A remembered scan: the subject's text and the rules it marked. */
-struct scan_memo {
-	uint64_t hash;
-	uint32_t len;                  /* 0: empty */
-	char text[MEMO_TEXT];
+	/* the last name looked up (names repeat from line to line) */
+	uint32_t last_len;             /* UINT32_MAX: none */
+	char last[NAME_KEPT];
+	const struct cand_list *last_list;
 };
 
 /* One subject field's text for the current event, found (and decoded) once
@@ -223,17 +253,21 @@ struct ls_rules {
 	struct cand_list global;
 	uint32_t *cand_ids;
 	uint32_t ncand_ids;
-	struct gate *gates;
-	uint32_t ngates;
-	struct gate_group *groups;
+	struct scan_group *groups;
 	uint32_t ngroups;
-	uint16_t *gstarts;             /* indexed groups' key starts */
-	uint32_t nindexed;
-	struct scan_memo *memo;        /* MEMO_SLOTS per indexed group */
-	uint64_t *memo_bits;           /* their marks, mark_words(max_list) each */
-	uint32_t max_list;             /* longest candidate list */
-	uint64_t *marks;               /* four bitmaps of max_list bits */
-	unsigned char fold[256];       /* ASCII lowercase */
+	uint32_t *list_groups;         /* the groups of each list, by index */
+	uint32_t nlist_groups;
+	uint32_t *group_rules;         /* the rules of each group, in order */
+	uint32_t ngroup_rules;
+	struct group_lit *glits;
+	uint32_t nglits;
+	uint16_t *bucket_ids;          /* the literals of each key byte */
+	uint32_t nbucket_ids;
+	uint32_t max_lit_words;        /* lit_words() of the largest group */
+	uint64_t *hits;                /* scratch: a group's literal bits */
+	uint8_t *run;                  /* per rule: the match: lines to try */
+	uint32_t *marked;              /* the rules run[] lets run, to try */
+	uint32_t nmarked;
 	int nsubjects;
 	struct subject_cache *cache;
 	int nwanted;
@@ -259,43 +293,9 @@ static unsigned char ascii_lower(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
-static int rest_equal_caseless(const char *h, const char *lower, size_t n)
+static unsigned char ascii_upper(unsigned char c)
 {
-	for (size_t i = 0; i < n; i++)
-		if (ascii_lower((unsigned char)h[i]) != (unsigned char)lower[i])
-			return 0;
-	return 1;
-}
-
-/* Finds literal l in hay: memchr for its rare byte (one cursor per case),
- * then a compare at the candidate. glibc's memmem pays a set-up per call
- * that dominates on log-line-sized subjects, so it is kept for long
- * subjects only, where its linear bound matters. */
-static const char *find_literal(const struct literal *l, int caseless,
-				const char *hay, size_t hay_len)
-{
-	const char *from, *end, *a, *b;
-
-	if (l->len > hay_len)
-		return NULL;
-	if (!caseless && hay_len > FIND_MEMCHR_MAX)
-		return memmem(hay, hay_len, l->text, l->len);
-	from = hay + l->rare_off;
-	end = from + (hay_len - l->len + 1);
-	a = memchr(from, l->rare[0], (size_t)(end - from));
-	b = l->rare[1] != l->rare[0] ? memchr(from, l->rare[1], (size_t)(end - from)) : NULL;
-	while (a || b) {
-		const char *c = a && (!b || a < b) ? a : b;
-		const char *p = c - l->rare_off;
-		if (caseless ? rest_equal_caseless(p, l->text, l->len) :
-			       memcmp(p, l->text, l->len) == 0)
-			return p;
-		if (c == a)
-			a = memchr(c + 1, l->rare[0], (size_t)(end - c - 1));
-		else
-			b = memchr(c + 1, l->rare[1], (size_t)(end - c - 1));
-	}
-	return NULL;
+	return c >= 'a' && c <= 'z' ? (unsigned char)(c - 32) : c;
 }
 
 /* How common byte c is in log text (higher: more common); a rough order
@@ -311,7 +311,7 @@ static int byte_commonness(unsigned char c)
 		return 200 - 4 * (int)(at - letters);
 	if (c >= 'A' && c <= 'Z')
 		return 100 - 2 * (int)(strchr(letters, c + 32) - letters);
-	if ((c >= '0' && c <= '9') || (c && strchr("/.-:_=\",\"", c)))
+	if ((c >= '0' && c <= '9') || (c && strchr("/.-:_=\",", c)))
 		return 170;
 	if (c && strchr("[]()", c))
 		return 110;
@@ -320,49 +320,12 @@ static int byte_commonness(unsigned char c)
 	return 30;
 }
 
-static unsigned char ascii_upper(unsigned char c)
-{
-	return c >= 'a' && c <= 'z' ? (unsigned char)(c - 32) : c;
-}
-
 /* The cost of looking for byte c: both cases count when caseless. */
 static int byte_cost(unsigned char c, int caseless)
 {
 	if (caseless && ascii_upper(c) != c)
 		return byte_commonness(c) + byte_commonness(ascii_upper(c));
 	return byte_commonness(c);
-}
-
-/* The scan key of the (already folded) byte pair a, b: a's low six bits
- * over b's (folded letters, digits and most punctuation stay apart). */
-static uint32_t pair_key(unsigned a, unsigned b)
-{
-	return ((a << 6) ^ b ^ (b >> 6 << 3)) & (PAIR_KEYS - 1);
-}
-
-/* Chooses the byte memchr looks for (the rarest) and the pair a scan keys
- * on (the rarest, case folded). */
-static void literal_prepare(struct literal *l, int caseless)
-{
-	const unsigned char *t = (const unsigned char *)l->text;
-	uint32_t best = 0;
-
-	for (uint32_t i = 1; i < l->len; i++)
-		if (byte_cost(t[i], caseless) < byte_cost(t[best], caseless))
-			best = i;
-	l->rare_off = best;
-	l->rare[0] = t[best];
-	l->rare[1] = caseless ? ascii_upper(l->rare[0]) : l->rare[0];
-	l->pair_off = 0;
-	l->pair_key = PAIR_KEYS;
-	if (l->len < 2)
-		return;
-	for (uint32_t i = 1; i + 1 < l->len; i++)
-		if (byte_cost(t[i], 1) + byte_cost(t[i + 1], 1) <
-		    byte_cost(t[l->pair_off], 1) + byte_cost(t[l->pair_off + 1], 1))
-			l->pair_off = i;
-	l->pair_key = (uint16_t)pair_key(ascii_lower(t[l->pair_off]),
-					 ascii_lower(t[l->pair_off + 1]));
 }
 
 static int hex_value(char c)
@@ -532,8 +495,6 @@ int ls_rules_new(struct ls_rules **out, const struct ls_grok *g)
 	if (!*out)
 		return LS_ENOMEM;
 	(*out)->grok = g;
-	for (int c = 0; c < 256; c++)
-		(*out)->fold[c] = ascii_lower((unsigned char)c);
 	return 0;
 }
 
@@ -547,16 +508,11 @@ static void meta_release(struct meta *m)
 	strlist_release(&m->tags);
 }
 
-static void auto_release(struct rule *ru)
+static void regex_release(struct rule *ru)
 {
 	for (int m = 0; m < RULE_MAX_MATCH; m++) {
 		free(ru->regex[m]);
 		ru->regex[m] = NULL;
-		for (int i = 0; i < ru->nauto[m]; i++)
-			free(ru->auto_lit[m][i].text);
-		free(ru->auto_lit[m]);
-		ru->auto_lit[m] = NULL;
-		ru->nauto[m] = 0;
 	}
 }
 
@@ -572,7 +528,7 @@ static void rule_free(struct rule *ru)
 	for (int i = 0; i < ru->nlit; i++)
 		free(ru->lit[i].text);
 	free(ru->lit);
-	auto_release(ru);
+	regex_release(ru);
 	for (int i = 0; i < ru->nmatch; i++)
 		ls_matcher_free(ru->match[i]);
 	free(ru);
@@ -584,6 +540,7 @@ static void threshold_free(struct threshold *t)
 		return;
 	meta_release(&t->m);
 	ls_where_free(t->on);
+	free(t->guard_field);
 	free(t->key);
 	free(t->distinct);
 	free(t->slots);
@@ -602,34 +559,47 @@ static void routing_release(struct ls_rules *r)
 {
 	index_release(&r->programs);
 	index_release(&r->datasets);
-	free(r->cand_ids);
-	free(r->gates);
+	for (uint32_t k = 0; k < r->ngroups; k++) {
+		ls_ac_free(r->groups[k].ac);
+		free(r->groups[k].freq);
+		free(r->groups[k].memo);
+		free(r->groups[k].memo_hits);
+	}
 	free(r->groups);
-	free(r->gstarts);
-	free(r->memo);
-	free(r->memo_bits);
-	r->gstarts = NULL;
-	r->memo = NULL;
-	r->memo_bits = NULL;
-	r->nindexed = 0;
-	r->groups = NULL;
-	r->ngroups = 0;
-	free(r->marks);
-	r->gates = NULL;
-	r->marks = NULL;
-	r->ngates = 0;
-	r->max_list = 0;
+	free(r->cand_ids);
+	free(r->list_groups);
+	free(r->group_rules);
+	free(r->glits);
+	free(r->bucket_ids);
+	free(r->hits);
+	free(r->run);
+	free(r->marked);
 	free(r->wanted);
 	free(r->found);
 	free(r->cache);
-	memset(&r->global, 0, sizeof(r->global));
+	r->groups = NULL;
+	r->ngroups = 0;
 	r->cand_ids = NULL;
 	r->ncand_ids = 0;
+	r->list_groups = NULL;
+	r->nlist_groups = 0;
+	r->group_rules = NULL;
+	r->ngroup_rules = 0;
+	r->glits = NULL;
+	r->nglits = 0;
+	r->bucket_ids = NULL;
+	r->nbucket_ids = 0;
+	r->max_lit_words = 0;
+	r->hits = NULL;
+	r->run = NULL;
+	r->marked = NULL;
+	r->nmarked = 0;
 	r->wanted = NULL;
 	r->found = NULL;
 	r->cache = NULL;
 	r->nsubjects = 0;
 	r->nwanted = 0;
+	memset(&r->global, 0, sizeof(r->global));
 	memset(r->first_mask, 0, sizeof(r->first_mask));
 }
 
@@ -756,17 +726,33 @@ const char *ls_rules_technique_name(const struct ls_rules *r, const char *id)
 
 /* ---- literals derived from a regex ------------------------------------
  *
- * A rule without literal: lines gets the literals its regexes imply: a set
- * of strings such that every match contains one of them. The regex is read
- * conservatively: literal runs, groups, alternations, classes, escapes,
- * quantifiers and lookarounds are understood; anything else (extended mode,
- * \Q, conditionals, recursion, verbs) gives no literals at all, and so does
- * a regex any of whose branches could match without a literal. */
+ * A match: line gets the strings its regex implies: a set such that every
+ * match contains one of them, or one of the rule's literal: lines (the
+ * "given" literals). The regex is read conservatively: literal runs,
+ * groups, alternations, classes (a few plain bytes count as alternatives),
+ * escapes, quantifiers and lookarounds are understood; anything else
+ * (extended mode, \Q, conditionals, recursion, verbs) gives no set at all,
+ * and so does a regex one of whose branches could match with none of
+ * them. */
 
-/* A derived set: strings in the deriver's pool; ok 0 when none is known. */
+/* A derived set: strings in the deriver's pool, plus the given literals
+ * that do instead of a string (bit k: given literal k); ok 0 when none is
+ * known. */
 struct xset {
 	int ok;
-	int covered;                   /* every match holds a given literal */
+	uint64_t uses;
+	int n;
+	uint16_t off[RULE_MAX_LIT];
+	uint16_t len[RULE_MAX_LIT];
+};
+
+/* What a construct matches, as strings in the deriver's pool: F_EXACT
+ * when each match is one of them, F_PREFIX when each begins with one;
+ * strings that follow each other in a regex are joined through these. */
+enum { F_NONE, F_PREFIX, F_EXACT };
+
+struct xform {
+	int kind;
 	int n;
 	uint16_t off[RULE_MAX_LIT];
 	uint16_t len[RULE_MAX_LIT];
@@ -777,8 +763,10 @@ struct xtract {
 	int bail;                      /* syntax not understood */
 	int caseless;                  /* an (?i) somewhere */
 	int depth;
+	int join_max;                  /* strings a join may make */
+	int overflow;                  /* a set got more than RULE_MAX_LIT */
 	size_t used;
-	const struct literal *given;   /* literal: lines, for covered */
+	const struct literal *given;   /* literal: lines, RULE_MAX_LIT at most */
 	int ngiven;
 	int given_caseless;
 	char pool[XLIT_POOL];
@@ -786,10 +774,14 @@ struct xtract {
 
 enum { Q_ONE, Q_OPT, Q_MANY };
 
+/* What \s matches (PCRE2 without UCP, which a regex cannot turn on here:
+ * (*UCP) is not followed). */
+static const char space_bytes[] = " \t\n\v\f\r";
+
 static void xset_none(struct xset *s)
 {
 	s->ok = 0;
-	s->covered = 0;
+	s->uses = 0;
 	s->n = 0;
 }
 
@@ -809,22 +801,25 @@ static int text_contains(const char *hay, size_t hlen, const char *needle,
 	return 0;
 }
 
-/* 1 when the run holds one of the given literals. */
-static int run_covered(const struct xtract *x, const char *run, size_t len)
+/* The given literals the run holds (bit k: literal k). */
+static uint64_t run_uses(const struct xtract *x, const char *run, size_t len)
 {
+	uint64_t uses = 0;
+
 	for (int k = 0; k < x->ngiven; k++)
 		if (text_contains(run, len, x->given[k].text, x->given[k].len,
 				  x->given_caseless))
-			return 1;
-	return 0;
+			uses |= (uint64_t)1 << k;
+	return uses;
 }
 
-/* The shortest string of s: how selective it is (0: useless). */
+/* The shortest string of s: how selective it is (0: useless; SIZE_MAX
+ * when given literals do, so nothing needs adding). */
 static size_t xset_quality(const struct xset *s)
 {
 	size_t q = SIZE_MAX;
 
-	if (!s->ok || s->n == 0)
+	if (!s->ok)
 		return 0;
 	for (int i = 0; i < s->n; i++)
 		q = s->len[i] < q ? s->len[i] : q;
@@ -840,35 +835,118 @@ static void xset_better(struct xset *best, const struct xset *cand)
 		*best = *cand;
 }
 
-/* A set of the one string run[0..len). */
-static void xset_run(struct xtract *x, struct xset *s, const char *run, size_t len)
+/* 1 when pool strings a and b (offset, length) are the same. */
+static int pool_same(const struct xtract *x, uint16_t a, uint16_t alen, uint16_t b,
+		     uint16_t blen)
+{
+	return alen == blen && memcmp(x->pool + a, x->pool + b, alen) == 0;
+}
+
+/* f becomes the one string s[0..len) (exact); 0, or -1 when the pool is
+ * full. */
+static int form_string(struct xtract *x, struct xform *f, const char *s, size_t len)
+{
+	f->kind = F_NONE;
+	f->n = 0;
+	if (x->used + len > XLIT_POOL)
+		return -1;
+	memcpy(x->pool + x->used, s, len);
+	f->kind = F_EXACT;
+	f->n = 1;
+	f->off[0] = (uint16_t)x->used;
+	f->len[0] = (uint16_t)len;
+	x->used += len;
+	return 0;
+}
+
+/* acc becomes every string of acc followed by every string of b (its kind
+ * is left to the caller); -1 with acc unchanged when that is too many or
+ * too long. */
+static int form_join(struct xtract *x, struct xform *acc, const struct xform *b)
+{
+	struct xform out;
+	size_t need = 0;
+
+	if (acc->n * b->n > x->join_max)
+		return -1;
+	for (int i = 0; i < acc->n; i++)
+		for (int j = 0; j < b->n; j++) {
+			if ((size_t)acc->len[i] + b->len[j] > XLIT_RUN)
+				return -1;
+			need += (size_t)acc->len[i] + b->len[j];
+		}
+	if (x->used + need > XLIT_POOL)
+		return -1;
+	out.n = 0;
+	for (int i = 0; i < acc->n; i++)
+		for (int j = 0; j < b->n; j++) {
+			char *to = x->pool + x->used;
+			memcpy(to, x->pool + acc->off[i], acc->len[i]);
+			memcpy(to + acc->len[i], x->pool + b->off[j], b->len[j]);
+			out.off[out.n] = (uint16_t)x->used;
+			out.len[out.n] = (uint16_t)(acc->len[i] + b->len[j]);
+			x->used += out.len[out.n++];
+		}
+	out.kind = acc->kind;
+	*acc = out;
+	return 0;
+}
+
+/* acc becomes acc or b: the weaker kind, the strings of both. */
+static void form_union(struct xtract *x, struct xform *acc, const struct xform *b)
+{
+	if (b->kind < acc->kind)
+		acc->kind = b->kind;
+	for (int i = 0; acc->kind != F_NONE && i < b->n; i++) {
+		int dup = 0;
+		for (int k = 0; k < acc->n && !dup; k++)
+			dup = pool_same(x, acc->off[k], acc->len[k], b->off[i], b->len[i]);
+		if (dup)
+			continue;
+		if (acc->n == RULE_MAX_LIT)
+			acc->kind = F_NONE;
+		else {
+			acc->off[acc->n] = b->off[i];
+			acc->len[acc->n++] = b->len[i];
+		}
+	}
+	if (acc->kind == F_NONE)
+		acc->n = 0;
+}
+
+/* The set of f's strings, each replaced by the given literals it holds
+ * when it holds some; none when f has an empty string. */
+static void cover_of(const struct xtract *x, struct xset *s, const struct xform *f)
 {
 	xset_none(s);
-	if (len == 0 || x->used + len > XLIT_POOL) {
-		x->bail |= len != 0;
-		return;
+	for (int i = 0; i < f->n; i++)
+		if (f->len[i] == 0)
+			return;
+	for (int i = 0; i < f->n; i++) {
+		uint64_t uses = run_uses(x, x->pool + f->off[i], f->len[i]);
+		if (uses) {
+			s->uses |= uses;
+		} else {
+			s->off[s->n] = f->off[i];
+			s->len[s->n++] = f->len[i];
+		}
 	}
-	memcpy(x->pool + x->used, run, len);
-	s->off[0] = (uint16_t)x->used;
-	s->len[0] = (uint16_t)len;
-	x->used += len;
-	s->n = 1;
-	s->ok = 1;
-	s->covered = run_covered(x, run, len);
+	s->ok = f->n > 0;
 }
 
 /* acc becomes acc or b (any string of either will do). */
 static void xset_union(struct xtract *x, struct xset *acc, const struct xset *b)
 {
+	x->overflow |= acc->ok && b->ok && acc->n + b->n > RULE_MAX_LIT;
 	if (!acc->ok || !b->ok || acc->n + b->n > RULE_MAX_LIT) {
 		xset_none(acc);
 		return;
 	}
+	acc->uses |= b->uses;
 	for (int i = 0; i < b->n; i++) {
 		int dup = 0;
 		for (int k = 0; k < acc->n && !dup; k++)
-			dup = acc->len[k] == b->len[i] &&
-			      memcmp(x->pool + acc->off[k], x->pool + b->off[i], b->len[i]) == 0;
+			dup = pool_same(x, acc->off[k], acc->len[k], b->off[i], b->len[i]);
 		if (!dup) {
 			acc->off[acc->n] = b->off[i];
 			acc->len[acc->n++] = b->len[i];
@@ -920,28 +998,79 @@ static int x_quant(struct xtract *x)
 	return q;
 }
 
-/* Skips a character class; x->p is just past its '['. */
-static void x_class(struct xtract *x)
+/* f becomes the one-byte strings bytes[0..n) (exact). */
+static void form_bytes(struct xtract *x, struct xform *f, const char *bytes, int n)
+{
+	struct xform one;
+
+	for (int i = 0; i < n; i++) {
+		if (form_string(x, &one, &bytes[i], 1) < 0)
+			one.kind = F_NONE;
+		if (i == 0)
+			*f = one;
+		else
+			form_union(x, f, &one);
+	}
+}
+
+/* Reads a character class (x->p just past its '['). A class of at most
+ * XLIT_CLASS plain bytes (no negation, range, class escape but \s, or
+ * [:name:]) gives them as one-byte alternatives; any other gives none. */
+static void x_class(struct xtract *x, struct xset *out, struct xform *form)
 {
 	const char *p = x->p;
+	char bytes[XLIT_CLASS];
+	int n = 0, plain = *p != '^';
 
+	xset_none(out);
+	form->kind = F_NONE;
+	form->n = 0;
 	if (*p == '^')
 		p++;
 	if (*p == ']')
-		p++;
+		p++, plain = 0;
 	while (*p && *p != ']') {
+		char c = *p;
 		if (p[0] == '[' && p[1] == ':') {
 			const char *e = strstr(p + 2, ":]");
 			p = e ? e + 2 : p + 1;
-		} else if (*p == '\\' && p[1]) {
+			plain = 0;
+			continue;
+		}
+		if (p[0] == '\\' && p[1] == 's') {
+			for (const char *sp = space_bytes; *sp && plain; sp++) {
+				if (memchr(bytes, *sp, (size_t)n))
+					continue;
+				if (n == XLIT_CLASS)
+					plain = 0;
+				else
+					bytes[n++] = *sp;
+			}
+			p += 2;
+			continue;
+		}
+		if (*p == '\\' && p[1]) {
+			c = p[1];
+			plain &= !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				   (c >= '0' && c <= '9'));
 			p += 2;
 		} else {
+			plain &= !(c == '-' && p[1] != ']');
 			p++;
+		}
+		if (plain && !memchr(bytes, c, (size_t)n)) {
+			if (n == XLIT_CLASS)
+				plain = 0;
+			else
+				bytes[n++] = c;
 		}
 	}
 	if (!*p)
 		x->bail = 1;
 	x->p = *p ? p + 1 : p;
+	if (plain)
+		form_bytes(x, form, bytes, n);
+	cover_of(x, out, form);
 }
 
 /* Skips "{...}" after an escape like \x, \p, \g; x->p is at the '{'. */
@@ -954,7 +1083,7 @@ static void x_braces(struct xtract *x)
 	x->p = e ? e + 1 : x->p + strlen(x->p);
 }
 
-enum { ESC_LITERAL, ESC_ZERO, ESC_ATOM };
+enum { ESC_LITERAL, ESC_ZERO, ESC_ATOM, ESC_SPACE };
 
 /* Reads an escape (x->p past the backslash): a literal byte in *c, a
  * zero-width assertion, or some other atom. */
@@ -973,6 +1102,8 @@ static int x_escape(struct xtract *x, char *c)
 	}
 	if (strchr("bBAzZGKE", e))
 		return ESC_ZERO;
+	if (e == 's')
+		return ESC_SPACE;
 	if (e == 't' || e == 'n' || e == 'r' || e == 'f' || e == 'e' || e == 'a') {
 		*c = e == 't' ? '\t' : e == 'n' ? '\n' : e == 'r' ? '\r' :
 		     e == 'f' ? '\f' : e == 'e' ? '\033' : '\a';
@@ -1007,7 +1138,7 @@ static int x_escape(struct xtract *x, char *c)
 	return ESC_ATOM;
 }
 
-static void x_alt(struct xtract *x, struct xset *out);
+static void x_alt(struct xtract *x, struct xset *out, struct xform *form);
 
 /* Reads inline flags "(?imsx-imsx" (x->p after "(?"): 1 when they end
  * with ')' (flags for the rest), 0 with ':' (a group), -1 when these are
@@ -1069,11 +1200,13 @@ static int x_group_head(struct xtract *x)
 
 /* Reads a group (x->p just past its '('). *zero is set for lookarounds and
  * flag settings, which consume nothing. */
-static void x_group(struct xtract *x, struct xset *out, int *zero)
+static void x_group(struct xtract *x, struct xset *out, struct xform *form, int *zero)
 {
 	int head;
 
 	xset_none(out);
+	form->kind = F_NONE;
+	form->n = 0;
 	*zero = 0;
 	if (++x->depth > XLIT_DEPTH) {
 		x->bail = 1;
@@ -1086,7 +1219,7 @@ static void x_group(struct xtract *x, struct xset *out, int *zero)
 		x->depth--;
 		return;
 	}
-	x_alt(x, out);
+	x_alt(x, out, form);
 	if (*x->p != ')')
 		x->bail = 1;
 	else
@@ -1095,92 +1228,186 @@ static void x_group(struct xtract *x, struct xset *out, int *zero)
 	if (head == G_LOOK) {
 		*zero = 1;
 		xset_none(out);
+		form->kind = F_NONE;
+		form->n = 0;
 	}
 }
 
-/* The best literal set of a branch: the most selective of its literal
- * runs and of the sets of the groups it cannot do without. The branch is
- * covered when any of those holds a given literal. */
-static void x_seq(struct xtract *x, struct xset *best)
-{
-	char run[XLIT_RUN];
-	size_t rlen = 0;
-	struct xset cand;
-	int covered = 0;
+/* A branch being read: the strings that end where it has got to, the
+ * best set so far and what the branch begins with. */
+struct xseq {
+	struct xform cur;
+	struct xform first;            /* cur at the first break */
+	int broken;                    /* cur no longer reaches the start */
+	char tail[XLIT_RUN];           /* the single strings that end cur */
+	size_t tail_len;
+	struct xset best;
+};
 
-	xset_none(best);
+/* Ends the strings being joined (what follows is not adjacent to them):
+ * they compete for the best set and start afresh as the empty string. */
+static void seq_break(struct xtract *x, struct xseq *q)
+{
+	struct xset cand;
+
+	cover_of(x, &cand, &q->cur);
+	xset_better(&q->best, &cand);
+	if (!q->broken) {
+		q->first = q->cur;
+		q->first.kind = cand.ok ? F_PREFIX : F_NONE;
+		q->broken = 1;
+	}
+	form_string(x, &q->cur, "", 0);
+	q->tail_len = 0;
+}
+
+/* Appends an atom matching one of atom's strings (at the start of each
+ * match when only F_PREFIX; many when q is Q_MANY) to the strings being
+ * joined. When that makes too many, the strings so far end there and the
+ * atom is joined to the text right before it that they all end with
+ * ("on" in "[<>]on(?:error|load)"), or else starts afresh. */
+static void seq_join(struct xtract *x, struct xseq *q, const struct xform *atom, int quant)
+{
+	char tail[XLIT_RUN];
+	size_t tail_len = q->tail_len;
+
+	if (quant == Q_OPT || atom->kind == F_NONE) {
+		seq_break(x, q);
+		return;
+	}
+	if (form_join(x, &q->cur, atom) < 0) {
+		memcpy(tail, q->tail, tail_len);
+		seq_break(x, q);
+		if (form_string(x, &q->cur, tail, tail_len) < 0 ||
+		    form_join(x, &q->cur, atom) < 0) {
+			seq_break(x, q);
+			if (form_join(x, &q->cur, atom) < 0) {
+				seq_break(x, q);
+				return;
+			}
+		}
+	}
+	if (atom->n == 1 && q->tail_len + atom->len[0] <= sizeof(q->tail)) {
+		memcpy(q->tail + q->tail_len, x->pool + atom->off[0], atom->len[0]);
+		q->tail_len += atom->len[0];
+	} else {
+		q->tail_len = 0;
+	}
+	if (atom->kind == F_PREFIX || quant == Q_MANY)
+		seq_break(x, q);
+}
+
+/* The best literal set of a branch: the most selective of the strings it
+ * must hold (literal runs joined with the groups and classes of a few
+ * strings between them) and of the sets of the groups and classes it
+ * cannot do without (one given literals do for is best: it adds nothing).
+ * form: what the branch matches or begins with. */
+static void x_seq(struct xtract *x, struct xset *best, struct xform *form)
+{
+	struct xseq q;
+
+	xset_none(&q.best);
+	q.broken = 0;
+	q.tail_len = 0;
+	form_string(x, &q.cur, "", 0);
 	while (!x->bail && *x->p && *x->p != '|' && *x->p != ')') {
 		char c = *x->p++, lit = 0;
-		int kind = ESC_LITERAL, q, zero = 0;
+		int kind = ESC_LITERAL, quant, zero = 0;
 		struct xset group;
+		struct xform atom;
 
 		xset_none(&group);
-		if (c == '\\')
+		atom.kind = F_NONE;
+		atom.n = 0;
+		if (c == '\\') {
 			kind = x_escape(x, &lit);
-		else if (c == '^' || c == '$')
+			if (kind == ESC_SPACE) {
+				form_bytes(x, &atom, space_bytes, (int)strlen(space_bytes));
+				cover_of(x, &group, &atom);
+			}
+		} else if (c == '^' || c == '$')
 			kind = ESC_ZERO;
 		else if (c == '.')
 			kind = ESC_ATOM;
 		else if (c == '[') {
-			x_class(x);
+			x_class(x, &group, &atom);
 			kind = ESC_ATOM;
 		} else if (c == '(') {
-			x_group(x, &group, &zero);
+			x_group(x, &group, &atom, &zero);
 			kind = zero ? ESC_ZERO : ESC_ATOM;
 		} else {
 			lit = c;
 		}
-		q = x_quant(x);
+		quant = x_quant(x);
 		if (kind == ESC_ZERO)
 			continue;
-		if (kind == ESC_LITERAL && q != Q_OPT && rlen < sizeof(run)) {
-			run[rlen++] = lit;
-			if (q == Q_ONE)
-				continue;
-		}
-		xset_run(x, &cand, run, rlen);
-		xset_better(best, &cand);
-		covered |= cand.covered;
-		rlen = 0;
-		if (c == '(' && q != Q_OPT) {
-			xset_better(best, &group);
-			covered |= group.covered;
-		}
+		if (kind == ESC_LITERAL && form_string(x, &atom, &lit, 1) < 0)
+			atom.kind = F_NONE;
+		if ((c == '(' || c == '[' || kind == ESC_SPACE) && quant != Q_OPT)
+			xset_better(&q.best, &group);
+		seq_join(x, &q, &atom, quant);
 	}
-	xset_run(x, &cand, run, rlen);
-	xset_better(best, &cand);
-	best->covered = covered | cand.covered;
+	*form = q.broken ? q.first : q.cur;
+	seq_break(x, &q);
+	*best = q.best;
 }
 
-/* Alternatives: their sets united; covered when all of them are. */
-static void x_alt(struct xtract *x, struct xset *out)
+static void x_alt_once(struct xtract *x, struct xset *out, struct xform *form)
 {
 	struct xset branch;
-	int covered;
+	struct xform bform;
 
-	x_seq(x, out);
-	covered = out->covered;
+	x_seq(x, out, form);
 	while (!x->bail && *x->p == '|') {
 		x->p++;
-		x_seq(x, &branch);
+		x_seq(x, &branch, &bform);
 		xset_union(x, out, &branch);
-		covered &= branch.covered;
+		form_union(x, form, &bform);
 	}
-	out->covered = covered;
 }
 
-/* Derives the literal set of regex into x; 1 when there is one. */
-static int derive_set(struct xtract *x, const char *regex, struct xset *out)
+/* Alternatives: their sets and forms united. When that makes more than
+ * RULE_MAX_LIT strings (long joins in the branches), the alternation is
+ * read again joining fewer, which leaves smaller sets. */
+static void x_alt(struct xtract *x, struct xset *out, struct xform *form)
 {
+	const char *start = x->p;
+	size_t used = x->used;
+	int outer = x->overflow, saved = x->join_max;
+
+	x->overflow = 0;
+	x_alt_once(x, out, form);
+	if (x->overflow && x->join_max > XLIT_JOIN_RETRY && !x->bail) {
+		x->p = start;
+		x->used = used;
+		x->overflow = 0;
+		x->join_max = XLIT_JOIN_RETRY;
+		x_alt_once(x, out, form);
+		x->join_max = saved;
+	}
+	x->overflow |= outer;
+}
+
+/* Derives the literal set of regex into out, the n given literals (if
+ * any) standing in for strings that hold them, joining at most join_max
+ * strings; 1 when there is one. */
+static int derive_set(struct xtract *x, const char *regex, const struct literal *given,
+		      int n, int caseless, int join_max, struct xset *out)
+{
+	struct xform form;
+
 	memset(out, 0, sizeof(*out));
 	x->p = regex;
-	x->given = NULL;
-	x->ngiven = 0;
+	x->given = given;
+	x->ngiven = n;
+	x->given_caseless = caseless;
 	x->bail = 0;
 	x->caseless = 0;
 	x->depth = 0;
+	x->join_max = join_max;
+	x->overflow = 0;
 	x->used = 0;
-	x_alt(x, out);
+	x_alt(x, out, &form);
 	if (*x->p)
 		x->bail = 1; /* an unbalanced ')' */
 	return !x->bail && xset_quality(out) > 0;
@@ -1203,83 +1430,83 @@ static int literal_push(struct literal **arr, int *n, const char *s, size_t len)
 	return 0;
 }
 
-/* Keeps the literals the regex of match: line m implies (none when it
- * implies none), noting (?i) in the rule. 0 or LS_ENOMEM. */
-static int derive_literals(struct rule *ru, int m, struct xtract *x)
+/* Lets literal s[0..len) gate line m, adding it unless the rule has it;
+ * 0, 1 when the rule is full, LS_ENOMEM. */
+static int literal_gate(struct rule *ru, const char *s, size_t len, int m)
 {
-	struct xset set;
-	int rc = 0;
-
-	if (!derive_set(x, ru->regex[m], &set))
-		return 0;
-	if (x->caseless)
-		ru->caseless = 1;
-	for (int i = 0; i < set.n && rc == 0; i++)
-		rc = literal_push(&ru->auto_lit[m], &ru->nauto[m], x->pool + set.off[i],
-				  set.len[i]);
-	return rc;
-}
-
-/* 1 when the given literals cover match: line m: every match of its regex
- * holds one of them. */
-static int literals_cover(const struct rule *ru, int m, struct xtract *x)
-{
-	struct xset set;
-
-	memset(&set, 0, sizeof(set));
-	x->p = ru->regex[m];
-	x->bail = 0;
-	x->depth = 0;
-	x->used = 0;
-	x->given = ru->lit;
-	x->ngiven = ru->nlit;
-	x->given_caseless = ru->caseless;
-	x_alt(x, &set);
-	return !x->bail && !*x->p && set.covered;
-}
-
-/* Adds literal d unless the rule has it; 0, 1 when it is full, LS_ENOMEM. */
-static int literal_add_new(struct rule *ru, const struct literal *d)
-{
-	for (int k = 0; k < ru->nlit; k++)
-		if (ru->lit[k].len == d->len && memcmp(ru->lit[k].text, d->text, d->len) == 0)
+	for (int k = 0; k < ru->nlit; k++) {
+		if (ru->lit[k].len == len && memcmp(ru->lit[k].text, s, len) == 0) {
+			ru->lit[k].lines |= (uint8_t)(1u << m);
 			return 0;
+		}
+	}
 	if (ru->nlit == RULE_MAX_LIT)
 		return 1;
-	return literal_push(&ru->lit, &ru->nlit, d->text, d->len);
+	if (literal_push(&ru->lit, &ru->nlit, s, len) < 0)
+		return LS_ENOMEM;
+	ru->lit[ru->nlit - 1].lines = (uint8_t)(1u << m);
+	return 0;
 }
 
-/* Settles the rule's prefilter. Without literal: lines, the literals
- * derived from every match: line (when each gives some). With them, a
- * match: line they cannot be shown to cover adds its derived literals: a
- * literal: that a match does not need would otherwise hide that match. */
+static void literals_drop(struct rule *ru)
+{
+	for (int k = 0; k < ru->nlit; k++)
+		free(ru->lit[k].text);
+	ru->nlit = 0;
+}
+
+/* Settles the rule's prefilter: which literals gate which match: line.
+ * A line gets the given literals its regex is shown to need (every match
+ * holds one) plus, where they do not suffice, the strings the regex
+ * implies there: a literal: that a match does not need would otherwise
+ * hide that match. A line whose regex implies nothing runs, as before
+ * lines had literals of their own, whenever any literal of the rule occurs
+ * (the author's literal: lines vouch for it); without given literals such
+ * a line leaves the rule with no prefilter, and so do more literals than
+ * RULE_MAX_LIT. */
 static int settle_literals(struct rule *ru)
 {
+	static const int join_max[] = { RULE_MAX_LIT, XLIT_JOIN_RETRY, 1 };
 	struct xtract *x = malloc(sizeof(*x));
-	int given = ru->nlit, rc = 0, cover[RULE_MAX_MATCH];
+	int given = ru->nlit, rc = 0, known[RULE_MAX_MATCH];
+	unsigned vouched = 0;
+	struct xset set;
 
 	if (!x)
 		return LS_ENOMEM;
-	for (int m = 0; m < ru->nmatch && rc == 0; m++)
-		rc = derive_literals(ru, m, x);
-	for (int m = 0; m < ru->nmatch && rc == 0; m++) {
-		cover[m] = given && literals_cover(ru, m, x);
-		if (!given && ru->nauto[m] == 0)
+	/* any (?i) makes the literals caseless, and so decides how a given
+	 * literal is compared with the regex text */
+	for (int m = 0; m < ru->nmatch; m++) {
+		known[m] = derive_set(x, ru->regex[m], NULL, 0, 0, RULE_MAX_LIT, &set);
+		ru->caseless |= x->caseless;
+		if (!given && !known[m])
 			goto out;
 	}
 	for (int m = 0; m < ru->nmatch && rc == 0; m++) {
-		if (given && (ru->nauto[m] == 0 || cover[m]))
+		int ok = 0;
+		/* long joins make many strings: fewer, shorter ones when the
+		 * rule cannot hold them */
+		for (size_t j = 0; known[m] && j < sizeof(join_max) / sizeof(*join_max); j++) {
+			ok = derive_set(x, ru->regex[m], ru->lit, given, ru->caseless,
+					join_max[j], &set);
+			if (!ok || ru->nlit + set.n <= RULE_MAX_LIT)
+				break;
+		}
+		if (!ok) {
+			vouched |= 1u << m;
 			continue;
-		for (int i = 0; i < ru->nauto[m] && rc == 0; i++)
-			rc = literal_add_new(ru, &ru->auto_lit[m][i]);
-		ru->widened |= given > 0;
+		}
+		for (int k = 0; k < given; k++)
+			if (set.uses >> k & 1)
+				ru->lit[k].lines |= (uint8_t)(1u << m);
+		for (int i = 0; i < set.n && rc == 0; i++)
+			rc = literal_gate(ru, x->pool + set.off[i], set.len[i], m);
+		ru->widened |= given > 0 && set.n > 0;
 	}
-	if (rc == 1) {
-		/* too many to hold: no prefilter rather than a partial one */
-		for (int k = 0; k < ru->nlit; k++)
-			free(ru->lit[k].text);
-		ru->nlit = 0;
-	}
+	for (int k = 0; k < ru->nlit; k++)
+		ru->lit[k].lines |= (uint8_t)vouched;
+	if (rc == 1)
+		literals_drop(ru); /* too many to hold: no prefilter, not a partial one */
 out:
 	free(x);
 	return rc < 0 ? rc : 0;
@@ -1464,7 +1691,7 @@ static int rule_finish(struct rule *ru, const struct ls_pentry *e,
 	ru->check_dataset = ru->route == ROUTE_PROGRAM && ru->datasets.n;
 	if (settle_literals(ru) < 0)
 		return ls_error_set(err, LS_ENOMEM, "out of memory");
-	auto_release(ru);
+	regex_release(ru);
 	if (ru->route == ROUTE_GLOBAL && ru->nlit == 0)
 		return entry_error(err, LS_EINVAL, e, e->line, "a rule with neither "
 				   "'program:' nor 'dataset:' runs on every event and "
@@ -1475,11 +1702,9 @@ static int rule_finish(struct rule *ru, const struct ls_pentry *e,
 		ru->field = NULL;
 	}
 	ru->decode = ru->field && strncmp(ru->field, "url.", 4) == 0;
-	for (int i = 0; i < ru->nlit; i++) {
-		for (char *c = ru->lit[i].text; ru->caseless && *c; c++)
+	for (int i = 0; i < ru->nlit && ru->caseless; i++)
+		for (char *c = ru->lit[i].text; *c; c++)
 			*c = (char)ascii_lower((unsigned char)*c);
-		literal_prepare(&ru->lit[i], ru->caseless);
-	}
 	return 0;
 }
 
@@ -1510,6 +1735,30 @@ bad:
 			   (long)THR_CAPACITY_MAX);
 }
 
+/* Makes the first "FIELD>N" (>, >=, <, <=; N whole, 9 digits at most; a
+ * field where.h gives no special meaning) on: line t's guard. */
+static int guard_parse(struct threshold *t, const char *expr)
+{
+	static const char *const special[] = { "@timestamp", "message", "event.severity",
+					       "tags" };
+	size_t n = strspn(expr, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			  "0123456789_.@-");
+	const char *num = expr + n + 1 + (expr[n + 1] == '=');
+	size_t digits = strspn(num, "0123456789");
+
+	if (t->guard_field || n == 0 || (expr[n] != '<' && expr[n] != '>') ||
+	    digits == 0 || digits > 9 || num[digits])
+		return 0;
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		if (strlen(special[i]) == n && memcmp(special[i], expr, n) == 0)
+			return 0;
+	t->guard_op = expr[n] == '>' ? (num == expr + n + 1 ? GUARD_GT : GUARD_GE) :
+				       (num == expr + n + 1 ? GUARD_LT : GUARD_LE);
+	t->guard_value = strtol(num, NULL, 10);
+	t->guard_field = strndup(expr, n);
+	return t->guard_field ? 0 : LS_ENOMEM;
+}
+
 static int threshold_on(struct threshold *t, const struct ls_pentry *e,
 			const struct ls_pprop *p, struct ls_error *err)
 {
@@ -1521,6 +1770,8 @@ static int threshold_on(struct threshold *t, const struct ls_pentry *e,
 	rc = ls_where_add(t->on, p->value, &e2);
 	if (rc < 0)
 		return entry_error(err, rc, e, p->line, "%s", e2.msg);
+	if (guard_parse(t, p->value) < 0)
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -1785,14 +2036,8 @@ static struct name_slot *index_slot(struct name_index *x, const char *name,
 	}
 }
 
-/* Gate entries of a rule: one per literal, or one when it has none. */
-static uint32_t rule_gates(const struct rule *ru)
-{
-	return ru->nlit ? (uint32_t)ru->nlit : 1;
-}
-
 /* Enters the names of the rules routed by which into x, counting each
- * name's own rules (and their gates) in its list. */
+ * name's own rules in its list. */
 static int index_names(struct ls_rules *r, struct name_index *x, enum route which)
 {
 	uint32_t names = 0, size = 16;
@@ -1803,6 +2048,7 @@ static int index_names(struct ls_rules *r, struct name_index *x, enum route whic
 	while (size < names * 2)
 		size *= 2;
 	x->mask = size - 1;
+	x->last_len = UINT32_MAX;
 	x->slots = calloc(size, sizeof(*x->slots));
 	if (!x->slots)
 		return LS_ENOMEM;
@@ -1820,50 +2066,21 @@ static int index_names(struct ls_rules *r, struct name_index *x, enum route whic
 				x->nnames++;
 			}
 			s->list.n++;
-			s->list.gate_n += rule_gates(r->rules[i]);
 		}
 	}
 	return 0;
 }
 
-/* Words of a bitmap of n bits (at least one). */
-static size_t mark_words(uint32_t n)
+/* Gives list l room for its own rules plus the global ones. */
+static void cand_place(struct ls_rules *r, struct cand_list *l, uint32_t nglobal)
 {
-	return n ? (n + 63) / 64 : 1;
-}
-
-/* Gives list l room for its own rules and gates plus the global ones. */
-static void cand_place(struct ls_rules *r, struct cand_list *l,
-		       const struct cand_list *global)
-{
-	uint32_t n = l->n + global->n;
-
 	l->first = r->ncand_ids;
-	r->ncand_ids += n;
+	r->ncand_ids += l->n + nglobal;
 	l->n = 0;
-	l->gate_first = r->ngates;
-	r->ngates += l->gate_n + global->gate_n;
-	l->gate_n = 0;
-	if (n > r->max_list)
-		r->max_list = n;
 }
 
-/* Appends rule id to list l, with its gates. */
 static void cand_append(struct ls_rules *r, struct cand_list *l, uint32_t id)
 {
-	const struct rule *ru = r->rules[id];
-	struct gate *g = r->gates + l->gate_first + l->gate_n;
-
-	for (int k = 0; k < ru->nlit; k++)
-		g[k].lit = &ru->lit[k];
-	if (ru->nlit == 0)
-		g[0].lit = NULL;
-	for (uint32_t k = 0; k < rule_gates(ru); k++) {
-		g[k].pos = l->n;
-		g[k].subject = (uint32_t)ru->subject;
-		g[k].caseless = (uint8_t)ru->caseless;
-	}
-	l->gate_n += rule_gates(ru);
 	r->cand_ids[l->first + l->n++] = id;
 }
 
@@ -1887,122 +2104,278 @@ static void index_append(struct ls_rules *r, struct name_index *x, uint32_t id,
 	}
 }
 
-/* Gates by subject, those with a literal first (by pair key), then in
- * list order. */
-static int gate_cmp(const void *pa, const void *pb)
+/* Words of a bitmap of n literal bits. */
+static size_t lit_words(uint32_t n)
 {
-	const struct gate *a = pa, *b = pb;
-
-	if (a->subject != b->subject)
-		return a->subject < b->subject ? -1 : 1;
-	if (!a->lit != !b->lit)
-		return a->lit ? -1 : 1;
-	if (a->lit && a->lit->pair_key != b->lit->pair_key)
-		return a->lit->pair_key < b->lit->pair_key ? -1 : 1;
-	return a->pos < b->pos ? -1 : a->pos > b->pos;
+	return (n + 63) / 64;
 }
 
-/* Sorts the gates of list l into per-subject groups. */
-static void groups_of(struct ls_rules *r, struct cand_list *l)
+/* 1 when l has a letter: without one, a caseless hit is an exact one. */
+static int has_letter(const struct literal *l)
 {
-	struct gate *g = r->gates + l->gate_first;
-
-	qsort(g, l->gate_n, sizeof(*g), gate_cmp);
-	l->group_first = r->ngroups;
-	l->group_n = 0;
-	for (uint32_t i = 0; i < l->gate_n; i++) {
-		struct gate_group *gg = l->group_n ? &r->groups[r->ngroups + l->group_n - 1] :
-				       NULL;
-		if (!gg || gg->subject != g[i].subject) {
-			gg = &r->groups[r->ngroups + l->group_n++];
-			gg->subject = g[i].subject;
-			gg->first = l->gate_first + i;
-			gg->nlit = 0;
-			gg->n = 0;
-			gg->units = 0;
-			gg->starts_at = NO_STARTS;
-		}
-		if (g[i].lit)
-			gg->units += g[i].lit->rare[0] == g[i].lit->rare[1] ? 1 : 2;
-		gg->nlit += g[i].lit != NULL;
-		gg->n++;
+	for (uint32_t i = 0; i < l->len; i++) {
+		unsigned char c = (unsigned char)l->text[i];
+		if (ascii_lower(c) != ascii_upper(c))
+			return 1;
 	}
-	r->ngroups += l->group_n;
+	return 0;
 }
 
-/* Gives each big group the starts of its gates per pair key. */
-static int starts_build(struct ls_rules *r)
+/* Marks key byte c (both cases when caseless) in used. */
+static void key_use(uint8_t *used, unsigned char c, int caseless)
 {
-	uint32_t n = 0;
+	used[c] = 1;
+	if (caseless)
+		used[ascii_upper(c)] = 1;
+}
 
-	for (uint32_t k = 0; k < r->ngroups; k++)
-		n += r->groups[k].nlit >= SCAN_MIN_LITS;
-	r->gstarts = malloc(((size_t)n * (PAIR_KEYS + 2) + 1) * sizeof(*r->gstarts));
-	if (!r->gstarts)
+/* What looking for byte c costs: how often it occurred in the subjects
+ * sampled (both cases when caseless) when freq is given, then how common
+ * it is in log text. */
+static uint64_t key_cost(unsigned char c, int caseless, const uint32_t *freq)
+{
+	uint64_t seen = 0;
+
+	if (freq)
+		seen = (uint64_t)freq[c] + (caseless && ascii_upper(c) != c ?
+					    freq[ascii_upper(c)] : 0);
+	return (seen << 10) + (uint64_t)byte_cost(c, caseless);
+}
+
+/* Gives each literal of g its key byte, the one the scan looks for: its
+ * cheapest by key_cost(), a byte another literal has as key already
+ * costing a third without freq (the scan looks for it anyway). Returns
+ * the number of key bytes, both cases of a caseless one counted. */
+static int keys_choose(struct ls_rules *r, const struct scan_group *g, const uint32_t *freq)
+{
+	uint8_t used[256];
+	int n = 0;
+
+	memset(used, 0, sizeof(used));
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0; i < g->nlit; i++) {
+			struct group_lit *gl = &r->glits[g->lit_first + i];
+			const unsigned char *t = (const unsigned char *)gl->lit->text;
+			uint64_t best = UINT64_MAX;
+			for (uint32_t k = 0; k < gl->lit->len; k++) {
+				uint64_t cost = key_cost(t[k], gl->caseless, freq) /
+						(!freq && used[t[k]] ? 3 : 1);
+				if (cost < best) {
+					best = cost;
+					gl->key_off = k;
+				}
+			}
+			key_use(used, t[gl->key_off], gl->caseless);
+		}
+		if (pass == 0)
+			memset(used, 0, sizeof(used));
+	}
+	for (int c = 0; c < 256; c++)
+		n += used[c];
+	return n;
+}
+
+/* Files the literals of g by key byte (a caseless letter under both its
+ * cases) in its 2 nlit places of bucket_ids. */
+static void buckets_fill(struct ls_rules *r, struct scan_group *g)
+{
+	uint16_t *ids = r->bucket_ids + g->ids_first;
+	uint16_t n = 0;
+
+	for (int c = 0; c < 256; c++) {
+		g->key_first[c] = n;
+		for (uint32_t i = 0; i < g->nlit; i++) {
+			const struct group_lit *gl = &r->glits[g->lit_first + i];
+			unsigned char key = (unsigned char)gl->lit->text[gl->key_off];
+			if (key == c || (gl->caseless && ascii_upper(key) == c))
+				ids[n++] = (uint16_t)i;
+		}
+		g->is_key[c] = n > g->key_first[c];
+	}
+	g->key_first[256] = n;
+}
+
+/* Fills a new group (r->groups[r->ngroups]) for the n rules ids reading
+ * subject: their literals, by key bytes or in an automaton, and those
+ * without any. */
+static int group_fill(struct ls_rules *r, uint32_t subject, const uint32_t *ids,
+		      uint32_t n)
+{
+	struct scan_group *g = &r->groups[r->ngroups++];
+	size_t words;
+
+	/* counted already, so that routing_release() frees what it holds */
+	memset(g, 0, sizeof(*g));
+	g->subject = subject;
+	g->rule_first = r->ngroup_rules;
+	g->nrules = n;
+	memcpy(r->group_rules + r->ngroup_rules, ids, n * sizeof(*ids));
+	r->ngroup_rules += n;
+	g->open_first = r->ngroup_rules;
+	for (uint32_t i = 0; i < n; i++)
+		if (r->rules[ids[i]]->nlit == 0)
+			r->group_rules[r->ngroup_rules++] = ids[i];
+	g->nopen = r->ngroup_rules - g->open_first;
+	g->lit_first = r->nglits;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct rule *ru = r->rules[ids[i]];
+		for (int k = 0; k < ru->nlit; k++) {
+			struct group_lit *gl = &r->glits[r->nglits];
+			if (!ru->lit[k].lines)
+				continue;
+			memset(gl, 0, sizeof(*gl));
+			gl->lit = &ru->lit[k];
+			gl->rule = ids[i];
+			gl->lines = ru->lit[k].lines;
+			gl->caseless = (uint8_t)ru->caseless;
+			gl->exact = !ru->caseless && has_letter(&ru->lit[k]);
+			r->nglits++;
+		}
+	}
+	g->nlit = r->nglits - g->lit_first;
+	if (!g->nlit)
+		return 0;
+	words = lit_words(g->nlit);
+	if (words > r->max_lit_words)
+		r->max_lit_words = (uint32_t)words;
+	g->memo = calloc(MEMO_SLOTS, sizeof(*g->memo));
+	g->memo_hits = calloc(MEMO_SLOTS * words, sizeof(*g->memo_hits));
+	if (!g->memo || !g->memo_hits)
 		return LS_ENOMEM;
-	for (uint32_t k = 0; k < r->ngroups; k++) {
-		struct gate_group *gg = &r->groups[k];
-		const struct gate *g = r->gates + gg->first;
-		uint16_t *starts;
-		uint32_t i = 0;
-		if (gg->nlit < SCAN_MIN_LITS)
-			continue;
-		gg->starts_at = r->nindexed++ * (PAIR_KEYS + 2);
-		starts = r->gstarts + gg->starts_at;
-		for (uint32_t key = 0; key <= PAIR_KEYS + 1; key++) {
-			while (i < gg->nlit && g[i].lit->pair_key < key)
-				i++;
-			starts[key] = (uint16_t)i;
-		}
+	if (keys_choose(r, g, NULL) <= KEY_BYTES_MAX) {
+		g->freq = calloc(256, sizeof(*g->freq));
+		if (!g->freq)
+			return LS_ENOMEM;
+		g->ids_first = r->nbucket_ids;
+		r->nbucket_ids += 2 * g->nlit;
+		buckets_fill(r, g);
+		return 0;
 	}
-	r->memo = calloc((size_t)r->nindexed * MEMO_SLOTS + 1, sizeof(*r->memo));
-	r->memo_bits = calloc((size_t)r->nindexed * MEMO_SLOTS * mark_words(r->max_list) + 1,
-			      sizeof(*r->memo_bits));
-	return r->memo && r->memo_bits ? 0 : LS_ENOMEM;
+	if (ls_ac_new(&g->ac) < 0)
+		return LS_ENOMEM;
+	for (uint32_t i = 0; i < g->nlit; i++) {
+		const struct literal *l = r->glits[g->lit_first + i].lit;
+		if (ls_ac_add(g->ac, l->text, l->len, (int)i) < 0)
+			return LS_ENOMEM;
+	}
+	return ls_ac_build(g->ac) < 0 ? LS_ENOMEM : 0;
 }
 
-static void groups_build(struct ls_rules *r)
+/* Appends to r->list_groups the groups of the rules of list l (only the
+ * routed ones when own) on each subject, making those not made yet. */
+static int list_groups(struct ls_rules *r, const struct cand_list *l, int own,
+		       uint32_t *ids)
 {
-	groups_of(r, &r->global);
+	for (int k = 0; k < r->nsubjects; k++) {
+		uint32_t n = 0, gi;
+		for (uint32_t i = 0; i < l->n; i++) {
+			const struct rule *ru = r->rules[r->cand_ids[l->first + i]];
+			if (ru->subject == k && !(own && ru->route == ROUTE_GLOBAL))
+				ids[n++] = r->cand_ids[l->first + i];
+		}
+		if (n == 0)
+			continue;
+		for (gi = 0; gi < r->ngroups; gi++) {
+			const struct scan_group *g = &r->groups[gi];
+			if (g->subject == (uint32_t)k && g->nrules == n &&
+			    memcmp(r->group_rules + g->rule_first, ids, n * sizeof(*ids)) == 0)
+				break;
+		}
+		if (gi == r->ngroups && group_fill(r, (uint32_t)k, ids, n) < 0)
+			return LS_ENOMEM;
+		r->list_groups[r->nlist_groups++] = gi;
+	}
+	return 0;
+}
+
+/* Gives list l its groups: of all its rules, and for a dataset list
+ * (own) of its own rules alone. */
+static int groups_of(struct ls_rules *r, struct cand_list *l, int own, uint32_t *ids)
+{
+	l->group_first = r->nlist_groups;
+	if (list_groups(r, l, 0, ids) < 0)
+		return LS_ENOMEM;
+	l->group_n = r->nlist_groups - l->group_first;
+	l->own_first = r->nlist_groups;
+	if (own && list_groups(r, l, 1, ids) < 0)
+		return LS_ENOMEM;
+	l->own_n = r->nlist_groups - l->own_first;
+	return 0;
+}
+
+/* arr cut to n elements of size (or arr itself when it cannot be). */
+static void *shrink(void *arr, uint32_t n, size_t size)
+{
+	void *p = realloc(arr, ((size_t)n + 1) * size);
+
+	return p ? p : arr;
+}
+
+/* Builds the scan groups of every list. The arrays are sized for the
+ * worst case: every list's rules, groups and literals twice over (all and
+ * own), no group shared. */
+static int groups_build(struct ls_rules *r)
+{
+	uint32_t nlists = 1 + r->programs.nnames + r->datasets.nnames;
+	size_t nlits = 0, ngroups = 2 * (size_t)nlists * (size_t)r->nsubjects;
+	uint32_t *ids = malloc(((size_t)r->nrules + 1) * sizeof(*ids));
+	int rc = LS_ENOMEM;
+
+	for (uint32_t i = 0; i < r->ncand_ids; i++)
+		nlits += (size_t)r->rules[r->cand_ids[i]]->nlit;
+	r->groups = malloc(ngroups * sizeof(*r->groups));
+	r->list_groups = malloc(ngroups * sizeof(*r->list_groups));
+	r->group_rules = malloc((4 * (size_t)r->ncand_ids + 1) * sizeof(*r->group_rules));
+	r->glits = malloc((2 * nlits + 1) * sizeof(*r->glits));
+	r->bucket_ids = malloc((4 * nlits + 1) * sizeof(*r->bucket_ids));
+	if (!ids || !r->groups || !r->list_groups || !r->group_rules || !r->glits ||
+	    !r->bucket_ids)
+		goto out;
+	if (groups_of(r, &r->global, 0, ids) < 0)
+		goto out;
 	for (uint32_t k = 0; k <= r->programs.mask; k++)
-		if (r->programs.slots[k].name)
-			groups_of(r, &r->programs.slots[k].list);
+		if (r->programs.slots[k].name &&
+		    groups_of(r, &r->programs.slots[k].list, 0, ids) < 0)
+			goto out;
 	for (uint32_t k = 0; k <= r->datasets.mask; k++)
-		if (r->datasets.slots[k].name)
-			groups_of(r, &r->datasets.slots[k].list);
+		if (r->datasets.slots[k].name &&
+		    groups_of(r, &r->datasets.slots[k].list, 1, ids) < 0)
+			goto out;
+	r->groups = shrink(r->groups, r->ngroups, sizeof(*r->groups));
+	r->list_groups = shrink(r->list_groups, r->nlist_groups, sizeof(*r->list_groups));
+	r->group_rules = shrink(r->group_rules, r->ngroup_rules, sizeof(*r->group_rules));
+	r->glits = shrink(r->glits, r->nglits, sizeof(*r->glits));
+	r->bucket_ids = shrink(r->bucket_ids, r->nbucket_ids, sizeof(*r->bucket_ids));
+	r->hits = calloc(r->max_lit_words + 1, sizeof(*r->hits));
+	r->run = calloc((size_t)r->nrules + 1, sizeof(*r->run));
+	r->marked = malloc(((size_t)r->nrules + 1) * sizeof(*r->marked));
+	rc = r->hits && r->run && r->marked ? 0 : LS_ENOMEM;
+out:
+	free(ids);
+	return rc;
 }
 
 /* Builds the candidate lists: the global one and one per program and per
- * dataset name, each holding the global rules too, all in rule order. */
+ * dataset name, each holding the global rules too, all in rule order;
+ * then their groups. */
 static int lists_build(struct ls_rules *r)
 {
-	struct cand_list none, global;
-
-	memset(&none, 0, sizeof(none));
-	memset(&global, 0, sizeof(global));
+	uint32_t nglobal = 0;
 
 	if (index_names(r, &r->programs, ROUTE_PROGRAM) < 0 ||
 	    index_names(r, &r->datasets, ROUTE_DATASET) < 0)
 		return LS_ENOMEM;
-	for (int i = 0; i < r->nrules; i++) {
-		if (r->rules[i]->route == ROUTE_GLOBAL) {
-			global.n++;
-			global.gate_n += rule_gates(r->rules[i]);
-		}
-	}
-	r->global = global;
-	cand_place(r, &r->global, &none);
+	for (int i = 0; i < r->nrules; i++)
+		nglobal += r->rules[i]->route == ROUTE_GLOBAL;
+	cand_place(r, &r->global, nglobal);
 	for (uint32_t k = 0; k <= r->programs.mask; k++)
 		if (r->programs.slots[k].name)
-			cand_place(r, &r->programs.slots[k].list, &global);
+			cand_place(r, &r->programs.slots[k].list, nglobal);
 	for (uint32_t k = 0; k <= r->datasets.mask; k++)
 		if (r->datasets.slots[k].name)
-			cand_place(r, &r->datasets.slots[k].list, &global);
+			cand_place(r, &r->datasets.slots[k].list, nglobal);
 	r->cand_ids = malloc((r->ncand_ids + 1) * sizeof(*r->cand_ids));
-	r->gates = malloc((r->ngates + 1) * sizeof(*r->gates));
-	r->groups = malloc((r->ngates + 1) * sizeof(*r->groups));
-	r->marks = malloc(4 * mark_words(r->max_list) * sizeof(*r->marks));
-	if (!r->cand_ids || !r->gates || !r->marks || !r->groups)
+	if (!r->cand_ids)
 		return LS_ENOMEM;
 	for (uint32_t i = 0; i < (uint32_t)r->nrules; i++) {
 		enum route route = r->rules[i]->route;
@@ -2015,8 +2388,7 @@ static int lists_build(struct ls_rules *r)
 				     &r->datasets, i, route);
 		}
 	}
-	groups_build(r);
-	return starts_build(r);
+	return groups_build(r);
 }
 
 /* Index of field among the subjects, adding it when new. */
@@ -2037,7 +2409,7 @@ static int subject_index(struct ls_rules *r, const char *field)
  * field names by their first byte. */
 static int subjects_build(struct ls_rules *r)
 {
-	size_t n = (size_t)r->nrules + WANT_SUBJECTS + 1;
+	size_t n = (size_t)r->nrules + (size_t)r->nthr + WANT_SUBJECTS + 1;
 
 	r->wanted = malloc(n * sizeof(*r->wanted));
 	r->found = malloc(n * sizeof(*r->found));
@@ -2050,6 +2422,16 @@ static int subjects_build(struct ls_rules *r)
 		r->rules[i]->subject = r->rules[i]->field ?
 				       subject_index(r, r->rules[i]->field) : 0;
 	r->nwanted = WANT_SUBJECTS + r->nsubjects;
+	for (int i = 0; i < r->nthr; i++) {
+		struct threshold *t = r->thr[i];
+		if (!t->guard_field)
+			continue;
+		for (t->guard_want = 0; t->guard_want < r->nwanted; t->guard_want++)
+			if (strcmp(r->wanted[t->guard_want], t->guard_field) == 0)
+				break;
+		if (t->guard_want == r->nwanted)
+			r->wanted[r->nwanted++] = t->guard_field;
+	}
 	for (int k = 0; k < r->nwanted && k < WANT_MASKED; k++)
 		r->first_mask[(unsigned char)r->wanted[k][0]] |= (uint64_t)1 << k;
 	r->cache = calloc((size_t)r->nsubjects, sizeof(*r->cache));
@@ -2080,7 +2462,14 @@ static const struct cand_list *index_find(struct name_index *x,
 
 	if (x->nnames == 0 || !f)
 		return NULL;
+	if (f->len == x->last_len && memcmp(f->val, x->last, f->len) == 0)
+		return x->last_list;
 	s = index_slot(x, f->val, f->len, hash_bytes(f->val, f->len));
+	if (f->len < NAME_KEPT) {
+		x->last_len = f->len;
+		memcpy(x->last, f->val, f->len);
+		x->last_list = s->name ? &s->list : NULL;
+	}
 	return s->name ? &s->list : NULL;
 }
 
@@ -2131,16 +2520,6 @@ static struct subject_cache *subject_get(struct ls_rules *r, uint32_t k,
 	}
 	return c;
 }
-
-/* 1 when one of the rule's literals occurs in subject c (or it has none). */
-static int literals_found(const struct subject_cache *c, const struct rule *ru)
-{
-	for (int i = 0; i < ru->nlit; i++)
-		if (find_literal(&ru->lit[i], ru->caseless, c->s, c->len))
-			return 1;
-	return ru->nlit == 0;
-}
-
 static int field_in(const struct ls_field *f, const struct strlist *l)
 {
 	for (int i = 0; f && i < l->n; i++)
@@ -2204,20 +2583,17 @@ static int apply_hit(const struct rule *ru, struct ls_matcher *m,
 		return LS_ENOMEM;
 	return set_meta(ev, &ru->m);
 }
-
-/* 1 when rule ru hit ev (and tagged it), 0 when not, LS_ENOMEM. verified:
- * a scan found one of its literals already. */
-static int try_rule(struct ls_rules *r, const struct rule *ru, struct ls_event *ev,
-		    int verified)
+/* 1 when rule ru hit ev (and tagged it), 0 when not, LS_ENOMEM. Only the
+ * match: lines in lines run (its subject was found by gate_groups()). */
+static int try_rule(struct ls_rules *r, const struct rule *ru, unsigned lines,
+		    struct ls_event *ev)
 {
-	struct subject_cache *c = &r->cache[ru->subject];
+	const struct subject_cache *c = &r->cache[ru->subject];
 
 	if (ru->check_dataset && !field_in(r->found[WANT_DATASET], &ru->datasets))
 		return 0;
-	if (!c->s || (!verified && !literals_found(c, ru)))
-		return 0;
 	for (int i = 0; i < ru->nmatch; i++) {
-		if (ls_matcher_exec(ru->match[i], c->s, c->len) <= 0)
+		if (!(lines >> i & 1) || ls_matcher_exec(ru->match[i], c->s, c->len) <= 0)
 			continue;
 		if (apply_hit(ru, ru->match[i], ev) < 0)
 			return LS_ENOMEM;
@@ -2226,191 +2602,177 @@ static int try_rule(struct ls_rules *r, const struct rule *ru, struct ls_event *
 	return 0;
 }
 
-static void mark(uint64_t *marks, uint32_t pos)
+/* 1 when gl's literal is at at (which holds enough bytes). Mostly the
+ * first byte differs, so a loop beats a call to memcmp(). */
+static int lit_at(const unsigned char *at, const struct group_lit *gl)
 {
-	marks[pos >> 6] |= (uint64_t)1 << (pos & 63);
+	const unsigned char *t = (const unsigned char *)gl->lit->text;
+	uint32_t i = 0, n = gl->lit->len;
+
+	if (gl->caseless)
+		while (i < n && ascii_lower(at[i]) == t[i])
+			i++;
+	else
+		while (i < n && at[i] == t[i])
+			i++;
+	return i == n;
 }
 
-static int marked(const uint64_t *marks, uint32_t pos)
+/* Sets the bits of the literals of g that occur in s: at each byte that
+ * is a key, the literals with that key are compared there. */
+static void keys_scan(const struct ls_rules *r, const struct scan_group *g,
+		      const char *s, size_t len, uint64_t *bits)
 {
-	return (marks[pos >> 6] >> (pos & 63)) & 1;
-}
+	const unsigned char *p = (const unsigned char *)s;
+	const struct group_lit *lits = r->glits + g->lit_first;
+	const uint16_t *ids = r->bucket_ids + g->ids_first;
+	const uint8_t *is_key = g->is_key;
+	size_t i = 0;
 
-/* Marks (in marks and verified) the rule of gate g when its literal is
- * at at (which the caller checked ends inside the subject). */
-static void gate_check(const struct gate *g, const char *at, uint64_t *marks,
-		       uint64_t *verified)
-{
-	const struct literal *l = g->lit;
-
-	if (marked(verified, g->pos))
-		return;
-	if (g->caseless ? rest_equal_caseless(at, l->text, l->len) :
-			  memcmp(at, l->text, l->len) == 0) {
-		mark(marks, g->pos);
-		mark(verified, g->pos);
+	for (;;) {
+		/* most bytes are no key: skip them eight at a time */
+		while (i + 8 <= len &&
+		       !(is_key[p[i]] | is_key[p[i + 1]] | is_key[p[i + 2]] | is_key[p[i + 3]] |
+			 is_key[p[i + 4]] | is_key[p[i + 5]] | is_key[p[i + 6]] | is_key[p[i + 7]]))
+			i += 8;
+		while (i < len && !is_key[p[i]])
+			i++;
+		if (i >= len)
+			return;
+		for (unsigned k = g->key_first[p[i]]; k < g->key_first[p[i] + 1]; k++) {
+			const struct group_lit *gl = &lits[ids[k]];
+			if (i >= gl->key_off && gl->lit->len <= len - (i - gl->key_off) &&
+			    lit_at(p + i - gl->key_off, gl))
+				bits[ids[k] >> 6] |= (uint64_t)1 << (ids[k] & 63);
+		}
+		i++;
 	}
 }
 
-/* Scans subject c once for the literals of big group gg: at each folded
- * byte pair, only the literals keyed on its hash are compared (one-byte
- * literals are searched with memchr). What it finds is exact. */
-static void gate_scan(const struct ls_rules *r, const struct gate_group *gg,
-		      const struct subject_cache *c, uint64_t *marks, uint64_t *verified)
+/* Sets the bits of the literals of g that occur in s, with the automaton
+ * (caseless: the hits of a literal whose case matters are confirmed). */
+static void ac_scan(const struct ls_rules *r, const struct scan_group *g,
+		    const char *s, size_t len, uint64_t *bits)
 {
-	const uint16_t *starts = r->gstarts + gg->starts_at;
-	const struct gate *g = r->gates + gg->first;
-	const unsigned char *p = (const unsigned char *)c->s;
-	unsigned prev = r->fold[p[0]];
+	size_t words = lit_words(g->nlit);
 
-	for (size_t i = 1; i < c->len; i++) {
-		unsigned cur = r->fold[p[i]];
-		uint32_t key = pair_key(prev, cur);
-		prev = cur;
-		for (uint32_t j = starts[key]; j < starts[key + 1]; j++) {
-			const struct literal *l = g[j].lit;
-			if (i - 1 >= l->pair_off && l->len - l->pair_off <= c->len - (i - 1))
-				gate_check(&g[j], c->s + (i - 1 - l->pair_off), marks, verified);
+	if (!ls_ac_scan(g->ac, s, len, bits, (int)words))
+		return;
+	for (size_t w = 0; w < words; w++) {
+		for (uint64_t b = bits[w]; b; b &= b - 1) {
+			int bit = __builtin_ctzll(b);
+			const struct group_lit *gl = &r->glits[g->lit_first + w * 64 + bit];
+			if (gl->exact && !memmem(s, len, gl->lit->text, gl->lit->len))
+				bits[w] &= ~((uint64_t)1 << bit);
 		}
 	}
-	for (uint32_t j = starts[PAIR_KEYS]; j < starts[PAIR_KEYS + 1]; j++)
-		if (!marked(verified, g[j].pos) &&
-		    find_literal(g[j].lit, g[j].caseless, c->s, c->len)) {
-			mark(marks, g[j].pos);
-			mark(verified, g[j].pos);
-		}
 }
 
-/* gate_scan() through the group's memo: a subject other than the message
- * whose text was scanned lately gets the marks remembered for it (the
- * memo compares the text itself, so a hash collision cannot change an
- * outcome). The marks of this group alone are remembered, so they are
- * computed into scratch bits first. */
-static void gate_scan_memo(const struct ls_rules *r, const struct gate_group *gg,
-			   const struct subject_cache *c, size_t words,
-			   uint64_t *marks, uint64_t *verified)
+/* Counts the bytes of the first KEY_SAMPLE subjects of g, then gives its
+ * literals the keys rarest in them: the subjects of a group come from one
+ * program or dataset, and what is rare there differs (capitals in user
+ * agents, digits in syslog messages). */
+static void keys_sample(struct ls_rules *r, struct scan_group *g, const char *s, size_t len)
 {
-	size_t index = gg->starts_at / (PAIR_KEYS + 2);
-	size_t stride = mark_words(r->max_list);
-	uint64_t hash;
-	struct scan_memo *m;
-	uint64_t *bits;
-
-	if (gg->subject == 0 || c->len > MEMO_TEXT) {
-		gate_scan(r, gg, c, marks, verified);
+	for (size_t i = 0; i < len; i++)
+		g->freq[(unsigned char)s[i]]++;
+	if (++g->sampled < KEY_SAMPLE)
 		return;
-	}
-	hash = XXH3_64bits(c->s, c->len);
-	m = &r->memo[index * MEMO_SLOTS + (hash & (MEMO_SLOTS - 1))];
-	bits = r->memo_bits + (size_t)(m - r->memo) * stride;
-	if (m->len != c->len || m->hash != hash || memcmp(m->text, c->s, c->len) != 0) {
-		memset(bits, 0, words * sizeof(*bits));
-		gate_scan(r, gg, c, bits, bits);
+	keys_choose(r, g, g->freq);
+	buckets_fill(r, g);
+}
+
+/* The literal bits of group g on subject c: from the memo when c's text
+ * was scanned lately (compared byte for byte, so a hash collision cannot
+ * change an outcome), else from one scan, remembered when short. */
+static const uint64_t *group_scan(struct ls_rules *r, struct scan_group *g,
+				  const struct subject_cache *c)
+{
+	size_t words = lit_words(g->nlit);
+	uint64_t hash, *bits = r->hits;
+	struct scan_memo *m = NULL;
+
+	if (c->len > 0 && c->len <= MEMO_TEXT) {
+		hash = XXH3_64bits(c->s, c->len);
+		m = &g->memo[hash & (MEMO_SLOTS - 1)];
+		bits = g->memo_hits + (size_t)(m - g->memo) * words;
+		if (m->len == c->len && m->hash == hash && memcmp(m->text, c->s, c->len) == 0)
+			return bits;
 		m->hash = hash;
 		m->len = (uint32_t)c->len;
 		memcpy(m->text, c->s, c->len);
 	}
-	for (size_t w = 0; w < words; w++) {
-		marks[w] |= bits[w];
-		verified[w] |= bits[w];
+	memset(bits, 0, words * sizeof(*bits));
+	if (g->ac) {
+		ac_scan(r, g, c->s, c->len, bits);
+		return bits;
 	}
+	if (g->sampled < KEY_SAMPLE)
+		keys_sample(r, g, c->s, c->len);
+	keys_scan(r, g, c->s, c->len, bits);
+	return bits;
 }
 
-/* Whether scanning pays for group gg on subject c: some 12 instructions a
- * byte (as measured) against some 30, plus len/8, per memchr call. */
-static int scan_pays(const struct gate_group *gg, const struct subject_cache *c)
+/* Lets the match: lines in lines of rule id run. */
+static void mark(struct ls_rules *r, uint32_t id, uint8_t lines)
 {
-	return gg->starts_at != NO_STARTS && c->len <= SCAN_MAX_LEN &&
-	       (size_t)gg->units * (30 + c->len / 8) > 12 * c->len + 64;
+	if (!r->run[id])
+		r->marked[r->nmarked++] = id;
+	r->run[id] |= lines;
 }
 
-/* Marks in marks the rules of l that may hit: their subject exists and,
- * when a scan pays, one of their literals is in it (those are also marked
- * verified). Resolves the subjects. */
-static void gate_list(struct ls_rules *r, const struct cand_list *l,
-		      struct ls_event *ev, uint64_t *marks, uint64_t *verified)
+/* Sets in r->run the match: lines that may hit for the groups lg[0..n):
+ * all lines of a rule without literals whose subject exists, and those
+ * the literals found in it gate. */
+static void gate_groups(struct ls_rules *r, const uint32_t *lg, uint32_t n,
+			struct ls_event *ev)
 {
-	memset(marks, 0, mark_words(l->n) * sizeof(*marks));
-	memset(verified, 0, mark_words(l->n) * sizeof(*verified));
-	for (uint32_t k = 0; k < l->group_n; k++) {
-		const struct gate_group *gg = &r->groups[l->group_first + k];
-		const struct subject_cache *c = subject_get(r, gg->subject, ev);
-		const struct gate *g = r->gates + gg->first;
-		uint32_t i = 0;
+	for (uint32_t k = 0; k < n; k++) {
+		struct scan_group *g = &r->groups[lg[k]];
+		const struct subject_cache *c = subject_get(r, g->subject, ev);
+		const struct group_lit *gl = r->glits + g->lit_first;
+		const uint32_t *open = r->group_rules + g->open_first;
+		const uint64_t *bits;
 		if (!c->s)
 			continue;
-		if (c->len >= 2 && scan_pays(gg, c)) {
-			gate_scan_memo(r, gg, c, mark_words(l->n), marks, verified);
-			i = gg->nlit;
-		}
-		for (; i < gg->n; i++)
-			mark(marks, g[i].pos);
-	}
-}
-
-/* Tries the marked rules of list a in order. */
-static int walk_one(struct ls_rules *r, const struct cand_list *a,
-		    const uint64_t *marks, const uint64_t *verified, struct ls_event *ev)
-{
-	const uint32_t *ids = r->cand_ids + a->first;
-
-	for (size_t w = 0; w < mark_words(a->n); w++) {
-		for (uint64_t bits = marks[w]; bits; bits &= bits - 1) {
-			uint32_t pos = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(bits);
-			int rc = try_rule(r, r->rules[ids[pos]], ev, marked(verified, pos));
-			if (rc != 0)
-				return rc;
+		for (uint32_t i = 0; i < g->nopen; i++)
+			mark(r, open[i], UINT8_MAX);
+		if (!g->nlit)
+			continue;
+		bits = group_scan(r, g, c);
+		for (size_t w = 0; w < lit_words(g->nlit); w++) {
+			for (uint64_t b = bits[w]; b; b &= b - 1) {
+				const struct group_lit *hit = &gl[w * 64 + __builtin_ctzll(b)];
+				mark(r, hit->rule, hit->lines);
+			}
 		}
 	}
-	return 0;
 }
 
-/* Tries the marked rules of a and b merged in rule order; the global rules
- * both hold are tried once. */
-static int walk_two(struct ls_rules *r, const struct cand_list *a,
-		    const uint64_t *ma, const struct cand_list *b,
-		    const uint64_t *mb, struct ls_event *ev)
+/* Tries the marked rules in the order they were added (rule index order;
+ * there are few), then unmarks them all. */
+static int walk(struct ls_rules *r, struct ls_event *ev)
 {
-	const uint32_t *x = r->cand_ids + a->first, *y = r->cand_ids + b->first;
-	const uint64_t *va = ma + mark_words(r->max_list), *vb = mb + mark_words(r->max_list);
-	uint32_t i = 0, j = 0;
+	uint32_t *m = r->marked;
+	int rc = 0;
 
-	while (i < a->n || j < b->n) {
-		uint32_t id;
-		int pass, verified, rc;
-		if (j >= b->n || (i < a->n && x[i] <= y[j])) {
-			id = x[i];
-			pass = marked(ma, i);
-			verified = marked(va, i++);
-			if (j < b->n && y[j] == id)
-				j++;
-		} else {
-			id = y[j];
-			pass = marked(mb, j);
-			verified = marked(vb, j++);
+	for (uint32_t i = 1; i < r->nmarked; i++)
+		for (uint32_t k = i; k > 0 && m[k - 1] > m[k]; k--) {
+			uint32_t id = m[k];
+			m[k] = m[k - 1];
+			m[k - 1] = id;
 		}
-		if (pass && (rc = try_rule(r, r->rules[id], ev, verified)) != 0)
-			return rc;
-	}
-	return 0;
+	for (uint32_t i = 0; i < r->nmarked && rc == 0; i++)
+		rc = try_rule(r, r->rules[m[i]], r->run[m[i]], ev);
+	for (uint32_t i = 0; i < r->nmarked; i++)
+		r->run[m[i]] = 0;
+	r->nmarked = 0;
+	return rc;
 }
 
-/* Gates and tries the rules of a (merged with b's when b is not NULL). */
-static int try_lists(struct ls_rules *r, const struct cand_list *a,
-		     const struct cand_list *b, struct ls_event *ev)
-{
-	size_t w = mark_words(r->max_list);
-	uint64_t *ma = r->marks, *mb = r->marks + 2 * w;
-
-	/* each list's marks are followed by its verified bits */
-	gate_list(r, a, ev, ma, ma + w);
-	if (!b)
-		return walk_one(r, a, ma, ma + w, ev);
-	gate_list(r, b, ev, mb, mb + w);
-	return walk_two(r, a, ma, b, mb, ev);
-}
-
-/* Tries the candidate rules of ev in the order they were added. */
+/* Tries the candidate rules of ev in the order they were added. A dataset
+ * list beside a program list adds the groups of its own rules only: the
+ * program list has the global ones. */
 static int tag_event(struct ls_rules *r, struct ls_event *ev)
 {
 	const struct cand_list *p, *d;
@@ -2418,9 +2780,14 @@ static int tag_event(struct ls_rules *r, struct ls_event *ev)
 	find_wanted(r, ev);
 	p = index_find(&r->programs, r->found[WANT_PROGRAM]);
 	d = index_find(&r->datasets, r->found[WANT_DATASET]);
-	if (p)
-		return try_lists(r, p, d, ev);
-	return try_lists(r, d ? d : &r->global, NULL, ev);
+	if (!p) {
+		p = d ? d : &r->global;
+		d = NULL;
+	}
+	gate_groups(r, r->list_groups + p->group_first, p->group_n, ev);
+	if (d)
+		gate_groups(r, r->list_groups + d->own_first, d->own_n, ev);
+	return walk(r, ev);
 }
 
 /* ---- thresholds --------------------------------------------------------- */
@@ -2552,15 +2919,43 @@ static int fill_alert(const struct threshold *t, const struct ls_event *ev,
 	return rc ? LS_ENOMEM : 0;
 }
 
-/* Counts ev in t; fills alert when it fires (unless an alert is pending). */
+/* 0 when t's guard rules ev out: its field f is missing, or a plain whole
+ * number failing the test; 1 when the where-expression has to decide. */
+static int guard_passes(const struct threshold *t, const struct ls_field *f)
+{
+	long v = 0;
+
+	if (!f)
+		return 0;
+	if (f->type == LS_F_LIST || f->len == 0 || f->len > 9)
+		return 1;
+	for (uint32_t i = 0; i < f->len; i++) {
+		if (f->val[i] < '0' || f->val[i] > '9')
+			return 1;
+		v = v * 10 + (f->val[i] - '0');
+	}
+	switch (t->guard_op) {
+	case GUARD_GT: return v > t->guard_value;
+	case GUARD_GE: return v >= t->guard_value;
+	case GUARD_LT: return v < t->guard_value;
+	default: return v <= t->guard_value;
+	}
+}
+
+/* Counts ev in t; fills alert when it fires (unless an alert is pending).
+ * found: ev's wanted fields, when no rule changed ev since they were
+ * found (else NULL). */
 static int feed_threshold(struct threshold *t, struct ls_event *ev,
-			  struct ls_event *alert, int *alerted)
+			  const struct ls_field *const *found, struct ls_event *alert,
+			  int *alerted)
 {
 	const struct ls_field *key, *value = NULL;
 	struct thr_slot *s;
 	size_t idx;
 	int fired;
 
+	if (t->guard_field && found && !guard_passes(t, found[t->guard_want]))
+		return 0;
 	/* on: first: it usually is a cheap tag test that most events fail */
 	if (t->on && !ls_where_match(t->on, ev))
 		return 0;
@@ -2603,7 +2998,7 @@ int ls_rules_apply(struct ls_rules *r, struct ls_event *ev,
 	if (!alert || !alerted)
 		return hit;
 	for (int i = 0; i < r->nthr; i++)
-		if (feed_threshold(r->thr[i], ev, alert, alerted) < 0)
+		if (feed_threshold(r->thr[i], ev, hit ? NULL : r->found, alert, alerted) < 0)
 			return LS_ENOMEM;
 	return hit;
 }
@@ -2640,6 +3035,27 @@ static size_t index_memory(const struct name_index *x)
 	return x->slots ? (size_t)(x->mask + 1) * sizeof(*x->slots) : 0;
 }
 
+/* The scan groups: their automata, memos and tables. */
+static size_t groups_memory(const struct ls_rules *r)
+{
+	size_t n = ((size_t)r->ngroups + 1) * sizeof(*r->groups) +
+		   ((size_t)r->nlist_groups + 1) * sizeof(*r->list_groups) +
+		   ((size_t)r->ngroup_rules + 1) * sizeof(*r->group_rules) +
+		   ((size_t)r->nglits + 1) * sizeof(*r->glits) +
+		   ((size_t)r->max_lit_words + 1) * sizeof(*r->hits) +
+		   ((size_t)r->nrules + 1) * (sizeof(*r->run) + sizeof(*r->marked));
+
+	for (uint32_t k = 0; k < r->ngroups; k++) {
+		const struct scan_group *g = &r->groups[k];
+		if (!g->nlit)
+			continue;
+		n += (g->ac ? ls_ac_memory(g->ac) : 256 * sizeof(*g->freq)) +
+		     MEMO_SLOTS * sizeof(*g->memo) +
+		     MEMO_SLOTS * lit_words(g->nlit) * sizeof(*g->memo_hits);
+	}
+	return n;
+}
+
 /* Bytes held by the set, computed from its sizes (see rules.h). */
 size_t ls_rules_memory(const struct ls_rules *r)
 {
@@ -2652,6 +3068,7 @@ size_t ls_rules_memory(const struct ls_rules *r)
 		const struct threshold *t = r->thr[i];
 		n += sizeof(*t) + meta_memory(&t->m) + strlen(t->key) + 1 +
 		     (t->distinct ? strlen(t->distinct) + 1 : 0) +
+		     (t->guard_field ? strlen(t->guard_field) + 1 : 0) +
 		     threshold_table_bytes(t);
 	}
 	for (int i = 0; i < r->ntech; i++)
@@ -2661,12 +3078,6 @@ size_t ls_rules_memory(const struct ls_rules *r)
 		n += (r->ncand_ids + 1) * sizeof(*r->cand_ids) +
 		     ((size_t)r->nrules + WANT_SUBJECTS + 1) *
 		     (sizeof(*r->wanted) + sizeof(*r->found)) +
-		     (r->ngates + 1) * (sizeof(*r->gates) + sizeof(*r->groups)) +
-		     ((size_t)r->nindexed * (PAIR_KEYS + 2) + 1) * sizeof(*r->gstarts) +
-		     ((size_t)r->nindexed * MEMO_SLOTS + 1) * sizeof(*r->memo) +
-		     ((size_t)r->nindexed * MEMO_SLOTS * mark_words(r->max_list) + 1) *
-		     sizeof(*r->memo_bits) +
-		     4 * mark_words(r->max_list) * sizeof(*r->marks) +
-		     (size_t)r->nsubjects * sizeof(*r->cache);
+		     (size_t)r->nsubjects * sizeof(*r->cache) + groups_memory(r);
 	return n;
 }

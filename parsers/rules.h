@@ -9,14 +9,16 @@
  *   field: url.original                  subject field (default message);
  *                                        "url.original" etc are matched
  *                                        percent-decoded ("+" as space)
- *   literal: Failed password             a prefilter, repeatable: the regexes
- *                                        run only when one occurs in the
- *                                        subject (caseless when a match uses
- *                                        (?i)). Without any, the strings the
- *                                        match: regexes require are used;
- *                                        a match: line the literals are not
- *                                        shown to cover adds its own (see
- *                                        ls_rules_widened())
+ *   literal: Failed password             a prefilter, repeatable: a match:
+ *                                        regex runs only when a literal it
+ *                                        needs occurs in the subject
+ *                                        (caseless when a match uses (?i));
+ *                                        one that implies no literal, when
+ *                                        any of the rule's occurs. Without
+ *                                        any, the strings the match: regexes
+ *                                        require are used; a match: line the
+ *                                        literals are not shown to cover adds
+ *                                        its own (see ls_rules_widened())
  *   match: REGEX-or-grok                 repeatable; first matching one wins;
  *                                        named groups set fields
  *   category: authentication             event.category (list, space separated)

@@ -1,8 +1,11 @@
 /* test_rules.c - parsers/rules.c: routing by program and dataset, literal
- * prefilters (plain and caseless), first hit wins, fields from groups,
+ * prefilters (plain and caseless; by key bytes and by automaton, both
+ * checked against plain searching), literals derived from regexes and the
+ * match: lines each one gates, first hit wins, fields from groups,
  * percent-decoded url subjects, what a hit sets, rejected entries, the
  * technique allow-list, thresholds (counting, distinct values, windows,
- * reset after an alert, determinism) and the fixed memory of their tables. */
+ * reset after an alert, determinism, the ordering test checked without the
+ * where-expression) and the fixed memory of their tables. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +18,7 @@
 #include "../parsers/rules.h"
 #include "unit.h"
 
-#define MAX_FILES 512
+#define MAX_FILES 1024
 #define ARENA (64 * 1024)
 
 /* ---- fixture ------------------------------------------------------------ */
@@ -498,14 +501,14 @@ static void test_derived_literals(void)
 		{"(?i)(?:sqlmap|nikto|\\bnmap\\b)", "[sqlmap][nikto][nmap](i)"},
 		{"^4\\d\\d$", "[4]"},
 		{"abc?d", "[ab]"},
-		{"a(?:bc|de)+f", "[bc][de]"},
+		{"a(?:bc|de)+f", "[abc][ade]"},
 		{"x(?=foo)y", "[xy]"},
 		{"ab\\bcd", "[abcd]"},
 		{"(?:foo|\\d+)bar", "[bar]"},
 		{"a{0,3}bcd", "[bcd]"},
 		{"[abc]+xyz", "[xyz]"},
 		{"[]x]yz", "[yz]"},
-		{"(?i:Admin) panel", "[ panel](i)"},
+		{"(?i:Admin) panel", "[admin panel](i)"},
 		{"foo|bar\\d|baz", "[foo][bar][baz]"},
 		{"ab\\.c\\/d", "[ab.c/d]"},
 		{"GET (?<url__original>/\\S*) HTTP/%{NUMBER}", "[ HTTP/]"},
@@ -516,9 +519,20 @@ static void test_derived_literals(void)
 		{"(x)?(?(1)a|b)", ""},
 		{"(foo)?\\w+", ""},
 		{"(?:foo|bar)?baz\\d", "[baz]"},
-		{"(?'n'abc)de", "[abc]"},
-		{"(?P<n>abc)de", "[abc]"},
-		{"(?<n>abc)de", "[abc]"},
+		{"(?'n'abc)de", "[abcde]"},
+		{"(?P<n>abc)de", "[abcde]"},
+		{"(?<n>abc)de", "[abcde]"},
+		/* runs joined with the alternatives, classes and \s between */
+		{"(?:GET|POST) /x", "[GET /x][POST /x]"},
+		{"x[ab]y\\d", "[xay][xby]"},
+		{"[-a]x", "[x]"},
+		{"[a-c]xy", "[xy]"},
+		{"on(?:error|load\\w*)=", "[onerror][onload]"},
+		{"a\\s+b", "[a ][a\t][a\n][a\v][a\f][a\r]"},
+		{"ab[\\s.]cd", "[ab cd][ab\tcd][ab\ncd][ab\vcd][ab\fcd][ab\rcd][ab.cd]"},
+		/* too many joined: the text right before the alternatives goes on */
+		{"[abcdefghijklmnop]xy(?:1|2|3|4|5)z", "[xy1z][xy2z][xy3z][xy4z][xy5z]"},
+		{"x[abcdefghijklmnop](?:1|2|3|4|5)z", "[1z][2z][3z][4z][5z]"},
 		{"(?<=ab)cd(?!ef)", "[cd]"},
 		{"(?>xyz)+w", "[xyz]"},
 	};
@@ -560,7 +574,7 @@ static void random_regex(uint32_t *seed, char *out, size_t cap, int depth)
 {
 	static const char *const atoms[] = {
 		"a", "b", "f", "o", "x", "ab", "fo", "oo", "xa", "\\.", "[ab]", ".", "\\d",
-		"\\w", "A", "B"
+		"\\w", "A", "B", "\\s", "[\\so]", "[^a]", "[a-f]", "x\\s+b"
 	};
 	static const char *const quants[] = { "", "", "", "?", "*", "+", "{0,2}", "{1,2}", "{2}" };
 	int n = 1 + (int)(lcg(seed) % 4);
@@ -608,13 +622,13 @@ static int holds_literal(struct fix *f, const char *name, const char *s, size_t 
  * the regex alone. */
 static void test_derived_literals_sound(void)
 {
-	static const char alphabet[] = "abfoxAB.0 ";
+	static const char alphabet[] = "abfoxAB.0 \t";
 	uint32_t seed = 7;
 	int derived = 0, matched = 0;
 	struct fix f;
 
 	fix_begin(&f, 1);
-	for (int r = 0; r < 300; r++) {
+	for (int r = 0; r < 600; r++) {
 		char regex[512] = "", text[700], name[16], subject[24];
 		struct ls_matcher *m;
 		if (lcg(&seed) % 4 == 0)
@@ -672,14 +686,28 @@ static void test_literal_widening(void)
 		"  match: (?:Failed password|FAILED PASSWORD) x\n"
 		"  level: low\n"
 		"rule cased\n  program: web\n  literal: certificate\n"
-		"  match: AH02039: Certificate Verification: Error\n  level: low\n") == 0);
+		"  match: AH02039: Certificate Verification: Error\n  level: low\n"
+		"rule joined\n  program: sshd\n  literal: Failed publickey for\n"
+		"  literal: Failed hostbased for\n"
+		"  match: Failed (?:publickey|hostbased) for (?<user__name>\\S+)\n  level: low\n"
+		"rule class\n  program: web\n  literal: ;\n  literal: |\n"
+		"  match: [;|]\\s*(?:id|whoami)\\b\n  level: low\n"
+		"rule branch\n  program: web\n  literal: ;\n  literal: |\n"
+		"  match: (?i)(?:[;|]\\s*id|call_user_func)\n  level: low\n") == 0);
 	CU_ASSERT(ls_rules_widened(f.rules, "breakin"));
 	CU_ASSERT(strcmp(literals_of(&f, "breakin"), "[POSSIBLE BREAK-IN ATTEMPT]"
 			 "[, but this does not map back]") == 0);
 	CU_ASSERT(!ls_rules_widened(f.rules, "covered"));
 	CU_ASSERT(strcmp(literals_of(&f, "covered"), "[Failed password]") == 0);
 	CU_ASSERT(ls_rules_widened(f.rules, "partly"));
-	CU_ASSERT(strcmp(literals_of(&f, "partly"), "[Failed password][FAILED PASSWORD]") == 0);
+	CU_ASSERT(strcmp(literals_of(&f, "partly"), "[Failed password][FAILED PASSWORD x]") == 0);
+	/* a literal spanning a run and alternatives covers the join; a class
+	 * of bytes is covered byte by byte; only what is missing is added */
+	CU_ASSERT(!ls_rules_widened(f.rules, "joined"));
+	CU_ASSERT(strcmp(literals_of(&f, "joined"), "[Failed publickey for][Failed hostbased for]") == 0);
+	CU_ASSERT(!ls_rules_widened(f.rules, "class"));
+	CU_ASSERT(ls_rules_widened(f.rules, "branch"));
+	CU_ASSERT(strcmp(literals_of(&f, "branch"), "[;][|][call_user_func](i)") == 0);
 	CU_ASSERT(ls_rules_widened(f.rules, "cased"));
 	CU_ASSERT(!ls_rules_widened(f.rules, "nosuchrule"));
 
@@ -696,6 +724,116 @@ static void test_literal_widening(void)
 	fix_event(&f, "sshd", NULL, "FAILED PASSWORD x", NULL);
 	CU_ASSERT(apply(&f, NULL) == 1);
 	CU_ASSERT(field_is(&f.ev, "rule.id", "partly"));
+	fix_end(&f);
+}
+
+/* Each literal lets run the match: lines it is needed for; a line whose
+ * regex implies no literal runs whenever any literal of the rule occurs,
+ * as the author's literal: lines vouch for it. */
+static void test_lines_gated(void)
+{
+	struct fix f;
+
+	fix_begin(&f, 1);
+	CU_ASSERT_FATAL(fix_load(&f,
+		"rule two\n  dataset: d\n"
+		"  match: alpha(?<a>.)\n  match: beta(?<b>.)\n  level: low\n"
+		"rule vouched\n  dataset: v\n  literal: beta\n"
+		"  match: ^(?<first>\\w)\n  match: zeta(?<second>.)\n  level: low\n") == 0);
+	fix_event(&f, NULL, "d", "beta! alpha?", NULL);
+	CU_ASSERT(apply(&f, NULL) == 1);
+	CU_ASSERT(field_is(&f.ev, "a", "?"));
+	fix_event(&f, NULL, "d", "beta!", NULL);
+	CU_ASSERT(apply(&f, NULL) == 1);
+	CU_ASSERT(field_is(&f.ev, "b", "!"));
+	CU_ASSERT(field_is(&f.ev, "a", NULL));
+	/* "zeta" gates the second line, and the first (vouched for) too */
+	fix_event(&f, NULL, "v", "zeta!", NULL);
+	CU_ASSERT(apply(&f, NULL) == 1);
+	CU_ASSERT(field_is(&f.ev, "first", "z"));
+	CU_ASSERT(field_is(&f.ev, "second", NULL));
+	fix_event(&f, NULL, "v", "gamma", NULL);
+	CU_ASSERT(apply(&f, NULL) == 0);
+	fix_end(&f);
+}
+
+/* 1 when lit occurs in s (ASCII case ignored when caseless). */
+static int occurs(const char *s, const char *lit, int caseless)
+{
+	size_t n = strlen(lit), len = strlen(s);
+
+	for (size_t at = 0; n <= len && at + n <= len; at++)
+		if (caseless ? strncasecmp(s + at, lit, n) == 0 : memcmp(s + at, lit, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whatever way a group is scanned (by key bytes: a few rare ones; by the
+ * automaton: many; before and after the keys are chosen again from the
+ * subjects seen; from the memo), a rule hits exactly when one of its
+ * literals occurs, in its case unless caseless. */
+static void test_scanners_agree(void)
+{
+	static const char *const keyed[] = { "$x", "%Y", "~!", NULL };
+	static const char *const many[] = {
+		"Qa", "Wb", "Ec", "Rd", "Te", "Yf", "Ug", "Ih", "Oi", "Pj", "Ak", "Sl",
+		"Dm", "Fn", "Go", "Hp", "Jq", "Kr", "Ls", "Zt", NULL
+	};
+	static const char *const many_ci[] = { "xQz", "vW", "bNm", NULL };
+	static const char alphabet[] = "QaWbEcRdTeYfUgIhOiPjAkSlDmFnGoHpJqKrLsZtxzvbnmNMX$%~!y ";
+	char text[4096], subject[24];
+	uint32_t seed = 11;
+	int hits = 0;
+	struct fix f;
+
+	fix_begin(&f, 1);
+	snprintf(text, sizeof(text), "rule keyed\n  dataset: d\n  match: (?s).\n  level: low\n");
+	for (int i = 0; keyed[i]; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "  literal: %s\n", keyed[i]);
+	snprintf(text + strlen(text), sizeof(text) - strlen(text),
+		 "rule many\n  dataset: d\n  field: user_agent.original\n  match: (?s).\n"
+		 "  level: low\n");
+	for (int i = 0; many[i]; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "  literal: %s\n", many[i]);
+	snprintf(text + strlen(text), sizeof(text) - strlen(text),
+		 "rule many.ci\n  dataset: d\n  field: user_agent.original\n  match: (?is).\n"
+		 "  level: low\n");
+	for (int i = 0; many_ci[i]; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "  literal: %s\n", many_ci[i]);
+	CU_ASSERT_FATAL(fix_load(&f, text) == 0);
+	for (int round = 0; round < 3000; round++) {
+		const char *want = NULL;
+		size_t len = lcg(&seed) % (sizeof(subject) - 1);
+		/* bytes and pieces of literals, their case sometimes flipped */
+		for (size_t i = 0; i < len;) {
+			const char *const *set = lcg(&seed) % 2 ? many : lcg(&seed) % 2 ? keyed : many_ci;
+			const char *lit = set[lcg(&seed) % 3];
+			if (lcg(&seed) % 4)
+				subject[i++] = alphabet[lcg(&seed) % (sizeof(alphabet) - 1)];
+			for (size_t k = 0; lit[k] && i < len && lcg(&seed) % 8; k++) {
+				char c = lit[k];
+				subject[i++] = lcg(&seed) % 5 ? c : c ^ 0x20 * ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+			}
+		}
+		subject[len] = '\0';
+		for (int i = 0; keyed[i] && !want; i++)
+			want = occurs(subject, keyed[i], 0) ? "keyed" : NULL;
+		for (int i = 0; many[i] && !want; i++)
+			want = occurs(subject, many[i], 0) ? "many" : NULL;
+		for (int i = 0; many_ci[i] && !want; i++)
+			want = occurs(subject, many_ci[i], 1) ? "many.ci" : NULL;
+		/* the same text as message and user agent; repeats come from the
+		 * memo */
+		fix_event(&f, NULL, "d", subject, NULL);
+		ls_event_set_str(&f.ev, "user_agent.original", subject);
+		CU_ASSERT(apply(&f, NULL) == (want ? 1 : 0));
+		if (!same(rule_id(&f.ev), want))
+			fprintf(stderr, "\nscanners '%s': got %s, want %s\n", subject,
+				rule_id(&f.ev), want);
+		CU_ASSERT(same(rule_id(&f.ev), want));
+		hits += want != NULL;
+	}
+	CU_ASSERT(hits > 500 && hits < 2900);
 	fix_end(&f);
 }
 
@@ -1260,6 +1398,56 @@ static void test_memory_bound(void)
 	fix_end(&f);
 }
 
+/* Counts one event with status (NULL: none) for threshold "errors";
+ * hit: an event a rule tags as well. Returns whether it alerted. */
+static int feed_status(struct fix *f, const char *status, int hit, int64_t ts_ms)
+{
+	int alerted = -1;
+
+	fix_event(f, NULL, "web", hit ? "attack" : "fine", NULL);
+	f->ev.ts_ms = ts_ms;
+	ls_event_set_str(&f->ev, "source.ip", "192.0.2.7");
+	if (status)
+		ls_event_set_str(&f->ev, "http.response.status_code", status);
+	CU_ASSERT(apply(f, &alerted) == hit);
+	return alerted;
+}
+
+/* An on: ordering test of a plain whole number is checked without the
+ * where-expression; anything else still goes to it, with the same
+ * answers. */
+static void test_threshold_guard(void)
+{
+	static const struct {
+		const char *status;
+		int hit, counts;
+	} cases[] = {
+		{"404", 0, 1}, {"200", 0, 0}, {NULL, 0, 0}, {"399", 0, 0}, {"400", 0, 1},
+		{"4e2", 0, 1}, {"3.99e2", 0, 0}, {"+404", 0, 1}, {"x", 0, 0}, {"", 0, 0},
+		{"0000000404", 0, 1}, {"9999999999", 0, 1}, {"500", 1, 1}, {"200", 1, 0},
+	};
+	struct fix f;
+
+	fix_begin(&f, 1);
+	CU_ASSERT_FATAL(fix_load(&f,
+		"rule attack\n  dataset: web\n  literal: attack\n  match: attack\n"
+		"  level: low\n"
+		"threshold errors\n  on: http.response.status_code>=400\n  key: source.ip\n"
+		"  count: 2\n  window: 60\n  level: low\n") == 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int alerted;
+		/* a first counted event, then the case: an alert when it counts */
+		CU_ASSERT(feed_status(&f, "404", 0, (int64_t)i * 1000000) == 0);
+		alerted = feed_status(&f, cases[i].status, cases[i].hit,
+				      (int64_t)i * 1000000 + 1);
+		if (alerted != cases[i].counts)
+			fprintf(stderr, "\nguard case %zu '%s': alerted %d\n", i,
+				cases[i].status ? cases[i].status : "(none)", alerted);
+		CU_ASSERT(alerted == cases[i].counts);
+	}
+	fix_end(&f);
+}
+
 /* With no alert event, thresholds are not fed (and nothing breaks). */
 static void test_no_alert_event(void)
 {
@@ -1292,6 +1480,8 @@ static const struct ls_test_case cases[] = {
 	{"derived literals are sound", test_derived_literals_sound},
 	{"literal: lines widened to cover matches", test_literal_widening},
 	{"subject scan and memo", test_scan_and_memo},
+	{"match: lines gated by their literals", test_lines_gated},
+	{"key-byte and automaton scans agree", test_scanners_agree},
 	{"lists, severity and tags", test_lists_and_severity},
 	{"bad rules rejected, set unchanged", test_bad_rules},
 	{"technique allow-list", test_techniques},
@@ -1302,6 +1492,7 @@ static const struct ls_test_case cases[] = {
 	{"thresholds are deterministic", test_determinism},
 	{"threshold memory is bounded", test_memory_bound},
 	{"no alert event", test_no_alert_event},
+	{"threshold on: number checked directly", test_threshold_guard},
 	{NULL, NULL}
 };
 
