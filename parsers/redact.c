@@ -1456,6 +1456,19 @@ static void blank_field(struct ls_field *f)
 	f->len = sizeof(unredactable) - 1;
 }
 
+/* Adds a field's result to the event's: a failed field is blanked (never
+ * left holding its secret) and counted as one replacement. */
+static void tally(struct ls_field *f, int n, int *rc, int *total)
+{
+	if (n < 0) {
+		blank_field(f);
+		*rc = n;
+		(*total)++;
+	} else {
+		*total += n;
+	}
+}
+
 /* Marks ev redacted when total > 0; returns rc when negative, else total. */
 static int redact_result(struct ls_event *ev, int total, int rc)
 {
@@ -1502,13 +1515,7 @@ static __attribute__((noinline)) int redact_event_general(struct ls_event *ev,
 			n = LS_ENOMEM;
 		else
 			n = redact_field_alone(ev, f);
-		if (n < 0) {
-			blank_field(f);
-			rc = n;
-			total++;
-		} else {
-			total += n;
-		}
+		tally(f, n, &rc, &total);
 	}
 	if (message < 0 && line->text) {
 		if (!line->scanned)
@@ -1569,13 +1576,7 @@ int ls_redact_event(struct ls_event *ev)
 		     covered(&line, at, at + f->len, 0, 0)))
 			continue;
 		n = redact_field_alone(ev, f);
-		if (n < 0) {
-			blank_field(f);
-			rc = n;
-			total++;
-		} else {
-			total += n;
-		}
+		tally(f, n, &rc, &total);
 	}
 	return redact_result(ev, total, rc);
 }
