@@ -3,7 +3,10 @@
  * An event is reused from line to line: ls_event_reset() forgets the fields
  * but keeps the memory, so the per-line path does not allocate. Field names
  * and values are borrowed pointers (into the line, into a pattern, or into
- * the event's own arena); they must outlive the event's current line. */
+ * the event's own arena); they must outlive the event's current line.
+ * A field name outside the arena must keep its text for the life of the
+ * process (the JSON encoder caches output shapes by name pointer): names
+ * come from compiled patterns and rules, which live until exit. */
 #ifndef LS_EVENT_H
 #define LS_EVENT_H
 
