@@ -65,7 +65,7 @@ static const struct {
 	const char *kind;
 	const char *regex;
 } multiline_kinds[] = {
-	{"java", "^(?:\\s+at\\s|\\s*\\.\\.\\. \\d+ (?:more|common frames omitted)"
+	{"java", "^(?:\\s+\\S|\\s*\\.\\.\\. \\d+ (?:more|common frames omitted)"
 		 "|Caused by: |\\s*Suppressed: "
 		 "|[A-Za-z_$][\\w$]*(?:\\.[A-Za-z_$][\\w$]*)+(?:Exception|Error|Throwable)\\b)"},
 	{"python", "^(?:Traceback \\(most recent call last\\):|  File \"|    \\S"
@@ -74,6 +74,7 @@ static const struct {
 		   "|\\s+\\^+\\s*$)"},
 	{"go", "^(?:panic: |fatal error: |goroutine \\d+ \\[|\\t\\S"
 	       "|[\\w./*()-]+\\(.*\\)$|created by |\\[signal |exit status \\d+$)"},
+	{"indented", "^[ \\t]+\\S"},
 	{NULL, NULL}
 };
 
@@ -192,7 +193,7 @@ static int add_multiline(struct ls_format *fm, const char *kinds,
 		}
 		if (!found && n > 0)
 			return ls_error_set(err, LS_EINVAL, "%s:%d: %s: unknown multiline "
-					    "kind '%.*s' (java, python, go)", e->origin,
+					    "kind '%.*s' (java, python, go, indented)", e->origin,
 					    lineno, e->name, (int)n, p);
 		p += n;
 		p += strspn(p, " ,");

@@ -13,7 +13,7 @@
  *   priority: 50                         lower is tried first (auto)
  *   set: field=value                     constant fields (repeatable)
  *   levels: I=info W=warn E=error        log.level value renames
- *   multiline: java | python | go        continuation lines join the event
+ *   multiline: java python go indented   continuation lines join the event
  *   reparse: message [FORMAT...]         the field (its final newline cut) is
  *                                        parsed again by the formats named (or
  *                                        all others) and their fields merged

@@ -117,4 +117,19 @@ for f in "$SRC"/tests/data/formats/log4j*.log "$SRC"/tests/data/formats/java*.lo
 	expect_eq "$(basename "$f"), -f log4j: one event per timestamped line" "$n_start" "$OUT"
 done
 
+# PostgreSQL: tab-indented detail lines belong to the entry above them.
+printf '%s\n' \
+ '2023-11-14 22:13:20.123 UTC [21955] ERROR:  deadlock detected' \
+ '	Process 21955 waits for ShareLock on transaction 88230; blocked by process 21960.' \
+ '	Process 21960: UPDATE stock SET qty = qty - 1' \
+ '2023-11-14 22:13:21.000 UTC [21955] LOG:  next entry' >pg.log
+expect_exit "postgresql detail lines: exit 0" 0 "$LOGSHIP" parse -f postgresql -c pg.log
+expect_eq "postgresql detail lines join their entry" 2 "$OUT"
+expect_exit "postgresql: none unparsed" 1 "$LOGSHIP" parse -v pg.log
+
+# Tomcat container loggers with brackets parse as log4j.
+printf '%s\n' '2023-11-14 22:13:40.118 [http-nio-8080-exec-8] ERROR o.a.c.c.C.[.[.[/].[dispatcherServlet] - Servlet.service() threw exception' >tomcat.log
+expect_exit "tomcat logger: parsed" 0 "$LOGSHIP" parse -f log4j -o tsv --fields log.logger tomcat.log
+expect_eq "tomcat logger name kept whole" "$(printf 'log.logger\no.a.c.c.C.[.[.[/].[dispatcherServlet]')" "$OUT"
+
 finish
