@@ -2770,6 +2770,9 @@ static int walk(struct ls_rules *r, struct ls_event *ev)
 	return rc;
 }
 
+/* The routing value of an event without event.dataset. */
+static const struct ls_field no_dataset = {"event.dataset", "none", 4, LS_F_STR};
+
 /* Tries the candidate rules of ev in the order they were added. A dataset
  * list beside a program list adds the groups of its own rules only: the
  * program list has the global ones. */
@@ -2778,6 +2781,9 @@ static int tag_event(struct ls_rules *r, struct ls_event *ev)
 	const struct cand_list *p, *d;
 
 	find_wanted(r, ev);
+	/* lines no format parsed route as the dataset "none" */
+	if (!r->found[WANT_DATASET])
+		r->found[WANT_DATASET] = &no_dataset;
 	p = index_find(&r->programs, r->found[WANT_PROGRAM]);
 	d = index_find(&r->datasets, r->found[WANT_DATASET]);
 	if (!p) {

@@ -5,7 +5,8 @@
  * Rule entry properties (patterns/NAME.pattern, see patfile.h):
  *   name: Human readable name            (rule.name)
  *   program: sshd sshd-session           (any of; matches process.name) optional
- *   dataset: nginx.access apache.access  (any of; matches event.dataset) optional
+ *   dataset: nginx.access apache.access  (any of; matches event.dataset;
+ *                                        "none": lines no format parsed) optional
  *   field: url.original                  subject field (default message);
  *                                        "url.original" etc are matched
  *                                        percent-decoded ("+" as space)
