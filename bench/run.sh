@@ -39,7 +39,7 @@ die() { echo "bench: $*" >&2; exit 2; }
 TIME_BIN=/usr/bin/time
 [ -x "$TIME_BIN" ] || die "/usr/bin/time is missing: apt-get install time"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/logship-bench.XXXXXX") || die "mktemp failed"
+TMP=$(mktemp -d) || die "mktemp failed"
 trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$TMP/home" "$TMP/config"
 

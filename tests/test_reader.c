@@ -28,7 +28,11 @@ struct tmp {
 
 static void tmp_begin(struct tmp *t)
 {
-	strcpy(t->dir, "/tmp/ls_reader_XXXXXX");
+	/* mkdtemp's template: the prefix, then six 'X' it replaces */
+	size_t n = (size_t)snprintf(t->dir, sizeof(t->dir), "/tmp/ls_reader_");
+
+	memset(t->dir + n, 'X', 6);
+	t->dir[n + 6] = '\0';
 	CU_ASSERT_FATAL(mkdtemp(t->dir) != NULL);
 }
 

@@ -16,7 +16,7 @@ passed=0
 failed=0
 for script in "$SRC"/tests/cli/t[0-9][0-9][0-9]-*.sh; do
 	[ -n "${1:-}" ] && case $(basename "$script") in *"$1"*) ;; *) continue ;; esac
-	T=$(mktemp -d "${TMPDIR:-/tmp}/logship-cli.XXXXXX")
+	T=$(mktemp -d)
 	mkdir -p "$T/home" "$T/config" "$T/data" "$T/state" "$T/cache"
 	(
 		cd "$T" &&

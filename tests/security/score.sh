@@ -33,7 +33,7 @@ if [ ! -r "$corpus" ]; then
 	exit 2
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/logship-score.XXXXXX") || exit 2
+tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/home" "$tmp/files"
 
