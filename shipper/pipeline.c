@@ -298,7 +298,6 @@ static int process_record(struct ls_stream *s, const struct ls_record *rec,
 	ev->offset = rec->offset;
 	ev->ts_ms = p->ts.now_ms;
 	p->stats.lines += (uint64_t)rec->nlines;
-	p->stats.bytes += rec->len + 1;
 	fmt = parse_first_line(s, rec->text, rec->first_len);
 	if (fmt == -1) {
 		ev->flags |= LS_EV_UNPARSED;

@@ -32,9 +32,10 @@ struct ls_pipeline_opts {
  * return stops the input being read (and is passed back). */
 typedef int (*ls_emit_fn)(void *ctx, struct ls_event *ev);
 
-/* Per-input counters. */
+/* Counters over all inputs (input bytes are the reader's to count: line
+ * endings and skipped tails are not seen here). */
 struct ls_pipeline_stats {
-	uint64_t lines, bytes, events, unparsed, alerts;
+	uint64_t lines, events, unparsed, alerts;
 };
 
 struct ls_pipeline;
