@@ -21,7 +21,11 @@ struct ls_ac {
 	int nclasses;
 	uint8_t cls[256];      /* byte -> class (0: none of the literals') */
 	int nstates;
-	int32_t *delta;        /* nstates x nclasses */
+	/* nstates x nclasses, each the next state times nclasses (its row's
+	 * offset), the states with outputs numbered last: from out_base on */
+	uint32_t *delta;
+	uint32_t out_base;
+	int32_t *trie;         /* while building: state ids, -1: no edge */
 	int32_t *out_first;    /* per state: first index into outs, or -1 */
 	int32_t *out_count;
 	int32_t *outs;         /* literal ids */
@@ -42,6 +46,7 @@ void ls_ac_free(struct ls_ac *ac)
 		free(ac->lits[i].text);
 	free(ac->lits);
 	free(ac->delta);
+	free(ac->trie);
 	free(ac->out_first);
 	free(ac->out_count);
 	free(ac->outs);
@@ -98,9 +103,9 @@ static int build_trie(struct ls_ac *ac, int32_t **term_lists, int *term_n)
 		int s = 0;
 		for (size_t j = 0; j < ac->lits[i].len; j++) {
 			int c = ac->cls[(unsigned char)ac->lits[i].text[j]];
-			if (ac->delta[s * k + c] < 0)
-				ac->delta[s * k + c] = nstates++;
-			s = ac->delta[s * k + c];
+			if (ac->trie[s * k + c] < 0)
+				ac->trie[s * k + c] = nstates++;
+			s = ac->trie[s * k + c];
 		}
 		term_lists[s] = realloc(term_lists[s], (size_t)(term_n[s] + 1) * sizeof(int32_t));
 		if (!term_lists[s])
@@ -122,9 +127,9 @@ static int build_links(struct ls_ac *ac, int32_t **term_lists, int *term_n)
 	if (!fail || !queue)
 		goto out;
 	for (int c = 0; c < k; c++) {
-		int t = ac->delta[c];
+		int t = ac->trie[c];
 		if (t < 0) {
-			ac->delta[c] = 0;
+			ac->trie[c] = 0;
 		} else {
 			fail[t] = 0;
 			queue[tail++] = t;
@@ -133,11 +138,11 @@ static int build_links(struct ls_ac *ac, int32_t **term_lists, int *term_n)
 	while (head < tail) {
 		int s = queue[head++];
 		for (int c = 0; c < k; c++) {
-			int t = ac->delta[s * k + c];
+			int t = ac->trie[s * k + c];
 			if (t < 0) {
-				ac->delta[s * k + c] = ac->delta[fail[s] * k + c];
+				ac->trie[s * k + c] = ac->trie[fail[s] * k + c];
 			} else {
-				fail[t] = ac->delta[fail[s] * k + c];
+				fail[t] = ac->trie[fail[s] * k + c];
 				queue[tail++] = t;
 			}
 		}
@@ -171,6 +176,50 @@ out:
 	return rc;
 }
 
+/* Numbers the states with outputs last and stores each transition as the
+ * offset of the next state's row, so that a scan step is one add and one
+ * load, and a state with outputs is told by comparing its offset. */
+static int renumber(struct ls_ac *ac)
+{
+	size_t n = (size_t)ac->nstates, k = (size_t)ac->nclasses;
+	int32_t *perm = malloc(n * sizeof(*perm));
+	int32_t *first = malloc(n * sizeof(*first)), *count = malloc(n * sizeof(*count));
+	uint32_t *d = malloc(n * k * sizeof(*d));
+	const int32_t *old = ac->trie;
+	int next = 0;
+
+	if (!perm || !first || !count || !d || n * k >= (size_t)INT32_MAX) {
+		free(perm);
+		free(first);
+		free(count);
+		free(d);
+		return LS_ENOMEM;
+	}
+	for (size_t s = 0; s < n; s++)
+		if (!ac->out_count[s])
+			perm[s] = next++;
+	ac->out_base = (uint32_t)((size_t)next * k);
+	for (size_t s = 0; s < n; s++)
+		if (ac->out_count[s])
+			perm[s] = next++;
+	for (size_t s = 0; s < n; s++) {
+		size_t t = (size_t)perm[s];
+		for (size_t c = 0; c < k; c++)
+			d[t * k + c] = (uint32_t)((size_t)perm[old[s * k + c]] * k);
+		first[t] = ac->out_first[s];
+		count[t] = ac->out_count[s];
+	}
+	free(perm);
+	free(ac->trie);
+	ac->trie = NULL;
+	free(ac->out_first);
+	free(ac->out_count);
+	ac->delta = d;
+	ac->out_first = first;
+	ac->out_count = count;
+	return 0;
+}
+
 int ls_ac_build(struct ls_ac *ac)
 {
 	size_t max_states = 1;
@@ -181,22 +230,18 @@ int ls_ac_build(struct ls_ac *ac)
 	make_classes(ac);
 	for (int i = 0; i < ac->nlits; i++)
 		max_states += ac->lits[i].len;
-	ac->delta = malloc(max_states * (size_t)ac->nclasses * sizeof(int32_t));
+	ac->trie = malloc(max_states * (size_t)ac->nclasses * sizeof(int32_t));
 	term_lists = calloc(max_states, sizeof(*term_lists));
 	term_n = calloc(max_states, sizeof(*term_n));
-	if (!ac->delta || !term_lists || !term_n)
+	if (!ac->trie || !term_lists || !term_n)
 		goto out;
-	memset(ac->delta, 0xff, max_states * (size_t)ac->nclasses * sizeof(int32_t));
+	memset(ac->trie, 0xff, max_states * (size_t)ac->nclasses * sizeof(int32_t));
 	ac->nstates = build_trie(ac, term_lists, term_n);
 	if (ac->nstates < 0)
 		goto out;
 	rc = build_links(ac, term_lists, term_n);
-	if (rc == 0) {
-		int32_t *p = realloc(ac->delta, (size_t)ac->nstates * (size_t)ac->nclasses *
-						     sizeof(int32_t));
-		if (p)
-			ac->delta = p;
-	}
+	if (rc == 0)
+		rc = renumber(ac);
 out:
 	for (size_t i = 0; term_lists && i < max_states; i++)
 		free(term_lists[i]);
@@ -209,16 +254,19 @@ int ls_ac_scan(const struct ls_ac *ac, const char *text, size_t len,
 	       uint64_t *hits, int nwords)
 {
 	const unsigned char *p = (const unsigned char *)text, *end = p + len;
-	const int32_t *delta = ac->delta;
-	int k = ac->nclasses, s = 0, any = 0;
+	const uint32_t *delta = ac->delta;
+	const uint8_t *cls = ac->cls;
+	uint32_t s = 0, out_base = ac->out_base, k = (uint32_t)ac->nclasses;
+	int any = 0;
 
 	if (!delta)
 		return 0;
 	for (; p < end; p++) {
-		s = delta[s * k + ac->cls[*p]];
-		if (ac->out_count[s]) {
-			const int32_t *o = ac->outs + ac->out_first[s];
-			for (int j = 0; j < ac->out_count[s]; j++)
+		s = delta[s + cls[*p]];
+		if (s >= out_base) {
+			uint32_t st = s / k;
+			const int32_t *o = ac->outs + ac->out_first[st];
+			for (int j = 0; j < ac->out_count[st]; j++)
 				if (o[j] < nwords * 64)
 					hits[o[j] >> 6] |= (uint64_t)1 << (o[j] & 63);
 			any = 1;

@@ -41,6 +41,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define RULE_MAX_MATCH 8           /* fits the uint8_t masks of match: lines */
 #define RULE_MAX_ITEMS 16          /* words in a list property */
@@ -61,6 +64,7 @@
 #define MEMO_SLOTS 32              /* remembered scans per group */
 #define MEMO_TEXT 160              /* longest subject remembered */
 #define KEY_BYTES_MAX 16           /* key bytes of a group scanned for them */
+#define SIMD_KEYS 8                /* key bytes looked for 16 bytes at a time */
 #define KEY_SAMPLE 64              /* subjects whose bytes re-choose the keys */
 
 /* Words of a list property, plus the same joined with LS_LIST_SEP so that a
@@ -136,6 +140,8 @@ struct threshold {
 	enum guard_op guard_op;
 	long guard_value;
 	int guard_want;                /* index into ls_rules.wanted */
+	char *guard_tag;               /* an on: tag:NAME's NAME, checked
+					* before the where-expression */
 	char *key;
 	char *distinct;                /* NULL: count every hit */
 	int count;
@@ -191,6 +197,13 @@ struct scan_group {
 	uint32_t lit_first, nlit;      /* into ls_rules.glits */
 	struct ls_ac *ac;              /* NULL: scanned by key bytes */
 	uint8_t is_key[256];
+	uint8_t nkeys;                 /* key bytes (both cases), when at most
+					* SIMD_KEYS; else 0 */
+	uint8_t keys[SIMD_KEYS];       /* those bytes */
+	/* per key byte: the byte every literal with that key has right after
+	 * (next) and before (prev) it, exactly; -1 when not all have the same
+	 * one. A key byte without them there is no hit. */
+	int16_t next[256], prev[256];
 	uint16_t key_first[257];       /* byte c's literal ids: from key_first[c]
 					* to key_first[c + 1], in bucket_ids */
 	uint32_t ids_first;            /* into ls_rules.bucket_ids (2 nlit) */
@@ -541,6 +554,7 @@ static void threshold_free(struct threshold *t)
 	meta_release(&t->m);
 	ls_where_free(t->on);
 	free(t->guard_field);
+	free(t->guard_tag);
 	free(t->key);
 	free(t->distinct);
 	free(t->slots);
@@ -1772,6 +1786,10 @@ static int threshold_on(struct threshold *t, const struct ls_pentry *e,
 		return entry_error(err, rc, e, p->line, "%s", e2.msg);
 	if (guard_parse(t, p->value) < 0)
 		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	/* what the where-expression's tag: test does, without its call */
+	if (!t->guard_tag && strncmp(p->value, "tag:", 4) == 0 && p->value[4] &&
+	    !(t->guard_tag = strdup(p->value + 4)))
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -2175,6 +2193,38 @@ static int keys_choose(struct ls_rules *r, const struct scan_group *g, const uin
 	return n;
 }
 
+/* The byte of literal gl at offset off when it matches only itself
+ * there (not a caseless letter), else -1. */
+static int exact_byte(const struct group_lit *gl, int64_t off)
+{
+	unsigned char c;
+
+	if (off < 0 || off >= (int64_t)gl->lit->len)
+		return -1;
+	c = (unsigned char)gl->lit->text[off];
+	if (gl->caseless && ascii_lower(c) != ascii_upper(c))
+		return -1;
+	return c;
+}
+
+/* Finds the bytes all literals of g with key byte c have right after and
+ * right before it, for the scans to look for those too. */
+static void key_neighbours(struct ls_rules *r, struct scan_group *g, int c)
+{
+	const uint16_t *ids = r->bucket_ids + g->ids_first;
+	int next = -2, prev = -2;
+
+	for (unsigned b = g->key_first[c]; b < g->key_first[c + 1]; b++) {
+		const struct group_lit *gl = &r->glits[g->lit_first + ids[b]];
+		int n = exact_byte(gl, (int64_t)gl->key_off + 1);
+		int p = exact_byte(gl, (int64_t)gl->key_off - 1);
+		next = next == -2 || next == n ? n : -1;
+		prev = prev == -2 || prev == p ? p : -1;
+	}
+	g->next[c] = (int16_t)(next >= 0 ? next : -1);
+	g->prev[c] = (int16_t)(prev >= 0 ? prev : -1);
+}
+
 /* Files the literals of g by key byte (a caseless letter under both its
  * cases) in its 2 nlit places of bucket_ids. */
 static void buckets_fill(struct ls_rules *r, struct scan_group *g)
@@ -2193,6 +2243,18 @@ static void buckets_fill(struct ls_rules *r, struct scan_group *g)
 		g->is_key[c] = n > g->key_first[c];
 	}
 	g->key_first[256] = n;
+	g->nkeys = 0;
+	for (int c = 0; c < 256; c++) {
+		if (!g->is_key[c])
+			continue;
+		if (g->nkeys == SIMD_KEYS) {
+			g->nkeys = 0;
+			break;
+		}
+		g->keys[g->nkeys++] = (uint8_t)c;
+	}
+	for (int c = 0; c < 256; c++)
+		key_neighbours(r, g, c);
 }
 
 /* Fills a new group (r->groups[r->ngroups]) for the n rules ids reading
@@ -2618,17 +2680,84 @@ static int lit_at(const unsigned char *at, const struct group_lit *gl)
 	return i == n;
 }
 
+/* Sets the bits of the literals of g with key byte p[i] that occur in s
+ * (of len bytes) with that byte at i. */
+static inline void key_hit(const struct ls_rules *r, const struct scan_group *g,
+			   const unsigned char *p, size_t len, size_t i, uint64_t *bits)
+{
+	const struct group_lit *lits = r->glits + g->lit_first;
+	const uint16_t *ids = r->bucket_ids + g->ids_first;
+
+	for (unsigned k = g->key_first[p[i]]; k < g->key_first[p[i] + 1]; k++) {
+		const struct group_lit *gl = &lits[ids[k]];
+		if (i >= gl->key_off && gl->lit->len <= len - (i - gl->key_off) &&
+		    lit_at(p + i - gl->key_off, gl))
+			bits[ids[k] >> 6] |= (uint64_t)1 << (ids[k] & 63);
+	}
+}
+
+#if defined(__SSE2__)
+/* keys_scan() for a group of at most SIMD_KEYS key bytes: sixteen bytes
+ * compared with each key, and with the byte all literals with that key
+ * have right after it (else right before it) when there is one, at a
+ * time. Returns where the bytes left (fewer than seventeen) start. */
+static size_t keys_scan16(const struct ls_rules *r, const struct scan_group *g,
+			  const unsigned char *p, size_t len, uint64_t *bits)
+{
+	__m128i nkey[SIMD_KEYS], next[SIMD_KEYS], pkey[SIMD_KEYS], prev[SIMD_KEYS];
+	__m128i key[SIMD_KEYS];
+	int nn = 0, np = 0, nk = 0;
+	size_t i = 1;
+
+	if (len < 18)
+		return 0;
+	for (int k = 0; k < g->nkeys; k++) {
+		if (g->next[g->keys[k]] >= 0) {
+			nkey[nn] = _mm_set1_epi8((char)g->keys[k]);
+			next[nn++] = _mm_set1_epi8((char)g->next[g->keys[k]]);
+		} else if (g->prev[g->keys[k]] >= 0) {
+			pkey[np] = _mm_set1_epi8((char)g->keys[k]);
+			prev[np++] = _mm_set1_epi8((char)g->prev[g->keys[k]]);
+		} else {
+			key[nk++] = _mm_set1_epi8((char)g->keys[k]);
+		}
+	}
+	if (g->is_key[p[0]])
+		key_hit(r, g, p, len, 0, bits);
+	for (; i + 17 <= len; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i vn = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 1));
+		__m128i vp = _mm_loadu_si128((const __m128i *)(const void *)(p + i - 1));
+		__m128i hit = _mm_setzero_si128();
+
+		for (int k = 0; k < nn; k++)
+			hit = _mm_or_si128(hit, _mm_and_si128(_mm_cmpeq_epi8(v, nkey[k]),
+							      _mm_cmpeq_epi8(vn, next[k])));
+		for (int k = 0; k < np; k++)
+			hit = _mm_or_si128(hit, _mm_and_si128(_mm_cmpeq_epi8(v, pkey[k]),
+							      _mm_cmpeq_epi8(vp, prev[k])));
+		for (int k = 0; k < nk; k++)
+			hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, key[k]));
+		for (unsigned mask = (unsigned)_mm_movemask_epi8(hit); mask; mask &= mask - 1)
+			key_hit(r, g, p, len, i + (size_t)__builtin_ctz(mask), bits);
+	}
+	return i;
+}
+#endif
+
 /* Sets the bits of the literals of g that occur in s: at each byte that
  * is a key, the literals with that key are compared there. */
 static void keys_scan(const struct ls_rules *r, const struct scan_group *g,
 		      const char *s, size_t len, uint64_t *bits)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	const struct group_lit *lits = r->glits + g->lit_first;
-	const uint16_t *ids = r->bucket_ids + g->ids_first;
 	const uint8_t *is_key = g->is_key;
 	size_t i = 0;
 
+#if defined(__SSE2__)
+	if (g->nkeys)
+		i = keys_scan16(r, g, p, len, bits);
+#endif
 	for (;;) {
 		/* most bytes are no key: skip them eight at a time */
 		while (i + 8 <= len &&
@@ -2639,12 +2768,13 @@ static void keys_scan(const struct ls_rules *r, const struct scan_group *g,
 			i++;
 		if (i >= len)
 			return;
-		for (unsigned k = g->key_first[p[i]]; k < g->key_first[p[i] + 1]; k++) {
-			const struct group_lit *gl = &lits[ids[k]];
-			if (i >= gl->key_off && gl->lit->len <= len - (i - gl->key_off) &&
-			    lit_at(p + i - gl->key_off, gl))
-				bits[ids[k] >> 6] |= (uint64_t)1 << (ids[k] & 63);
+		/* the byte its literals all have next to the key is not there */
+		if ((g->next[p[i]] >= 0 && (i + 1 >= len || p[i + 1] != g->next[p[i]])) ||
+		    (g->prev[p[i]] >= 0 && (i == 0 || p[i - 1] != g->prev[p[i]]))) {
+			i++;
+			continue;
 		}
+		key_hit(r, g, p, len, i, bits);
 		i++;
 	}
 }
@@ -2961,6 +3091,8 @@ static int feed_threshold(struct threshold *t, struct ls_event *ev,
 	int fired;
 
 	if (t->guard_field && found && !guard_passes(t, found[t->guard_want]))
+		return 0;
+	if (t->guard_tag && !ls_event_has_tag(ev, t->guard_tag))
 		return 0;
 	/* on: first: it usually is a cheap tag test that most events fail */
 	if (t->on && !ls_where_match(t->on, ev))

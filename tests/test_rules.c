@@ -837,6 +837,58 @@ static void test_scanners_agree(void)
 	fix_end(&f);
 }
 
+/* Subjects long enough for the sixteen-bytes-at-a-time scan of a group
+ * with few key bytes, whose literals share the byte next to their key
+ * (or not): the answers are those of plain searching, at every position,
+ * the first and last bytes included. */
+static void test_keyed_long_subjects(void)
+{
+	static const char *const cased[] = { "\" 404", "\" 401", "()", "${", "$%7b", NULL };
+	static const char *const ci[] = { "%24{", "x(Q", NULL };
+	static const char alphabet[] = "\" 40147$%{}()bBxXqQ a";
+	char text[2048], subject[200];
+	uint32_t seed = 5;
+	int hits = 0;
+	struct fix f;
+
+	fix_begin(&f, 1);
+	snprintf(text, sizeof(text), "rule cased\n  dataset: d\n  match: (?s).\n  level: low\n");
+	for (int i = 0; cased[i]; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "  literal: %s\n", cased[i]);
+	snprintf(text + strlen(text), sizeof(text) - strlen(text),
+		 "rule ci\n  dataset: d\n  match: (?is).\n  level: low\n");
+	for (int i = 0; ci[i]; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "  literal: %s\n", ci[i]);
+	CU_ASSERT_FATAL(fix_load(&f, text) == 0);
+	for (int round = 0; round < 4000; round++) {
+		const char *want = NULL;
+		size_t len = lcg(&seed) % (sizeof(subject) - 1);
+		for (size_t i = 0; i < len;) {
+			const char *lit = lcg(&seed) % 2 ? cased[lcg(&seed) % 5] : ci[lcg(&seed) % 2];
+			if (lcg(&seed) % 8)
+				subject[i++] = alphabet[lcg(&seed) % (sizeof(alphabet) - 1)];
+			for (size_t k = 0; lit[k] && i < len && lcg(&seed) % 6; k++) {
+				char c = lit[k];
+				subject[i++] = lcg(&seed) % 4 ? c : c ^ 0x20 * ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+			}
+		}
+		subject[len] = '\0';
+		for (int i = 0; cased[i] && !want; i++)
+			want = occurs(subject, cased[i], 0) ? "cased" : NULL;
+		for (int i = 0; ci[i] && !want; i++)
+			want = occurs(subject, ci[i], 1) ? "ci" : NULL;
+		fix_event(&f, NULL, "d", subject, NULL);
+		CU_ASSERT(apply(&f, NULL) == (want ? 1 : 0));
+		if (!same(rule_id(&f.ev), want))
+			fprintf(stderr, "\nkeyed '%s': got %s, want %s\n", subject,
+				rule_id(&f.ev), want);
+		CU_ASSERT(same(rule_id(&f.ev), want));
+		hits += want != NULL;
+	}
+	CU_ASSERT(hits > 400 && hits < 3900);
+	fix_end(&f);
+}
+
 /* Subjects checked for many literals are scanned once (and short ones
  * remembered); the answers must be those of plain searching, whatever the
  * path, for every literal position, case, length and repetition. */
@@ -1482,6 +1534,7 @@ static const struct ls_test_case cases[] = {
 	{"subject scan and memo", test_scan_and_memo},
 	{"match: lines gated by their literals", test_lines_gated},
 	{"key-byte and automaton scans agree", test_scanners_agree},
+	{"long subjects scanned by key bytes", test_keyed_long_subjects},
 	{"lists, severity and tags", test_lists_and_severity},
 	{"bad rules rejected, set unchanged", test_bad_rules},
 	{"technique allow-list", test_techniques},
