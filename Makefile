@@ -51,12 +51,14 @@ check-libs:
 	    echo "logship: missing library $$m: run 'make deps' (or apt-get install $(DEB_BUILD))" >&2; exit 1; }; \
 	done
 
-logship: $(CMD_OBJ) $(LIB_OBJ) $(BUILD)/.flags
+# Relink when the flags change: a sanitizer build and a plain one share
+# ./logship, so the stamp is one file for both.
+LINK_STAMP := build/.link-flags
+logship: $(CMD_OBJ) $(LIB_OBJ) $(LINK_STAMP)
 	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(LIB_OBJ) $(PC_LIBS) -lm
 
-# Relink when the flags change (a sanitizer build and a plain one share ./logship).
-$(BUILD)/.flags: FORCE
-	@mkdir -p $(BUILD)
+$(LINK_STAMP): FORCE
+	@mkdir -p build
 	@echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' > $@
 
 $(BUILD)/%.o: %.c $(wildcard parsers/*.h shipper/*.h cmd/*.h tests/*.h)
