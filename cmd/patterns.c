@@ -88,6 +88,31 @@ static const struct ls_pentry *find_entry(struct ls_catalog *cat, const char *na
 	return found;
 }
 
+/* What the engine made of a rule: technique names and the prefilter. */
+static void show_rule_notes(const struct ls_rules *r, const struct ls_pentry *e)
+{
+	const char *lit;
+	int caseless;
+
+	for (int i = 0; i < e->nprops; i++) {
+		const char *name;
+		if (strcmp(e->props[i].key, "technique") != 0)
+			continue;
+		name = ls_rules_technique_name(r, e->props[i].value);
+		if (name)
+			printf("# technique %s: %s\n", e->props[i].value, name);
+	}
+	printf("# prefilter%s:", ls_rules_widened(r, e->name) ?
+	       " (widened: the literals did not cover every match)" : "");
+	for (int i = 0; (lit = ls_rules_literal(r, e->name, i, &caseless)) != NULL; i++) {
+		printf(" \"");
+		for (const unsigned char *c = (const unsigned char *)lit; *c; c++)
+			printf(*c < 0x20 || *c == '"' || *c == '\\' ? "\\x%02x" : "%c", *c);
+		printf("\"%s", caseless ? "(i)" : "");
+	}
+	printf("\n");
+}
+
 static int do_show(struct ls_catalog *cat, const char *name)
 {
 	const struct ls_pentry *e = find_entry(cat, name);
@@ -108,6 +133,8 @@ static int do_show(struct ls_catalog *cat, const char *name)
 	printf("# %s:%d\n%s %s\n", e->origin, e->line, e->kind, e->name);
 	for (int i = 0; i < e->nprops; i++)
 		printf("  %s: %s\n", e->props[i].key, e->props[i].value);
+	if (strcmp(e->kind, "rule") == 0)
+		show_rule_notes(cat->rules, e);
 	return 0;
 }
 

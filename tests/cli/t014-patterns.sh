@@ -11,6 +11,8 @@ expect_eq "list: at least 18 formats" 1 "$([ "$(grep -c '^format ' out)" -ge 18 
 expect_exit "show: exit 0" 0 "$LOGSHIP" patterns show ssh.failed_password
 expect_contains "show prints the definition" "$OUT" "rule ssh.failed_password"
 expect_contains "show prints examples" "$OUT" "  example: "
+expect_contains "show names the technique" "$OUT" "# technique T1110.001: Password Guessing"
+expect_contains "show prints the prefilter" "$OUT" '# prefilter: "Failed password for"'
 expect_exit "show unknown: exit 2" 2 "$LOGSHIP" patterns show ngnix
 expect_contains "show unknown suggests" "$ERR" "did you mean 'nginx'?"
 expect_exit "test one built-in: exit 0" 0 "$LOGSHIP" patterns test nginx
