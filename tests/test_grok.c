@@ -16,19 +16,11 @@ static struct ls_grok *base_grok(void)
 	struct ls_grok *g = NULL;
 	struct ls_patfile *pf = NULL;
 	struct ls_error err;
-	FILE *f;
-	long len;
+	size_t len;
 
 	snprintf(path, sizeof(path), "%s/patterns/00-grok.pattern", ls_test_srcdir());
-	f = fopen(path, "rb");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	text = malloc((size_t)len);
-	CU_ASSERT_EQUAL_FATAL(fread(text, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	CU_ASSERT_EQUAL_FATAL(ls_patfile_parse(text, (size_t)len, path, &pf, &err), 0);
+	text = ls_test_read_file(path, &len);
+	CU_ASSERT_EQUAL_FATAL(ls_patfile_parse(text, len, path, &pf, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(ls_grok_new(&g), 0);
 	for (int i = 0; i < pf->nentries; i++)
 		ls_grok_define(g, pf->entries[i].name, ls_pentry_get(&pf->entries[i], "match"));

@@ -70,24 +70,6 @@ static void write_file(const char *path, const void *data, size_t len)
 	CU_ASSERT_FATAL(fclose(f) == 0);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	CU_ASSERT_FATAL(f != NULL);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	CU_ASSERT_FATAL(buf != NULL);
-	CU_ASSERT_FATAL(fread(buf, 1, (size_t)n, f) == (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 static void write_gzip(const char *path, const char *mode, const void *data,
 		       size_t len)
 {
@@ -502,7 +484,7 @@ static void check_compressed(const char *path, const char *text, size_t size,
 	drain(r, &have);
 	assert_same(&want, &have);
 	CU_ASSERT_STRING_EQUAL(ls_reader_compression(r), comp);
-	free(slurp(path, &file_len));
+	free(ls_test_read_file(path, &file_len));
 	CU_ASSERT_EQUAL(ls_reader_bytes_in(r), file_len);
 	CU_ASSERT_EQUAL(ls_reader_bytes_out(r), size);
 	CU_ASSERT_EQUAL(ls_reader_fingerprint(r),
@@ -633,7 +615,7 @@ static void test_gzip_truncated(void)
 	CU_ASSERT_FATAL(prefix != NULL);
 	tmp_begin(&t);
 	write_gzip(tmp_path(&t, "whole.gz"), "wb", text, size);
-	gz = slurp(t.path, &gz_len);
+	gz = ls_test_read_file(t.path, &gz_len);
 	half = gz_len / 2;
 	write_file(tmp_path(&t, "half.gz"), gz, half);
 	got_len = inflate_prefix(gz, half, prefix, size);
@@ -674,7 +656,7 @@ static void test_zstd_truncated(void)
 	CU_ASSERT_FATAL(prefix != NULL);
 	tmp_begin(&t);
 	write_zstd(tmp_path(&t, "whole.zst"), text, size);
-	zst = slurp(t.path, &zst_len);
+	zst = ls_test_read_file(t.path, &zst_len);
 	half = zst_len / 2;
 	write_file(tmp_path(&t, "half.zst"), zst, half);
 	got_len = unzstd_prefix(zst, half, prefix, size);
@@ -797,7 +779,7 @@ static void test_stdin_gzip_pipe(void)
 	CU_ASSERT_FATAL(prefix != NULL);
 	tmp_begin(&t);
 	write_gzip(tmp_path(&t, "in.gz"), "wb", text, size);
-	gz = slurp(t.path, &gz_len);
+	gz = ls_test_read_file(t.path, &gz_len);
 
 	/* whole stream through "-" */
 	ref_split(text, size, MIB, &want);
@@ -898,7 +880,7 @@ static void test_gzip_corrupt(void)
 
 	tmp_begin(&t);
 	write_gzip(tmp_path(&t, "c.gz"), "wb", text, size);
-	gz = slurp(t.path, &gz_len);
+	gz = ls_test_read_file(t.path, &gz_len);
 	/* break the trailer's CRC: all data decodes, then the check fails */
 	gz[gz_len - 8] ^= 0x55;
 	write_file(t.path, gz, gz_len);

@@ -33,26 +33,13 @@ struct fix {
 	char ipbuf[64];
 };
 
+/* A repository file (name relative to the source tree), read whole. */
 static char *slurp(const char *name, size_t *len)
 {
 	char path[1024];
-	FILE *f;
-	char *buf;
-	long n;
 
 	snprintf(path, sizeof(path), "%s/%s", ls_test_srcdir(), name);
-	f = fopen(path, "rb");
-	CU_ASSERT_FATAL(f != NULL);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	CU_ASSERT_FATAL(buf != NULL);
-	CU_ASSERT_FATAL(fread(buf, 1, (size_t)n, f) == (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
+	return ls_test_read_file(path, len);
 }
 
 static void load_grok(struct fix *f)

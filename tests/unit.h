@@ -16,6 +16,10 @@ void ls_test_suite_add(const char *name, const struct ls_test_case *cases);
 /* Directory holding the repository's patterns/ (for tests that load them). */
 const char *ls_test_srcdir(void);
 
+/* The whole file at path, NUL-terminated, its size in *len; a fatal test
+ * failure when it cannot be read. Caller frees with free(). */
+char *ls_test_read_file(const char *path, size_t *len);
+
 #define LS_TEST_SUITE(sname, cases)                                       \
 	__attribute__((constructor)) static void ls_test_reg_##sname(void) \
 	{                                                                 \

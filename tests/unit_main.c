@@ -30,6 +30,25 @@ const char *ls_test_srcdir(void)
 	return d ? d : ".";
 }
 
+char *ls_test_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	CU_ASSERT_FATAL(f != NULL);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	CU_ASSERT_FATAL(buf != NULL);
+	CU_ASSERT_FATAL(fread(buf, 1, (size_t)n, f) == (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
 static int wanted(const char *name, int argc, char **argv)
 {
 	if (argc < 2)
