@@ -3,6 +3,7 @@
 #define LS_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 struct ls_buf {
@@ -45,6 +46,31 @@ static inline int ls_buf_putc(struct ls_buf *b, char c)
 }
 
 int ls_buf_puts(struct ls_buf *b, const char *s);
+
+/* memcpy() for the short pieces of an event (values, keys), without a
+ * call: overlapping moves that read and write exactly n bytes. */
+static inline void ls_copy_small(char *dst, const char *src, size_t n)
+{
+	uint64_t a, b;
+	uint32_t c, d;
+
+	if (n >= 16) {
+		memcpy(dst, src, n);
+	} else if (n >= 8) {
+		memcpy(&a, src, 8);
+		memcpy(&b, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	} else if (n >= 4) {
+		memcpy(&c, src, 4);
+		memcpy(&d, src + n - 4, 4);
+		memcpy(dst, &c, 4);
+		memcpy(dst + n - 4, &d, 4);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			dst[i] = src[i];
+	}
+}
 /* Appends printf-formatted text; 0 or LS_ENOMEM. Not for the per-line path. */
 int ls_buf_printf(struct ls_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -116,30 +116,6 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
 
 /* ---- the fast string writer: room is known, no checks per byte ---- */
 
-/* memcpy() for the short pieces of an event (values, keys), without a
- * call: overlapping moves that read and write exactly n bytes. */
-static inline void copy_small(char *dst, const char *src, size_t n)
-{
-	uint64_t a, b;
-	uint32_t c, d;
-
-	if (n >= 16) {
-		memcpy(dst, src, n);
-	} else if (n >= 8) {
-		memcpy(&a, src, 8);
-		memcpy(&b, src + n - 8, 8);
-		memcpy(dst, &a, 8);
-		memcpy(dst + n - 8, &b, 8);
-	} else if (n >= 4) {
-		memcpy(&c, src, 4);
-		memcpy(&d, src + n - 4, 4);
-		memcpy(dst, &c, 4);
-		memcpy(dst + n - 4, &d, 4);
-	} else {
-		for (size_t i = 0; i < n; i++)
-			dst[i] = src[i];
-	}
-}
 
 /* Copies the printable run at the start of p[0..n) to w; returns its
  * length. May store up to 16 bytes past the run, never past w + n + 15
@@ -223,7 +199,7 @@ static char *write_string(char *w, const char *s, size_t len, int *invalid)
 			continue;
 		}
 		if (p[i] >= 0x80 && (seq = utf8_seq(p + i, len - i)) != 0) {
-			copy_small(w, (const char *)p + i, seq);
+			ls_copy_small(w, (const char *)p + i, seq);
 			w += seq;
 			i += seq;
 			continue;
@@ -556,12 +532,12 @@ static char *write_value(char *w, const struct ls_field *f)
 	case LS_F_INT:
 		if (!json_int_valid(f->val, f->len))
 			break;
-		copy_small(w, f->val, f->len);
+		ls_copy_small(w, f->val, f->len);
 		return w + f->len;
 	case LS_F_FLOAT:
 		if (!json_number_valid(f->val, f->len))
 			break;
-		copy_small(w, f->val, f->len);
+		ls_copy_small(w, f->val, f->len);
 		return w + f->len;
 	case LS_F_RAW:
 		if (f->len == 0) {
@@ -1007,7 +983,7 @@ static int json_event_fast(struct ls_buf *out, const struct ls_event *ev,
 		w = sh->order[k] == TAGS_ENTRY ? write_tags(w, ev) :
 		    write_value(w, &ev->fields[sh->order[k]]);
 	}
-	copy_small(w, sh->text + sh->at[sh->n], (size_t)(sh->at[sh->n + 1] - sh->at[sh->n]));
+	ls_copy_small(w, sh->text + sh->at[sh->n], (size_t)(sh->at[sh->n + 1] - sh->at[sh->n]));
 	w += sh->at[sh->n + 1] - sh->at[sh->n];
 	*w = '\0';
 	out->len = (size_t)(w - out->data);

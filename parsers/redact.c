@@ -27,6 +27,7 @@
  * out of it gets the secrets it overlaps replaced, and is scanned again
  * on its own only when its ends could make a difference (see covered()). */
 #include "redact.h"
+#include "buf.h"
 #include "error.h"
 
 #include <stdint.h>
@@ -949,32 +950,6 @@ static unsigned candidates16(const char *s, size_t i)
 #define SHORT_MAX 32
 
 #if defined(__SSE2__)
-/* Copies n bytes (n <= SHORT_MAX) without a call: two overlapping moves of
- * 16, 8 or 4 bytes, so nothing past dst[n) is written. */
-static void copy_short(unsigned char *dst, const char *src, size_t n)
-{
-	uint64_t head, tail;
-	uint32_t head4, tail4;
-
-	if (n >= 16) {
-		_mm_storeu_si128((__m128i *)(void *)dst, load16(src));
-		_mm_storeu_si128((__m128i *)(void *)(dst + n - 16), load16(src + n - 16));
-	} else if (n >= 8) {
-		memcpy(&head, src, 8);
-		memcpy(&tail, src + n - 8, 8);
-		memcpy(dst, &head, 8);
-		memcpy(dst + n - 8, &tail, 8);
-	} else if (n >= 4) {
-		memcpy(&head4, src, 4);
-		memcpy(&tail4, src + n - 4, 4);
-		memcpy(dst, &head4, 4);
-		memcpy(dst + n - 4, &tail4, 4);
-	} else {
-		for (size_t k = 0; k < n; k++)
-			dst[k] = (unsigned char)src[k];
-	}
-}
-
 /* Bit k set when candidate(s, len, i + k) holds, for the last len - i <=
  * SHORT_MAX bytes of s. They are copied between zeros (no trigger, no
  * digit: the zeros act as the end of the text) and checked 16 at a time,
@@ -992,7 +967,7 @@ static uint32_t tail_candidates(const char *s, size_t len, size_t i)
 	else
 		memset(room, 0, 32);
 	room[0] = i > 0 ? (unsigned char)s[i - 1] : 0;
-	copy_short(room + 1, s + i, n);
+	ls_copy_small((char *)room + 1, s + i, n);
 	mask = candidates16((const char *)room, 1);
 	if (n > 16)
 		mask |= (uint32_t)candidates16((const char *)room, 17) << 16;
