@@ -7,11 +7,11 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 VERSION := 0.1.0
 
-LIBS_PC := libpcre2-8 libcurl zlib libzstd libxxhash
+LIBS_PC := libpcre2-8 libcurl zlib libzstd libxxhash libsystemd
 # Debian packages: build, then test-only.
 DEB_BUILD := gcc make pkg-config libpcre2-dev libcurl4-openssl-dev zlib1g-dev \
 	libzstd-dev libxxhash-dev libsystemd-dev libcunit1-dev
-DEB_TEST := util-linux bsdextrautils gzip zstd procps time valgrind
+DEB_TEST := util-linux bsdextrautils gzip zstd procps time valgrind systemd-journal-remote
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2
 CFLAGS ?= -O2 -g

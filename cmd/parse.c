@@ -1,5 +1,6 @@
 /* parse.c - `logship parse`: grep-style parsing of files or stdin. */
 #include "commands.h"
+#include "common.h"
 #include "opts.h"
 #include "output.h"
 
@@ -14,18 +15,12 @@
 #include <unistd.h>
 
 enum {
-	OPT_PATTERNS = 256, OPT_FIELDS, OPT_NO_TAG, OPT_NO_REDACT, OPT_SINCE,
-	OPT_UNTIL, OPT_STATS, OPT_SUMMARY, OPT_FAIL_ON, OPT_TZ, OPT_MAX_LINE,
-	OPT_ML_START, OPT_ML_LINES, OPT_ML_BYTES, OPT_COLOR
+	OPT_SINCE = LS_OPT_COMMAND_FIRST, OPT_UNTIL, OPT_STATS, OPT_SUMMARY, OPT_FAIL_ON
 };
 
 static const struct ls_opt parse_opts[] = {
-	{"format", 'f', 1, "NAME", "log format, or auto (default): see 'logship patterns list'"},
-	{"regex", 'e', 1, "RE", "parse with this PCRE2 regex (named groups, %{GROK:field} macros)"},
-	{"patterns", OPT_PATTERNS, 1, "DIR", "load extra format and rule files from DIR"},
-	{"output", 'o', 1, "FMT", "json, logfmt, tsv or pretty (default: pretty on a terminal)"},
-	{"fields", OPT_FIELDS, 1, "LIST", "comma-separated fields for tsv/logfmt/pretty"},
-	{"where", 'w', 1, "EXPR", "keep events matching EXPR (repeatable, ANDed)"},
+	LS_COMMON_OPTS_PARSING,
+	LS_COMMON_OPTS_OUTPUT,
 	{"count", 'c', 0, NULL, "print only the number of matching events"},
 	{"max-count", 'm', 1, "N", "stop after N events"},
 	{"unparsed", 'v', 0, NULL, "print only lines that no format parsed"},
@@ -34,28 +29,16 @@ static const struct ls_opt parse_opts[] = {
 	{"stats", OPT_STATS, 0, NULL, "print lines, bytes, events, unparsed, per format and tag on stderr"},
 	{"summary", OPT_SUMMARY, 1, "md", "print a Markdown summary instead of the events"},
 	{"fail-on", OPT_FAIL_ON, 1, "LEVEL", "exit 1 when an event is at or above LEVEL (low, medium, ...)"},
-	{"no-tag", OPT_NO_TAG, 0, NULL, "do not apply the security rules"},
-	{"no-redact", OPT_NO_REDACT, 0, NULL, "do not redact passwords, tokens, keys and card numbers"},
-	{"tz", OPT_TZ, 1, "ZONE", "time zone for times without one (default: TZ)"},
-	{"max-line", OPT_MAX_LINE, 1, "BYTES", "truncate longer lines (default 1M), tagged truncated"},
-	{"multiline-start", OPT_ML_START, 1, "RE", "a line matching RE starts an event; others continue it"},
-	{"multiline-max-lines", OPT_ML_LINES, 1, "N", "at most N lines per multi-line event (default 500)"},
-	{"multiline-max-bytes", OPT_ML_BYTES, 1, "BYTES", "at most BYTES per multi-line event (default 1M)"},
-	{"color", OPT_COLOR, 1, "WHEN", "auto, always or never (NO_COLOR is honoured)"},
-	{"help", 'h', 0, NULL, "show this help"},
+	LS_COMMON_OPTS_REST,
 	{NULL, 0, 0, NULL, NULL}
 };
 
 #define MAX_TAG_STATS 128
 
 struct parse_ctx {
-	struct ls_pipeline_opts po;
-	struct ls_where *where;
+	struct ls_common co;
 	struct ls_output out;
-	int outfmt; /* -1: pretty on a terminal, json otherwise */
-	char *fields;
-	const char *color;
-	int count_only, only_unparsed, stats, summary, help, nwhere;
+	int count_only, only_unparsed, stats, summary;
 	long long max_count;
 	int fail_on;
 	const char *since_arg, *until_arg;
@@ -69,42 +52,20 @@ struct parse_ctx {
 	int nrule_stats;
 };
 
-static int bad_number(const char *opt, const char *arg)
-{
-	ls_die_msg("parse", "%s: '%s' is not a valid number", opt, arg);
-	return -2;
-}
-
 static int handle_opt(void *vctx, int key, const char *arg)
 {
 	struct parse_ctx *c = vctx;
-	struct ls_error err;
 	long long v;
+	int rc = ls_common_opt(&c->co, "parse", key, arg);
 
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
 	switch (key) {
-	case 'f': c->po.format = arg; break;
-	case 'e': c->po.regex = arg; break;
-	case OPT_PATTERNS: c->po.patterns_dir = arg; break;
-	case 'o':
-		c->outfmt = ls_output_parse_format(arg);
-		if (c->outfmt < 0) {
-			ls_die_msg("parse", "unknown output '%s' (json, logfmt, tsv, pretty)", arg);
-			return -2;
-		}
-		break;
-	case OPT_FIELDS: c->fields = (char *)arg; break;
-	case 'w':
-		if (ls_where_add(c->where, arg, &err) < 0) {
-			ls_die_msg("parse", "%s", err.msg);
-			return -2;
-		}
-		c->nwhere++;
-		break;
 	case 'c': c->count_only = 1; break;
 	case 'm':
 		v = ls_opts_size(arg);
 		if (v < 0)
-			return bad_number("--max-count", arg);
+			return ls_bad_number("parse", "--max-count", arg);
 		c->max_count = v;
 		break;
 	case 'v': c->only_unparsed = 1; break;
@@ -125,36 +86,6 @@ static int handle_opt(void *vctx, int key, const char *arg)
 			return -2;
 		}
 		break;
-	case OPT_NO_TAG: c->po.no_tag = 1; break;
-	case OPT_NO_REDACT: c->po.no_redact = 1; break;
-	case OPT_TZ: c->po.tz = arg; break;
-	case OPT_MAX_LINE:
-		v = ls_opts_size(arg);
-		if (v < 1)
-			return bad_number("--max-line", arg);
-		c->po.max_line = (size_t)v;
-		break;
-	case OPT_ML_START: c->po.multiline_start = arg; break;
-	case OPT_ML_LINES:
-		v = ls_opts_size(arg);
-		if (v < 1)
-			return bad_number("--multiline-max-lines", arg);
-		c->po.multiline_max_lines = (int)v;
-		break;
-	case OPT_ML_BYTES:
-		v = ls_opts_size(arg);
-		if (v < 1)
-			return bad_number("--multiline-max-bytes", arg);
-		c->po.multiline_max_bytes = (size_t)v;
-		break;
-	case OPT_COLOR:
-		if (strcmp(arg, "auto") && strcmp(arg, "always") && strcmp(arg, "never")) {
-			ls_die_msg("parse", "--color: '%s' is not auto, always or never", arg);
-			return -2;
-		}
-		c->color = arg;
-		break;
-	case 'h': c->help = 1; break;
 	default: return -2;
 	}
 	return 0;
@@ -214,7 +145,7 @@ static int on_event(void *vctx, struct ls_event *ev)
 		return 0;
 	if (c->until_arg && ev->ts_ms >= c->until_ms)
 		return 0;
-	if (!ls_where_match(c->where, ev))
+	if (!ls_where_match(c->co.where, ev))
 		return 0;
 	if (c->fail_on && ev->severity >= c->fail_on)
 		c->max_severity_hits++;
@@ -244,7 +175,7 @@ static int parse_input(struct parse_ctx *c, struct ls_pipeline *p, const char *p
 	unsigned flags;
 	int rc, first = 1, status = 0;
 
-	rc = ls_reader_open(&r, path, c->po.max_line ? c->po.max_line : (1 << 20), &err);
+	rc = ls_reader_open(&r, path, c->co.po.max_line ? c->co.po.max_line : (1 << 20), &err);
 	if (rc < 0) {
 		ls_die_msg(NULL, "%s", err.msg);
 		return 1;
@@ -341,17 +272,6 @@ static int resolve_times(struct parse_ctx *c, struct ls_pipeline *p)
 	return 0;
 }
 
-static int use_color(const char *when)
-{
-	const char *nc = getenv("NO_COLOR");
-
-	if (when && strcmp(when, "always") == 0)
-		return 1;
-	if (when && strcmp(when, "never") == 0)
-		return 0;
-	return isatty(1) && !(nc && *nc);
-}
-
 int cmd_parse(int argc, char **argv)
 {
 	struct parse_ctx *c = calloc(1, sizeof(*c));
@@ -359,33 +279,31 @@ int cmd_parse(int argc, char **argv)
 	struct ls_error err = {0, ""};
 	int first, status = 0, rc, exit_code = 2;
 
-	if (!c || ls_where_new(&c->where) < 0) {
+	if (!c || ls_common_init(&c->co) < 0) {
 		ls_die_msg(NULL, "out of memory");
 		goto out;
 	}
-	c->outfmt = -1;
 	if (ls_opts_parse("parse", parse_opts, argc, argv, handle_opt, c, &first) < 0)
 		goto out;
-	if (c->help) {
+	if (c->co.help) {
 		cmd_parse_help();
 		exit_code = 0;
 		goto out;
 	}
-	if (ls_now_ms(&c->po.now_ms) < 0)
+	if (ls_now_ms(&c->co.po.now_ms) < 0)
 		goto out;
 	/* the event id and redaction change only what is shown: a bare
 	 * count or summary needs neither */
-	if ((c->count_only || c->summary) && !c->nwhere && !c->stats)
-		c->po.count_only = 1;
-	if (ls_pipeline_new(&p, &c->po, ls_warn_cb, NULL, &err) < 0) {
+	if ((c->count_only || c->summary) && !c->co.nwhere && !c->stats)
+		c->co.po.count_only = 1;
+	if (ls_pipeline_new(&p, &c->co.po, ls_warn_cb, NULL, &err) < 0) {
 		ls_die_msg(NULL, "%s", err.msg);
 		goto out;
 	}
 	if (resolve_times(c, p) < 0)
 		goto out;
-	if (c->outfmt < 0)
-		c->outfmt = isatty(1) ? LS_OUT_PRETTY : LS_OUT_JSON;
-	ls_output_init(&c->out, 1, (enum ls_outfmt)c->outfmt, use_color(c->color), c->fields);
+	ls_output_init(&c->out, 1, ls_common_outfmt(&c->co), ls_use_color(c->co.color),
+		       c->co.fields);
 	if (first >= argc) {
 		status |= parse_input(c, p, "-", 0) == 1;
 	} else {
@@ -417,7 +335,7 @@ int cmd_parse(int argc, char **argv)
 out:
 	ls_pipeline_free(p);
 	if (c)
-		ls_where_free(c->where);
+		ls_common_release(&c->co);
 	free(c);
 	return exit_code;
 }

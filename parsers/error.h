@@ -11,7 +11,8 @@ enum ls_errcode {
 	LS_EIO = -3,     /* read/write failure */
 	LS_EREGEX = -4,  /* a regular expression did not compile */
 	LS_ENOENT = -5,  /* no such file, format or field */
-	LS_EDAMAGED = -6 /* input is damaged (truncated gzip, bad zstd frame) */
+	LS_EDAMAGED = -6, /* input is damaged (truncated gzip, bad zstd frame) */
+	LS_EBUSY = -7     /* a lock is held by another process */
 };
 
 struct ls_error {

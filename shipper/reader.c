@@ -71,6 +71,8 @@ struct ls_reader {
 	size_t fp_len;
 	uint64_t fingerprint;
 
+	int follow;              /* a growing plain file: the end is not sticky and
+				  * a last line without "\n" is held back */
 	int at_eof;              /* the stream ended: next() keeps returning 0 */
 	int failed;              /* a sticky error, in saved_err */
 	struct ls_error saved_err;
@@ -168,6 +170,65 @@ int ls_reader_open(struct ls_reader **out, const char *path, size_t max_line,
 out:
 	ls_reader_free(r);
 	return rc;
+}
+
+static void emit(struct ls_reader *r, const char *data, uint64_t total,
+		 int had_newline, const char **line, size_t *len,
+		 uint64_t *offset, unsigned *flags);
+
+/* Opens a plain file to follow from byte offset start (a line start):
+ * see reader.h. */
+int ls_reader_open_follow(struct ls_reader **out, const char *path, uint64_t start,
+			  size_t max_line, struct ls_error *err)
+{
+	int rc = ls_reader_open(out, path, max_line, err);
+
+	if (rc < 0)
+		return rc;
+	(*out)->follow = 1;
+	(*out)->comp = LS_COMP_PLAIN;
+	return ls_reader_rewind(*out, start, err);
+}
+
+/* Moves a followed file's read position to offset (a line start): see
+ * reader.h. */
+int ls_reader_rewind(struct ls_reader *r, uint64_t offset, struct ls_error *err)
+{
+	if (lseek(r->fd, (off_t)offset, SEEK_SET) < 0)
+		return ls_error_set(err, LS_EIO, "%s: cannot seek to byte %llu: %s", r->name,
+				    (unsigned long long)offset, strerror(errno));
+	r->raw_len = r->raw_pos = 0;
+	r->raw_eof = 0;
+	r->dec_len = r->dec_pos = 0;
+	r->line_stored = 0;
+	r->line_total = 0;
+	r->line_start = offset;
+	r->bytes_in = offset;
+	r->bytes_out = offset;
+	r->at_eof = 0;
+	return 0;
+}
+
+/* Bytes of a last line held back for want of its "\n" (follow mode). */
+uint64_t ls_reader_held(const struct ls_reader *r)
+{
+	return r->line_total;
+}
+
+/* Hands out the held partial line as a line of its own (flag
+ * LS_LINE_NO_NEWLINE): see reader.h. */
+int ls_reader_take_partial(struct ls_reader *r, const char **line, size_t *len,
+			   uint64_t *offset, unsigned *flags)
+{
+	if (r->line_total == 0)
+		return 0;
+	emit(r, r->line, r->line_total, 0, line, len, offset, flags);
+	return 1;
+}
+
+int ls_reader_fd(const struct ls_reader *r)
+{
+	return r->fd;
 }
 
 /* Closes the file (not standard input) and frees r and its buffers; lines
@@ -548,6 +609,11 @@ int ls_reader_next(struct ls_reader *r, const char **line, size_t *len,
 	for (;;) {
 		if (r->dec_pos == r->dec_len) {
 			n = fill(r, &r->saved_err);
+			if (n == 0 && r->follow) {
+				/* more may be written: hold any partial line */
+				r->raw_eof = 0;
+				return 0;
+			}
 			if (n <= 0 && r->line_total > 0) {
 				/* the partial last line goes out before the end or error */
 				if (n == 0)
@@ -609,6 +675,12 @@ uint64_t ls_reader_bytes_out(const struct ls_reader *r)
 uint64_t ls_reader_fingerprint(const struct ls_reader *r)
 {
 	return r->fingerprint;
+}
+
+/* How many bytes the fingerprint covers (at most 1024). */
+uint32_t ls_reader_fingerprint_len(const struct ls_reader *r)
+{
+	return (uint32_t)r->fp_len;
 }
 
 /* "plain", "gzip" or "zstd" ("plain" until the first read decides). */

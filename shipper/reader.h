@@ -43,6 +43,35 @@ uint64_t ls_reader_bytes_out(const struct ls_reader *r);
 /* A fingerprint of the input: XXH64 of its first (up to 1024) decompressed
  * bytes, known after the first line was returned (0 for an empty input). */
 uint64_t ls_reader_fingerprint(const struct ls_reader *r);
+/* How many bytes it covers (min(1024, size) once known). */
+uint32_t ls_reader_fingerprint_len(const struct ls_reader *r);
+
+/* Follow mode, for a growing plain file (tail, ship). Opens path and starts
+ * at byte offset start, which must be a line start. ls_reader_next() then
+ * returns 0 when it has read all there is, and returns more lines after the
+ * file grows; a last line without "\n" is held back (its bytes counted by
+ * ls_reader_held()) until its "\n" arrives or ls_reader_take_partial()
+ * hands it out. No decompression in this mode. ls_reader_bytes_out() is the
+ * offset just past the last line returned: the resume point. Caller frees
+ * with ls_reader_free(). */
+int ls_reader_open_follow(struct ls_reader **out, const char *path, uint64_t start,
+			  size_t max_line, struct ls_error *err);
+
+/* Moves a followed file's position to offset (a line start), dropping any
+ * held partial line: after truncation (offset 0). LS_EIO when lseek fails. */
+int ls_reader_rewind(struct ls_reader *r, uint64_t offset, struct ls_error *err);
+
+/* Bytes of the held partial line (0: none). */
+uint64_t ls_reader_held(const struct ls_reader *r);
+
+/* Returns the held partial line like ls_reader_next() (1, with
+ * LS_LINE_NO_NEWLINE in *flags), or 0 when none is held. Used after
+ * --partial-timeout and when a rotated file is closed. */
+int ls_reader_take_partial(struct ls_reader *r, const char **line, size_t *len,
+			   uint64_t *offset, unsigned *flags);
+
+/* The open descriptor (for fstat). */
+int ls_reader_fd(const struct ls_reader *r);
 
 /* "plain", "gzip" or "zstd". */
 const char *ls_reader_compression(const struct ls_reader *r);

@@ -1,0 +1,106 @@
+/* common.c - the options parse, tail and ship share. */
+#include "common.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int ls_common_init(struct ls_common *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->outfmt = -1;
+	return ls_where_new(&c->where);
+}
+
+void ls_common_release(struct ls_common *c)
+{
+	ls_where_free(c->where);
+	c->where = NULL;
+}
+
+int ls_bad_number(const char *sub, const char *opt, const char *arg)
+{
+	ls_die_msg(sub, "%s: '%s' is not a valid number", opt, arg);
+	return -2;
+}
+
+/* A size option of at least 1. */
+static int positive_size(const char *sub, const char *opt, const char *arg, long long *v)
+{
+	*v = ls_opts_size(arg);
+	return *v < 1 ? ls_bad_number(sub, opt, arg) : 0;
+}
+
+int ls_common_opt(struct ls_common *c, const char *sub, int key, const char *arg)
+{
+	struct ls_error err;
+	long long v;
+
+	switch (key) {
+	case 'f': c->po.format = arg; break;
+	case 'e': c->po.regex = arg; break;
+	case LS_OPT_PATTERNS: c->po.patterns_dir = arg; break;
+	case 'o':
+		c->outfmt = ls_output_parse_format(arg);
+		if (c->outfmt < 0) {
+			ls_die_msg(sub, "unknown output '%s' (json, logfmt, tsv, pretty)", arg);
+			return -2;
+		}
+		break;
+	case LS_OPT_FIELDS: c->fields = (char *)arg; break;
+	case 'w':
+		if (ls_where_add(c->where, arg, &err) < 0) {
+			ls_die_msg(sub, "%s", err.msg);
+			return -2;
+		}
+		c->nwhere++;
+		break;
+	case LS_OPT_NO_TAG: c->po.no_tag = 1; break;
+	case LS_OPT_NO_REDACT: c->po.no_redact = 1; break;
+	case LS_OPT_TZ: c->po.tz = arg; break;
+	case LS_OPT_MAX_LINE:
+		if (positive_size(sub, "--max-line", arg, &v) < 0)
+			return -2;
+		c->po.max_line = (size_t)v;
+		break;
+	case LS_OPT_ML_START: c->po.multiline_start = arg; break;
+	case LS_OPT_ML_LINES:
+		if (positive_size(sub, "--multiline-max-lines", arg, &v) < 0)
+			return -2;
+		c->po.multiline_max_lines = (int)(v > 1000000 ? 1000000 : v);
+		break;
+	case LS_OPT_ML_BYTES:
+		if (positive_size(sub, "--multiline-max-bytes", arg, &v) < 0)
+			return -2;
+		c->po.multiline_max_bytes = (size_t)v;
+		break;
+	case LS_OPT_COLOR:
+		if (strcmp(arg, "auto") && strcmp(arg, "always") && strcmp(arg, "never")) {
+			ls_die_msg(sub, "--color: '%s' is not auto, always or never", arg);
+			return -2;
+		}
+		c->color = arg;
+		break;
+	case 'h': c->help = 1; break;
+	default: return 0;
+	}
+	return 1;
+}
+
+int ls_use_color(const char *when)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	if (when && strcmp(when, "always") == 0)
+		return 1;
+	if (when && strcmp(when, "never") == 0)
+		return 0;
+	return isatty(1) && !(nc && *nc);
+}
+
+enum ls_outfmt ls_common_outfmt(const struct ls_common *c)
+{
+	if (c->outfmt >= 0)
+		return (enum ls_outfmt)c->outfmt;
+	return isatty(1) ? LS_OUT_PRETTY : LS_OUT_JSON;
+}

@@ -1,0 +1,74 @@
+/* common.h - the options parse, tail and ship share (format, regex,
+ * output, --where, tagging, multi-line, colour): one set of table entries
+ * and one handler, so the commands cannot drift apart. */
+#ifndef LS_COMMON_H
+#define LS_COMMON_H
+
+#include "opts.h"
+#include "output.h"
+
+#include "../parsers/where.h"
+#include "../shipper/pipeline.h"
+
+/* Option keys >= 256 shared by the commands; each command numbers its own
+ * from LS_OPT_COMMAND_FIRST. */
+enum {
+	LS_OPT_PATTERNS = 256, LS_OPT_FIELDS, LS_OPT_NO_TAG, LS_OPT_NO_REDACT, LS_OPT_TZ,
+	LS_OPT_MAX_LINE, LS_OPT_ML_START, LS_OPT_ML_LINES, LS_OPT_ML_BYTES, LS_OPT_COLOR,
+	LS_OPT_COMMAND_FIRST = 300
+};
+
+/* How lines are parsed. */
+#define LS_COMMON_OPTS_PARSING \
+	{"format", 'f', 1, "NAME", "log format, or auto (default): see 'logship patterns list'"}, \
+	{"regex", 'e', 1, "RE", "parse with this PCRE2 regex (named groups, %{GROK:field} macros)"}, \
+	{"patterns", LS_OPT_PATTERNS, 1, "DIR", "load extra format and rule files from DIR"}
+
+/* What is printed. */
+#define LS_COMMON_OPTS_OUTPUT \
+	{"output", 'o', 1, "FMT", "json, logfmt, tsv or pretty (default: pretty on a terminal)"}, \
+	{"fields", LS_OPT_FIELDS, 1, "LIST", "comma-separated fields for tsv/logfmt/pretty"}, \
+	{"where", 'w', 1, "EXPR", "keep events matching EXPR (repeatable, ANDed)"}
+
+/* Tagging, times, long lines, multi-line records, colour and help. */
+#define LS_COMMON_OPTS_REST \
+	{"no-tag", LS_OPT_NO_TAG, 0, NULL, "do not apply the security rules"}, \
+	{"no-redact", LS_OPT_NO_REDACT, 0, NULL, "do not redact passwords, tokens, keys and card numbers"}, \
+	{"tz", LS_OPT_TZ, 1, "ZONE", "time zone for times without one (default: TZ)"}, \
+	{"max-line", LS_OPT_MAX_LINE, 1, "BYTES", "truncate longer lines (default 1M), tagged truncated"}, \
+	{"multiline-start", LS_OPT_ML_START, 1, "RE", "a line matching RE starts an event; others continue it"}, \
+	{"multiline-max-lines", LS_OPT_ML_LINES, 1, "N", "at most N lines per multi-line event (default 500)"}, \
+	{"multiline-max-bytes", LS_OPT_ML_BYTES, 1, "BYTES", "at most BYTES per multi-line event (default 1M)"}, \
+	{"color", LS_OPT_COLOR, 1, "WHEN", "auto, always or never (NO_COLOR is honoured)"}, \
+	{"help", 'h', 0, NULL, "show this help"}
+
+/* The shared settings, filled by ls_common_opt(). */
+struct ls_common {
+	struct ls_pipeline_opts po;
+	struct ls_where *where; /* owned: ls_common_release() */
+	int nwhere;
+	int outfmt;             /* -1 until chosen */
+	char *fields;           /* borrowed from argv */
+	const char *color;
+	int help;
+};
+
+/* Sets up c (an empty --where list). LS_ENOMEM on failure. */
+int ls_common_init(struct ls_common *c);
+void ls_common_release(struct ls_common *c);
+
+/* Handles a shared option for command sub: 1 when key was one (and
+ * accepted), 0 when key is not shared, -2 after printing an error. */
+int ls_common_opt(struct ls_common *c, const char *sub, int key, const char *arg);
+
+/* Complains that arg is not a valid number for opt; returns -2. */
+int ls_bad_number(const char *sub, const char *opt, const char *arg);
+
+/* 1 when colour is wanted on fd 1 (--color, NO_COLOR, a terminal). */
+int ls_use_color(const char *when);
+
+/* The output format: the chosen one, or pretty on a terminal and json
+ * otherwise. */
+enum ls_outfmt ls_common_outfmt(const struct ls_common *c);
+
+#endif

@@ -1,0 +1,1251 @@
+/* tailer.c - following files: see tailer.h.
+ *
+ * Every file logship knows is one struct ls_tail_file, found by identity
+ * (device, inode) and by the path it was last seen under. A file's identity
+ * also carries a fingerprint (XXH64 of its first FP_BYTES bytes, or of all
+ * of it while it is shorter), so an inode that was freed and reused is a new
+ * file, and a rotated file compressed under a new name is recognised.
+ *
+ * Watch events only mark work: files to read ("dirty"), paths to look at
+ * again, or a full rescan. ls_tailer_dispatch() then always works in the
+ * same order: read the files already open (so a rotated file is drained
+ * through its descriptor before anything else), look at the changed paths
+ * (new files, renames, replacements), rescan when asked, read the new files,
+ * and run the timers. A file whose path now names another file is
+ * "detached": still read through its descriptor until it is deleted or has
+ * been quiet for rotate_wait. */
+#include "tailer.h"
+#include "glob.h"
+#include "reader.h"
+#include "watch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#define FP_BYTES 1024
+#define READ_BUDGET ((uint64_t)4 << 20)     /* bytes per file per dispatch */
+#define PENDING_MAX 4096                   /* changed paths before a rescan */
+#define GONE_MAX 4096                      /* finished files remembered */
+
+struct ls_tail_file {
+	char *path;              /* last matching path; NULL once detached */
+	char *last_path;         /* the path lines are reported under */
+	uint64_t dev, ino;
+	uint64_t fingerprint;
+	uint32_t fp_len;
+	struct ls_reader *r;     /* NULL while closed */
+	uint64_t pos;            /* next line's offset (while closed, or before open) */
+	uint64_t skip_until;     /* compressed: lines before this were read already */
+	uint64_t committed;      /* lines before this offset were delivered */
+	uint64_t size;           /* size when last read */
+	int64_t last_read_wall;  /* wall clock ms */
+	int64_t last_growth_ms;  /* monotonic ms of the last new line */
+	int64_t partial_since_ms; /* a partial line has been held since (0: none) */
+	int wd;                  /* watch id, -1: none */
+	unsigned gen;            /* scan generation it was last seen in */
+	unsigned dirty : 1, detached : 1, compressed : 1, done : 1, check_path : 1;
+	void *user;
+	struct ls_tail_file *next_id, *next_path;
+};
+
+/* A finished file: read to its end, then deleted or rotated away. Kept so a
+ * compressed copy found later is not read again, and saved in the state. */
+struct gone_file {
+	uint64_t dev, ino, fingerprint, offset, size;
+	uint32_t fp_len;
+	int64_t gone_wall_ms;
+	char *path;
+};
+
+struct ls_tailer {
+	struct ls_tailer_opts o;
+	struct ls_tailer_cbs cb;
+	void *ctx;
+	struct ls_globset *globs;
+	struct ls_watch *watch;
+	int polling;
+	struct ls_tail_file **files; /* all known files */
+	size_t nfiles, cap_files;
+	struct ls_tail_file **by_id, **by_path;
+	size_t nbuckets;
+	struct gone_file *gone;
+	size_t ngone, cap_gone;
+	char **pending;              /* paths to look at again */
+	size_t npending;
+	int rescan, started, more;
+	unsigned gen;
+	size_t nopen;
+	int64_t next_ckpt_ms;
+	int ckpt_dirty;
+	struct ls_tailer_stats stats;
+};
+
+/* ---- clocks and messages ---------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void warn(struct ls_tailer *t, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	if (!t->cb.warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	t->cb.warn(t->ctx, msg);
+}
+
+/* ---- the file tables -------------------------------------------------- */
+
+static size_t hash_id(uint64_t dev, uint64_t ino)
+{
+	return (size_t)(ino * 0x9E3779B97F4A7C15ULL ^ dev);
+}
+
+static size_t hash_path(const char *p)
+{
+	return (size_t)XXH3_64bits(p, strlen(p));
+}
+
+static struct ls_tail_file *find_id(struct ls_tailer *t, uint64_t dev, uint64_t ino)
+{
+	struct ls_tail_file *f = t->by_id[hash_id(dev, ino) & (t->nbuckets - 1)];
+
+	while (f && (f->dev != dev || f->ino != ino))
+		f = f->next_id;
+	return f;
+}
+
+static struct ls_tail_file *find_path(struct ls_tailer *t, const char *path)
+{
+	struct ls_tail_file *f = t->by_path[hash_path(path) & (t->nbuckets - 1)];
+
+	while (f && strcmp(f->path, path) != 0)
+		f = f->next_path;
+	return f;
+}
+
+static void unlink_id(struct ls_tailer *t, struct ls_tail_file *f)
+{
+	struct ls_tail_file **p = &t->by_id[hash_id(f->dev, f->ino) & (t->nbuckets - 1)];
+
+	while (*p && *p != f)
+		p = &(*p)->next_id;
+	if (*p)
+		*p = f->next_id;
+}
+
+static void unlink_path(struct ls_tailer *t, struct ls_tail_file *f)
+{
+	struct ls_tail_file **p;
+
+	if (!f->path)
+		return;
+	p = &t->by_path[hash_path(f->path) & (t->nbuckets - 1)];
+	while (*p && *p != f)
+		p = &(*p)->next_path;
+	if (*p)
+		*p = f->next_path;
+}
+
+static void link_id(struct ls_tailer *t, struct ls_tail_file *f)
+{
+	struct ls_tail_file **b = &t->by_id[hash_id(f->dev, f->ino) & (t->nbuckets - 1)];
+
+	f->next_id = *b;
+	*b = f;
+}
+
+static void link_path(struct ls_tailer *t, struct ls_tail_file *f)
+{
+	struct ls_tail_file **b = &t->by_path[hash_path(f->path) & (t->nbuckets - 1)];
+
+	f->next_path = *b;
+	*b = f;
+}
+
+/* Doubles the hash tables when they hold more files than buckets. */
+static int grow_tables(struct ls_tailer *t)
+{
+	size_t n = t->nbuckets * 2;
+	struct ls_tail_file **id, **path;
+
+	if (t->nfiles < t->nbuckets)
+		return 0;
+	id = calloc(n, sizeof(*id));
+	path = calloc(n, sizeof(*path));
+	if (!id || !path) {
+		free(id);
+		free(path);
+		return LS_ENOMEM;
+	}
+	free(t->by_id);
+	free(t->by_path);
+	t->by_id = id;
+	t->by_path = path;
+	t->nbuckets = n;
+	for (size_t i = 0; i < t->nfiles; i++) {
+		link_id(t, t->files[i]);
+		if (t->files[i]->path)
+			link_path(t, t->files[i]);
+	}
+	return 0;
+}
+
+/* Sets the path f is known under (NULL: detached). */
+static int set_path(struct ls_tailer *t, struct ls_tail_file *f, const char *path)
+{
+	char *copy = NULL;
+
+	if (f->path && path && strcmp(f->path, path) == 0)
+		return 0;
+	if (path && !(copy = strdup(path)))
+		return LS_ENOMEM;
+	unlink_path(t, f);
+	free(f->path);
+	f->path = copy;
+	if (copy) {
+		link_path(t, f);
+		free(f->last_path);
+		f->last_path = strdup(copy);
+	}
+	return 0;
+}
+
+/* ---- fingerprints ----------------------------------------------------- */
+
+/* XXH64 of the first len bytes of fd; -1 when fewer could be read. */
+static int fingerprint_fd(int fd, uint32_t len, uint64_t *fp)
+{
+	unsigned char buf[FP_BYTES];
+	ssize_t n;
+	size_t got = 0;
+
+	while (got < len) {
+		n = pread(fd, buf + got, len - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	*fp = XXH64(buf, len, 0);
+	return 0;
+}
+
+static int fingerprint_path(const char *path, uint32_t len, uint64_t *fp)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fingerprint_fd(fd, len, fp);
+	close(fd);
+	return rc;
+}
+
+/* 1 when the magic bytes say gzip or zstd. */
+static int is_compressed(int fd)
+{
+	unsigned char m[4];
+	ssize_t n = pread(fd, m, sizeof(m), 0);
+
+	if (n >= 2 && m[0] == 0x1f && m[1] == 0x8b)
+		return 1;
+	return n == 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd;
+}
+
+/* The offset where the last n lines of fd (size bytes) start; a last line
+ * without "\n" counts as one. */
+static uint64_t last_lines_offset(int fd, uint64_t size, long n)
+{
+	char buf[64 * 1024];
+	uint64_t end = size;
+	long seen = 0;
+
+	if (n <= 0 || size == 0)
+		return size;
+	/* a final "\n" ends the last line; it does not start a new one */
+	if (pread(fd, buf, 1, (off_t)(size - 1)) == 1 && buf[0] == '\n')
+		end = size - 1;
+	while (end > 0) {
+		size_t chunk = end > sizeof(buf) ? sizeof(buf) : (size_t)end;
+		ssize_t got = pread(fd, buf, chunk, (off_t)(end - chunk));
+		if (got != (ssize_t)chunk)
+			return 0;
+		for (size_t i = chunk; i-- > 0;) {
+			if (buf[i] == '\n' && ++seen == n)
+				return end - chunk + i + 1;
+		}
+		end -= chunk;
+	}
+	return 0;
+}
+
+/* The offset just past the last "\n" of fd (size bytes): where a tail
+ * starting at the end begins, so a line being written is read whole. */
+static uint64_t end_offset(int fd, uint64_t size)
+{
+	uint64_t off = last_lines_offset(fd, size, 1);
+	char c;
+
+	/* last_lines_offset(1) gives the last line's start; when the file ends
+	 * with "\n" that line is complete and we start after it */
+	if (size > 0 && pread(fd, &c, 1, (off_t)(size - 1)) == 1 && c == '\n')
+		return size;
+	return off;
+}
+
+/* ---- finished files --------------------------------------------------- */
+
+static int remember_gone(struct ls_tailer *t, const struct gone_file *g)
+{
+	if (t->ngone == GONE_MAX) {
+		free(t->gone[0].path);
+		memmove(t->gone, t->gone + 1, (GONE_MAX - 1) * sizeof(*t->gone));
+		t->ngone--;
+	}
+	if (t->ngone == t->cap_gone) {
+		size_t cap = t->cap_gone ? t->cap_gone * 2 : 16;
+		struct gone_file *g2 = realloc(t->gone, cap * sizeof(*g2));
+		if (!g2)
+			return LS_ENOMEM;
+		t->gone = g2;
+		t->cap_gone = cap;
+	}
+	t->gone[t->ngone] = *g;
+	t->gone[t->ngone].path = g->path ? strdup(g->path) : NULL;
+	t->ngone++;
+	t->ckpt_dirty = 1;
+	return 0;
+}
+
+/* A finished file or a live one with this fingerprint: its offset. */
+static int offset_by_fingerprint(struct ls_tailer *t, uint64_t fp, uint32_t fp_len,
+				 uint64_t *offset)
+{
+	if (fp_len == 0)
+		return 0;
+	for (size_t i = 0; i < t->nfiles; i++) {
+		struct ls_tail_file *f = t->files[i];
+		if (!f->compressed && f->fp_len == fp_len && f->fingerprint == fp) {
+			*offset = f->r ? ls_reader_bytes_out(f->r) : f->pos;
+			return 1;
+		}
+	}
+	for (size_t i = t->ngone; i-- > 0;) {
+		if (t->gone[i].fp_len == fp_len && t->gone[i].fingerprint == fp) {
+			*offset = t->gone[i].offset;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- opening and closing ---------------------------------------------- */
+
+static uint64_t file_offset(const struct ls_tail_file *f)
+{
+	return f->r ? ls_reader_bytes_out(f->r) : f->pos;
+}
+
+/* Closes the least recently active file that has nothing left to read,
+ * to stay within max_open. */
+static void make_room(struct ls_tailer *t)
+{
+	struct ls_tail_file *victim = NULL;
+
+	if ((int)t->nopen < t->o.max_open)
+		return;
+	for (size_t i = 0; i < t->nfiles; i++) {
+		struct ls_tail_file *f = t->files[i];
+		if (!f->r || f->dirty || f->detached || f->compressed || !f->path ||
+		    ls_reader_held(f->r))
+			continue;
+		if (!victim || f->last_growth_ms < victim->last_growth_ms)
+			victim = f;
+	}
+	if (!victim)
+		return; /* every open file has unread data: they stay open */
+	victim->pos = ls_reader_bytes_out(victim->r);
+	ls_reader_free(victim->r);
+	victim->r = NULL;
+	t->nopen--;
+}
+
+/* Opens f by its path at f->pos, checking that the path still names the
+ * same file. Returns 1 when open, 0 when the path names another file now
+ * (f is then detached), negative on error. */
+static int reopen(struct ls_tailer *t, struct ls_tail_file *f, struct ls_error *err)
+{
+	struct ls_reader *r = NULL;
+	struct stat st;
+	uint64_t fp;
+	int rc;
+
+	if (!f->path)
+		return 0;
+	make_room(t);
+	if (f->compressed)
+		rc = ls_reader_open(&r, f->path, t->o.max_line, err);
+	else
+		rc = ls_reader_open_follow(&r, f->path, f->pos, t->o.max_line, err);
+	if (rc == LS_ENOENT) {
+		ls_reader_free(r);
+		return 0;
+	}
+	if (rc < 0)
+		goto out;
+	if (fstat(ls_reader_fd(r), &st) < 0 || (uint64_t)st.st_dev != f->dev ||
+	    (uint64_t)st.st_ino != f->ino ||
+	    (f->fp_len && (fingerprint_fd(ls_reader_fd(r), f->fp_len, &fp) < 0 ||
+			   fp != f->fingerprint))) {
+		/* the name now holds another file; look at it again */
+		ls_reader_free(r);
+		return 0;
+	}
+	f->r = r;
+	r = NULL;
+	t->nopen++;
+	rc = 1;
+out:
+	ls_reader_free(r);
+	return rc;
+}
+
+/* Forgets f: hands out a held partial line, remembers it as finished,
+ * tells the user and frees it. */
+static void forget(struct ls_tailer *t, struct ls_tail_file *f)
+{
+	struct gone_file g;
+	const char *line;
+	size_t len;
+	uint64_t off;
+	unsigned flags;
+
+	if (f->r && ls_reader_take_partial(f->r, &line, &len, &off, &flags) > 0) {
+		t->cb.line(t->ctx, f, line, len, off, flags);
+		if (t->cb.pause)
+			t->cb.pause(t->ctx, f);
+	}
+	memset(&g, 0, sizeof(g));
+	g.dev = f->dev;
+	g.ino = f->ino;
+	g.fingerprint = f->fingerprint;
+	g.fp_len = f->fp_len;
+	g.offset = file_offset(f);
+	g.size = f->size;
+	g.gone_wall_ms = wall_ms();
+	g.path = f->last_path;
+	remember_gone(t, &g);
+	if (t->cb.closed)
+		t->cb.closed(t->ctx, f);
+	if (f->r)
+		t->nopen--;
+	ls_reader_free(f->r);
+	if (f->wd >= 0)
+		t->watch->ops->remove(t->watch, f->wd);
+	unlink_id(t, f);
+	unlink_path(t, f);
+	for (size_t i = 0; i < t->nfiles; i++) {
+		if (t->files[i] == f) {
+			t->files[i] = t->files[--t->nfiles];
+			break;
+		}
+	}
+	free(f->path);
+	free(f->last_path);
+	free(f);
+}
+
+static void detach(struct ls_tailer *t, struct ls_tail_file *f)
+{
+	if (f->detached)
+		return;
+	unlink_path(t, f);
+	free(f->path);
+	f->path = NULL;
+	f->detached = 1;
+	f->dirty = 1;
+	t->stats.rotations++;
+}
+
+/* Where a newly found file starts: its checkpoint, a finished or live file
+ * with the same fingerprint (a compressed copy), or the start option. */
+static uint64_t start_offset(struct ls_tailer *t, struct ls_tail_file *f, int fd,
+			     uint64_t size)
+{
+	const struct ls_ckpt_entry *e;
+	uint64_t off;
+
+	if (t->o.ckpt && !f->compressed &&
+	    (e = ls_checkpoint_find(t->o.ckpt, f->dev, f->ino)) != NULL &&
+	    e->fp_len <= f->fp_len && (e->fp_len == f->fp_len ? e->fingerprint == f->fingerprint
+			     : (fingerprint_fd(fd, e->fp_len, &off) == 0 && off == e->fingerprint))) {
+		if (e->offset <= size)
+			return e->offset;
+		warn(t, "%s is shorter (%llu bytes) than its checkpoint (%llu): "
+		     "reading it again from the start", f->path, (unsigned long long)size,
+		     (unsigned long long)e->offset);
+		return 0;
+	}
+	if (offset_by_fingerprint(t, f->fingerprint, f->fp_len, &off))
+		return f->compressed ? off : (off <= size ? off : 0);
+	if (t->started || t->o.start == LS_TAIL_START_BEGIN)
+		return 0;
+	if (f->compressed) {
+		f->done = 1; /* history: not read when starting at the end */
+		return 0;
+	}
+	if (t->o.start == LS_TAIL_START_LINES)
+		return last_lines_offset(fd, size, t->o.start_lines);
+	return end_offset(fd, size);
+}
+
+/* Adds a file found at path (st: its stat). */
+static int add_file(struct ls_tailer *t, const char *path, const struct stat *st,
+		    struct ls_error *err)
+{
+	struct ls_tail_file *f;
+	struct ls_error e;
+	int fd, rc = 0;
+
+	if (grow_tables(t) < 0 || (t->nfiles == t->cap_files &&
+	    !(t->files = realloc(t->files, (t->cap_files = t->cap_files ? t->cap_files * 2 : 64) *
+				 sizeof(*t->files)))))
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		warn(t, "cannot read %s: %s%s", path, strerror(errno),
+		     errno == EACCES ? "; run as a member of the file's group or as root" : "");
+		return 0;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		close(fd);
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	}
+	f->wd = -1;
+	f->dev = (uint64_t)st->st_dev;
+	f->ino = (uint64_t)st->st_ino;
+	f->size = (uint64_t)st->st_size;
+	f->fp_len = f->size < FP_BYTES ? (uint32_t)f->size : FP_BYTES;
+	f->compressed = is_compressed(fd);
+	if (f->compressed) {
+		/* identity of a compressed file: its decompressed first bytes */
+		struct ls_reader *r = NULL;
+		const char *l;
+		size_t n;
+		uint64_t o;
+		unsigned fl;
+		if (ls_reader_open(&r, path, t->o.max_line, NULL) == 0 &&
+		    ls_reader_next(r, &l, &n, &o, &fl, NULL) >= 0) {
+			f->fingerprint = ls_reader_fingerprint(r);
+			f->fp_len = ls_reader_fingerprint_len(r);
+		}
+		ls_reader_free(r);
+	} else if (f->fp_len && fingerprint_fd(fd, f->fp_len, &f->fingerprint) < 0) {
+		f->fp_len = 0;
+	}
+	f->pos = start_offset(t, f, fd, f->size);
+	if (f->compressed) {
+		f->skip_until = f->pos;
+		f->pos = 0;
+	}
+	f->committed = f->pos;
+	close(fd);
+	f->last_growth_ms = mono_ms();
+	f->gen = t->gen;
+	f->dirty = !f->done;
+	link_id(t, f);
+	t->files[t->nfiles++] = f;
+	if (set_path(t, f, path) < 0)
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	f->wd = t->watch->ops->add_file(t->watch, path, f, &e);
+	if (f->wd == LS_ENOMEM && !t->polling) {
+		warn(t, "%s", e.msg);
+		t->rescan = 2;
+	}
+	t->ckpt_dirty = 1;
+	if (t->cb.opened)
+		rc = t->cb.opened(t->ctx, f);
+	return rc;
+}
+
+/* A regular file matching the globs was seen at path. */
+static int found(struct ls_tailer *t, const char *path, const struct stat *st,
+		 struct ls_error *err)
+{
+	struct ls_tail_file *f = find_id(t, (uint64_t)st->st_dev, (uint64_t)st->st_ino);
+	struct ls_tail_file *at = find_path(t, path);
+	uint64_t fp;
+
+	if (f && !f->r && f->fp_len && !f->compressed &&
+	    (fingerprint_path(path, f->fp_len, &fp) < 0 || fp != f->fingerprint)) {
+		/* the inode was freed and reused: the old file is gone */
+		forget(t, f);
+		f = NULL;
+		at = find_path(t, path);
+	}
+	if (at && at != f)
+		detach(t, at);
+	if (f) {
+		f->gen = t->gen;
+		if (!f->path || strcmp(f->path, path) != 0) {
+			f->detached = 0;
+			if (set_path(t, f, path) < 0)
+				return ls_error_set(err, LS_ENOMEM, "out of memory");
+		}
+		if ((uint64_t)st->st_size != f->size)
+			f->dirty = 1;
+		return 0;
+	}
+	return add_file(t, path, st, err);
+}
+
+static int scan_file_cb(void *ctx, const char *path, const struct stat *st)
+{
+	struct ls_tailer *t = ctx;
+	struct ls_error e;
+	int rc = found(t, path, st, &e);
+
+	if (rc < 0)
+		warn(t, "%s", e.msg);
+	return rc == LS_ENOMEM ? rc : 0;
+}
+
+static int scan_dir_cb(void *ctx, const char *dir)
+{
+	struct ls_tailer *t = ctx;
+	struct ls_error e;
+
+	if (t->watch->ops->add_dir(t->watch, dir, &e) < 0 && !t->polling) {
+		warn(t, "%s", e.msg);
+		if (e.code == LS_ENOMEM)
+			t->rescan = 2; /* out of watches: switch to polling */
+	}
+	return 0;
+}
+
+/* Switches to the polling backend (out of inotify watches, or a network
+ * file system). */
+static int use_polling(struct ls_tailer *t, int period_ms, struct ls_error *err)
+{
+	struct ls_watch *w;
+	int rc = ls_watch_poll_new(&w, period_ms, err);
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < t->nfiles; i++) {
+		if (t->files[i]->wd >= 0)
+			t->watch->ops->remove(t->watch, t->files[i]->wd);
+		t->files[i]->wd = -1;
+	}
+	ls_watch_free(t->watch);
+	t->watch = w;
+	t->polling = 1;
+	return 0;
+}
+
+/* Looks at every matching path; files known under a path that no longer
+ * names them are detached. */
+static int full_scan(struct ls_tailer *t, struct ls_error *err)
+{
+	int rc;
+
+	t->gen++;
+	rc = ls_globset_scan(t->globs, scan_file_cb, scan_dir_cb, t, err);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < t->nfiles; i++) {
+		struct ls_tail_file *f = t->files[i];
+		if (f->path && f->gen != t->gen)
+			detach(t, f);
+		/* events may have been lost (overflow): look at every open file */
+		if (f->r && !f->done)
+			f->dirty = 1;
+	}
+	if (t->rescan == 2 && !t->polling) {
+		warn(t, "polling every 1 s instead of inotify");
+		return use_polling(t, 1000, err);
+	}
+	return 0;
+}
+
+/* Looks at one path again after a directory event. */
+static int check_path(struct ls_tailer *t, const char *path, struct ls_error *err)
+{
+	struct ls_tail_file *at = find_path(t, path);
+	struct stat st;
+
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && ls_globset_match(t->globs, path))
+		return found(t, path, &st, err);
+	if (at)
+		detach(t, at);
+	return 0;
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+static int deliver(struct ls_tailer *t, struct ls_tail_file *f, const char *line,
+		   size_t len, uint64_t off, unsigned flags)
+{
+	if (f->compressed && off < f->skip_until)
+		return 0;
+	t->stats.lines++;
+	t->stats.bytes += len + 1;
+	return t->cb.line(t->ctx, f, line, len, off, flags);
+}
+
+/* The file shrank or its first bytes changed: copytruncate, or rewritten
+ * in place. Reads it again from the start. */
+static int restart_file(struct ls_tailer *t, struct ls_tail_file *f, uint64_t size,
+			struct ls_error *err)
+{
+	warn(t, "%s was truncated (%llu bytes, %llu read): reading it again from the start; "
+	     "lines written between a copy and a truncate are lost (copytruncate)",
+	     f->last_path, (unsigned long long)size, (unsigned long long)ls_reader_bytes_out(f->r));
+	t->stats.truncations++;
+	f->fp_len = 0;
+	f->committed = 0;
+	f->partial_since_ms = 0;
+	return ls_reader_rewind(f->r, 0, err);
+}
+
+/* Keeps the fingerprint up to date while the file is shorter than
+ * FP_BYTES, and notices a file rewritten in place. Returns 1 when the
+ * file must be read again from the start. */
+static int check_fingerprint(struct ls_tail_file *f, uint64_t size)
+{
+	uint64_t fp;
+	int fd = ls_reader_fd(f->r);
+
+	if (f->fp_len && (fingerprint_fd(fd, f->fp_len, &fp) < 0 || fp != f->fingerprint))
+		return 1;
+	if (f->fp_len < FP_BYTES && size > f->fp_len) {
+		uint32_t len = size < FP_BYTES ? (uint32_t)size : FP_BYTES;
+		if (fingerprint_fd(fd, len, &fp) == 0) {
+			f->fingerprint = fp;
+			f->fp_len = len;
+		}
+	}
+	return 0;
+}
+
+/* Reads f's new lines (at most READ_BUDGET bytes). */
+static int read_file(struct ls_tailer *t, struct ls_tail_file *f, struct ls_error *err)
+{
+	const char *line;
+	size_t len;
+	uint64_t off, start;
+	unsigned flags;
+	struct stat st;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	st.st_nlink = 1;
+	f->dirty = 0;
+	if (f->done)
+		return 0;
+	if (!f->r) {
+		rc = reopen(t, f, err);
+		if (rc <= 0) {
+			if (rc == 0 && f->path) {
+				/* its path names another file now */
+				char *p = strdup(f->path);
+				detach(t, f);
+				rc = p ? check_path(t, p, err) : LS_ENOMEM;
+				free(p);
+			}
+			if (rc == 0 && !f->r)
+				forget(t, f);
+			return rc;
+		}
+	}
+	if (!f->compressed) {
+		if (fstat(ls_reader_fd(f->r), &st) < 0)
+			return ls_error_set(err, LS_EIO, "%s: %s", f->last_path, strerror(errno));
+		if ((uint64_t)st.st_size < ls_reader_bytes_in(f->r) || check_fingerprint(f, (uint64_t)st.st_size)) {
+			rc = restart_file(t, f, (uint64_t)st.st_size, err);
+			if (rc < 0)
+				return rc;
+			check_fingerprint(f, (uint64_t)st.st_size);
+		}
+		f->size = (uint64_t)st.st_size;
+	}
+	start = ls_reader_bytes_out(f->r);
+	while ((rc = ls_reader_next(f->r, &line, &len, &off, &flags, err)) > 0) {
+		rc = deliver(t, f, line, len, off, flags);
+		if (rc < 0)
+			return rc;
+		if (ls_reader_bytes_out(f->r) - start >= READ_BUDGET) {
+			/* more next time; what the user holds goes out now, so a
+			 * commit never passes lines not yet delivered */
+			f->dirty = 1;
+			t->more = 1;
+			break;
+		}
+	}
+	if (rc < 0) {
+		warn(t, "%s", err->msg);
+		f->done = 1;
+	}
+	if (ls_reader_bytes_out(f->r) != start) {
+		f->last_growth_ms = mono_ms();
+		t->ckpt_dirty = 1;
+	}
+	f->last_read_wall = wall_ms();
+	if (f->dirty)
+		return t->cb.pause ? t->cb.pause(t->ctx, f) : 0;
+	if (f->compressed && rc == 0) {
+		f->done = 1;
+		f->pos = ls_reader_bytes_out(f->r);
+		f->size = f->pos;
+		ls_reader_free(f->r);
+		f->r = NULL;
+		t->nopen--;
+	}
+	if (f->r && ls_reader_held(f->r)) {
+		if (!f->partial_since_ms)
+			f->partial_since_ms = mono_ms();
+	} else {
+		f->partial_since_ms = 0;
+	}
+	if (t->cb.pause && (rc = t->cb.pause(t->ctx, f)) < 0)
+		return rc;
+	/* deleted and drained: nothing more can come */
+	if (f->r && !f->compressed && st.st_nlink == 0)
+		forget(t, f);
+	return 0;
+}
+
+/* Reads every dirty file; the open ones first, so a rotated file is read to
+ * its end before the file that replaced it. */
+static int read_dirty(struct ls_tailer *t, struct ls_error *err)
+{
+	int rc;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < t->nfiles; i++) {
+			struct ls_tail_file *f = t->files[i];
+			if (!f->dirty || (pass == 0) != (f->r != NULL))
+				continue;
+			rc = read_file(t, f, err);
+			if (rc < 0)
+				return rc;
+			if (i < t->nfiles && t->files[i] != f)
+				i--; /* f was forgotten: another file took its slot */
+		}
+	}
+	return 0;
+}
+
+/* ---- timers ----------------------------------------------------------- */
+
+static int run_timers(struct ls_tailer *t, int64_t now)
+{
+	const char *line;
+	size_t len;
+	uint64_t off;
+	unsigned flags;
+	int rc;
+
+	for (size_t i = 0; i < t->nfiles; i++) {
+		struct ls_tail_file *f = t->files[i];
+		if (f->partial_since_ms && f->r &&
+		    now - f->partial_since_ms >= t->o.partial_timeout_ms &&
+		    ls_reader_take_partial(f->r, &line, &len, &off, &flags) > 0) {
+			f->partial_since_ms = 0;
+			t->ckpt_dirty = 1;
+			if ((rc = deliver(t, f, line, len, off, flags)) < 0 ||
+			    (t->cb.pause && (rc = t->cb.pause(t->ctx, f)) < 0))
+				return rc;
+		}
+		if (f->detached && !f->dirty && now - f->last_growth_ms >= t->o.rotate_wait_ms) {
+			forget(t, f);
+			i--;
+		}
+	}
+	return 0;
+}
+
+/* ---- watch events ----------------------------------------------------- */
+
+static int add_pending(struct ls_tailer *t, const char *dir, const char *name)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+	int dot = strcmp(dir, ".") == 0;
+	char *p;
+
+	if (t->npending == PENDING_MAX) {
+		t->rescan = 1;
+		return 0;
+	}
+	p = malloc(dl + nl + 2);
+	if (!p)
+		return LS_ENOMEM;
+	if (dot) {
+		memcpy(p, name, nl + 1);
+	} else {
+		memcpy(p, dir, dl);
+		p[dl] = '/';
+		memcpy(p + dl + 1, name, nl + 1);
+	}
+	t->pending[t->npending++] = p;
+	return 0;
+}
+
+static int on_watch(void *ctx, const struct ls_watch_event *ev)
+{
+	struct ls_tailer *t = ctx;
+
+	if (ev->what & LS_WATCH_RESCAN) {
+		if (!t->rescan)
+			t->rescan = 1;
+		return 0;
+	}
+	if (ev->file) {
+		struct ls_tail_file *f = ev->file;
+		f->dirty = 1;
+		if (ev->what & LS_WATCH_SELF_GONE)
+			f->check_path = 1;
+		return 0;
+	}
+	if (ev->what & LS_WATCH_ISDIR) {
+		t->rescan = 1; /* a new directory: the globs may reach into it */
+		return 0;
+	}
+	return add_pending(t, ev->dir, ev->name);
+}
+
+/* ---- the public functions --------------------------------------------- */
+
+int ls_tailer_new(struct ls_tailer **out, const struct ls_tailer_opts *o,
+		  const struct ls_tailer_cbs *cbs, void *ctx, struct ls_error *err)
+{
+	struct ls_tailer *t = calloc(1, sizeof(*t));
+	int rc;
+
+	*out = t;
+	if (!t)
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	t->o = *o;
+	t->cb = *cbs;
+	t->ctx = ctx;
+	if (!t->o.partial_timeout_ms)
+		t->o.partial_timeout_ms = 5000;
+	if (!t->o.rotate_wait_ms)
+		t->o.rotate_wait_ms = 5000;
+	if (t->o.max_open <= 0)
+		t->o.max_open = 256;
+	if (!t->o.checkpoint_interval_ms)
+		t->o.checkpoint_interval_ms = 5000;
+	if (!t->o.forget_after_ms)
+		t->o.forget_after_ms = (int64_t)24 * 3600 * 1000;
+	t->nbuckets = 64;
+	t->by_id = calloc(t->nbuckets, sizeof(*t->by_id));
+	t->by_path = calloc(t->nbuckets, sizeof(*t->by_path));
+	t->pending = calloc(PENDING_MAX, sizeof(*t->pending));
+	if (!t->by_id || !t->by_path || !t->pending)
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	rc = ls_globset_new(&t->globs, o->paths, o->npaths, o->excludes, o->nexcludes, err);
+	if (rc < 0)
+		return rc;
+	return 0;
+}
+
+void ls_tailer_free(struct ls_tailer *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nfiles; i++) {
+		struct ls_tail_file *f = t->files[i];
+		if (t->cb.closed)
+			t->cb.closed(t->ctx, f);
+		ls_reader_free(f->r);
+		free(f->path);
+		free(f->last_path);
+		free(f);
+	}
+	for (size_t i = 0; i < t->ngone; i++)
+		free(t->gone[i].path);
+	for (size_t i = 0; i < t->npending; i++)
+		free(t->pending[i]);
+	free(t->pending);
+	free(t->gone);
+	free(t->files);
+	free(t->by_id);
+	free(t->by_path);
+	ls_watch_free(t->watch);
+	ls_globset_free(t->globs);
+	free(t);
+}
+
+/* Chooses the watch backend: polling when asked, when inotify is missing,
+ * or when a base directory is on a network file system. */
+static int choose_watch(struct ls_tailer *t, struct ls_error *err)
+{
+	char base[4096];
+	struct ls_error e;
+
+	if (t->o.poll_ms > 0)
+		return use_polling(t, t->o.poll_ms, err);
+	for (int i = 0; i < ls_globset_count(t->globs); i++) {
+		ls_globset_base(t->globs, i, base, sizeof(base));
+		if (ls_watch_needs_polling(base)) {
+			warn(t, "%s is on a network or FUSE file system: polling it every 1 s", base);
+			return use_polling(t, 1000, err);
+		}
+	}
+	if (ls_watch_inotify_new(&t->watch, &e) < 0) {
+		warn(t, "%s", e.msg);
+		return use_polling(t, 1000, err);
+	}
+	return 0;
+}
+
+int ls_tailer_start(struct ls_tailer *t, struct ls_error *err)
+{
+	int rc = choose_watch(t, err);
+
+	if (rc < 0)
+		return rc;
+	/* finished files first: a compressed copy found in the scan is matched */
+	for (size_t i = 0; t->o.ckpt && i < ls_checkpoint_count(t->o.ckpt); i++) {
+		const struct ls_ckpt_entry *e = ls_checkpoint_get(t->o.ckpt, i);
+		struct stat st;
+		if (stat(e->path, &st) == 0 && (uint64_t)st.st_dev == e->dev &&
+		    (uint64_t)st.st_ino == e->ino)
+			continue; /* still there: the scan finds it */
+		if (e->gone_since_ms && wall_ms() - e->gone_since_ms > t->o.forget_after_ms)
+			continue;
+		struct gone_file g = { e->dev, e->ino, e->fingerprint, e->offset, e->size,
+				       e->fp_len, e->gone_since_ms ? e->gone_since_ms : wall_ms(),
+				       (char *)e->path };
+		remember_gone(t, &g);
+	}
+	rc = full_scan(t, err);
+	if (rc < 0)
+		return rc;
+	t->started = 1;
+	t->next_ckpt_ms = mono_ms() + t->o.checkpoint_interval_ms;
+	return 0;
+}
+
+int ls_tailer_fd(const struct ls_tailer *t)
+{
+	return t->watch ? t->watch->ops->fd(t->watch) : -1;
+}
+
+int ls_tailer_timeout_ms(struct ls_tailer *t)
+{
+	int64_t now = mono_ms(), next = -1;
+	int w;
+
+	if (t->more || t->rescan || t->npending)
+		return 0;
+	for (size_t i = 0; i < t->nfiles; i++) {
+		struct ls_tail_file *f = t->files[i];
+		int64_t at = -1;
+		if (f->dirty)
+			return 0;
+		if (f->partial_since_ms)
+			at = f->partial_since_ms + t->o.partial_timeout_ms;
+		if (f->detached && (at < 0 || f->last_growth_ms + t->o.rotate_wait_ms < at))
+			at = f->last_growth_ms + t->o.rotate_wait_ms;
+		if (at >= 0 && (next < 0 || at < next))
+			next = at;
+	}
+	if (t->o.ckpt && t->ckpt_dirty && (next < 0 || t->next_ckpt_ms < next))
+		next = t->next_ckpt_ms;
+	w = t->watch ? t->watch->ops->timeout_ms(t->watch, now) : -1;
+	if (next < 0)
+		return w;
+	next = next > now ? next - now : 0;
+	if (next > 3600 * 1000)
+		next = 3600 * 1000;
+	return w >= 0 && w < next ? w : (int)next;
+}
+
+int ls_tailer_dispatch(struct ls_tailer *t, int fd_ready, struct ls_error *err)
+{
+	int rc;
+
+	t->more = 0;
+	rc = t->watch->ops->dispatch(t->watch, fd_ready, mono_ms(), on_watch, t);
+	if (rc < 0)
+		return ls_error_set(err, rc, "out of memory");
+	rc = read_dirty(t, err);
+	for (size_t i = 0; rc >= 0 && i < t->nfiles; i++) {
+		struct ls_tail_file *f = t->files[i];
+		if (f->check_path && f->path) {
+			char *p = strdup(f->path);
+			f->check_path = 0;
+			rc = p ? check_path(t, p, err) : LS_ENOMEM;
+			free(p);
+		}
+	}
+	for (size_t i = 0; rc >= 0 && i < t->npending; i++)
+		rc = check_path(t, t->pending[i], err);
+	for (size_t i = 0; i < t->npending; i++)
+		free(t->pending[i]);
+	t->npending = 0;
+	if (rc >= 0 && t->rescan) {
+		rc = full_scan(t, err);
+		t->rescan = 0;
+	}
+	if (rc >= 0)
+		rc = read_dirty(t, err);
+	if (rc >= 0)
+		rc = run_timers(t, mono_ms());
+	return rc;
+}
+
+int ls_tailer_drain(struct ls_tailer *t, struct ls_error *err)
+{
+	int rc;
+
+	do {
+		for (size_t i = 0; i < t->nfiles; i++)
+			t->files[i]->dirty = !t->files[i]->done;
+		rc = ls_tailer_dispatch(t, 0, err);
+	} while (rc >= 0 && t->more);
+	return rc;
+}
+
+void ls_tailer_commit(struct ls_tailer *t)
+{
+	for (size_t i = 0; i < t->nfiles; i++) {
+		struct ls_tail_file *f = t->files[i];
+		uint64_t off = file_offset(f);
+		if (f->compressed && off < f->skip_until)
+			off = f->skip_until;
+		if (off != f->committed) {
+			f->committed = off;
+			t->ckpt_dirty = 1;
+		}
+	}
+}
+
+static void entry_of(const struct ls_tail_file *f, struct ls_ckpt_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->path = f->last_path ? f->last_path : "";
+	e->dev = f->dev;
+	e->ino = f->ino;
+	e->fingerprint = f->fingerprint;
+	e->fp_len = f->fp_len;
+	e->offset = f->committed;
+	e->size = f->size;
+	e->last_read_ms = f->last_read_wall;
+}
+
+/* 1 when (dev, ino) is a live file or a remembered finished one. */
+static int still_tracked(struct ls_tailer *t, uint64_t dev, uint64_t ino)
+{
+	if (find_id(t, dev, ino))
+		return 1;
+	for (size_t i = 0; i < t->ngone; i++)
+		if (t->gone[i].dev == dev && t->gone[i].ino == ino)
+			return 1;
+	return 0;
+}
+
+int ls_tailer_checkpoint(struct ls_tailer *t, int force, struct ls_error *err)
+{
+	struct ls_checkpoint *cp = t->o.ckpt;
+	struct ls_ckpt_entry e;
+	int64_t now = mono_ms(), wall = wall_ms();
+	size_t keep = 0;
+
+	if (!cp || (!force && (!t->ckpt_dirty || now < t->next_ckpt_ms)))
+		return 0;
+	/* drop finished files past --forget-after */
+	for (size_t i = 0; i < t->ngone; i++) {
+		if (wall - t->gone[i].gone_wall_ms > t->o.forget_after_ms)
+			free(t->gone[i].path);
+		else
+			t->gone[keep++] = t->gone[i];
+	}
+	t->ngone = keep;
+	for (size_t i = ls_checkpoint_count(cp); i-- > 0;) {
+		const struct ls_ckpt_entry *old = ls_checkpoint_get(cp, i);
+		if (!still_tracked(t, old->dev, old->ino))
+			ls_checkpoint_remove(cp, old->dev, old->ino);
+	}
+	for (size_t i = 0; i < t->ngone; i++) {
+		struct gone_file *g = &t->gone[i];
+		/* a live file may have taken a finished one's inode */
+		if (find_id(t, g->dev, g->ino))
+			continue;
+		memset(&e, 0, sizeof(e));
+		e.path = g->path ? g->path : "";
+		e.dev = g->dev;
+		e.ino = g->ino;
+		e.fingerprint = g->fingerprint;
+		e.fp_len = g->fp_len;
+		e.offset = g->offset;
+		e.size = g->size;
+		e.gone_since_ms = g->gone_wall_ms;
+		if (ls_checkpoint_put(cp, &e) < 0)
+			return ls_error_set(err, LS_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < t->nfiles; i++) {
+		entry_of(t->files[i], &e);
+		if (ls_checkpoint_put(cp, &e) < 0)
+			return ls_error_set(err, LS_ENOMEM, "out of memory");
+	}
+	t->ckpt_dirty = 0;
+	t->next_ckpt_ms = now + t->o.checkpoint_interval_ms;
+	return ls_checkpoint_save(cp, err);
+}
+
+void ls_tailer_stats(const struct ls_tailer *t, struct ls_tailer_stats *st)
+{
+	*st = t->stats;
+	st->files_open = t->nopen;
+	st->files_known = t->nfiles;
+	st->polling = t->polling;
+}
+
+const char *ls_tail_file_path(const struct ls_tail_file *f)
+{
+	return f->last_path;
+}
+
+uint64_t ls_tail_file_fingerprint(const struct ls_tail_file *f)
+{
+	return f->fingerprint;
+}
+
+void **ls_tail_file_user(struct ls_tail_file *f)
+{
+	return &f->user;
+}
