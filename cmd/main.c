@@ -19,6 +19,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{"parse", cmd_parse, cmd_parse_help, "parse log files or stdin into structured events"},
+	{"tail", cmd_tail, cmd_tail_help, "follow files or the journal like tail -F, printing events"},
 	{"patterns", cmd_patterns, cmd_patterns_help, "list, show and test the formats and security rules"},
 	{NULL, NULL, NULL, NULL}
 };

@@ -58,6 +58,30 @@ long long ls_opts_size(const char *s)
 	return *end ? -1 : v;
 }
 
+long long ls_opts_duration_ms(const char *s, long long unit_ms)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	if (end == s || v < 0)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		unit_ms = 1;
+	else if (strcmp(end, "s") == 0)
+		unit_ms = 1000;
+	else if (strcmp(end, "m") == 0)
+		unit_ms = 60 * 1000;
+	else if (strcmp(end, "h") == 0)
+		unit_ms = 3600 * 1000;
+	else if (strcmp(end, "d") == 0)
+		unit_ms = 86400LL * 1000;
+	else if (*end)
+		return -1;
+	if (v > (long long)1 << 40)
+		return -1;
+	return v * unit_ms;
+}
+
 static void report_unknown(const char *sub, const struct ls_opt *table, const char *arg)
 {
 	const char *near = NULL;

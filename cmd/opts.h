@@ -29,6 +29,10 @@ const char *ls_opts_suggest(const struct ls_opt *table, const char *name);
 /* Parses a size with an optional K/M/G suffix; -1 when invalid. */
 long long ls_opts_size(const char *s);
 
+/* Parses a duration: a number with ms, s, m, h or d, or a bare number in
+ * unit_ms. Returns ms, or -1 when invalid. */
+long long ls_opts_duration_ms(const char *s, long long unit_ms);
+
 /* Standard error message for the command sub: "logship SUB: message". */
 void ls_die_msg(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

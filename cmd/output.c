@@ -279,6 +279,36 @@ static void pad(struct ls_buf *b, const char *s, size_t len, size_t width)
 		ls_buf_putc(b, ' ');
 }
 
+/* The file's base name, cut or padded to 16 columns, in a colour of its
+ * own (the same name always gets the same colour). */
+static void put_file_name(struct ls_output *out, const struct ls_event *ev)
+{
+	static const char *const colors[] = {"\033[36m", "\033[32m", "\033[33m",
+					     "\033[34m", "\033[35m", "\033[96m"};
+	const struct ls_field *f = ls_event_get(ev, "log.file.path");
+	const char *name = f ? f->val : "-";
+	size_t len = f ? f->len : 1;
+	unsigned h = 0;
+
+	for (size_t i = len; i-- > 0;) {
+		if (name[i] == '/') {
+			name += i + 1;
+			len -= i + 1;
+			break;
+		}
+	}
+	for (size_t i = 0; i < len; i++)
+		h = h * 31 + (unsigned char)name[i];
+	if (len > 16)
+		len = 16;
+	if (out->color)
+		ls_buf_puts(&out->buf, colors[h % 6]);
+	pad(&out->buf, name, len, 16);
+	if (out->color)
+		ls_buf_puts(&out->buf, "\033[0m");
+	ls_buf_putc(&out->buf, ' ');
+}
+
 static void write_pretty(struct ls_output *out, const struct ls_event *ev)
 {
 	struct ls_buf *b = &out->buf;
@@ -288,6 +318,8 @@ static void write_pretty(struct ls_output *out, const struct ls_event *ev)
 	const char *s;
 	size_t len;
 
+	if (out->show_file)
+		put_file_name(out, ev);
 	ls_output_field(ev, "@timestamp", tmp, &s, &len);
 	if (out->color)
 		ls_buf_puts(b, "\033[2m");

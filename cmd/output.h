@@ -18,6 +18,7 @@ struct ls_output {
 	int color;
 	int nfields;                           /* --fields, 0: defaults */
 	const char *fields[LS_OUT_MAX_FIELDS]; /* borrowed from argv */
+	int show_file;                         /* pretty: prefix the file's name */
 	int header_done;
 	int closed;                            /* the reader went away (EPIPE) */
 	struct ls_buf buf;

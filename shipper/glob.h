@@ -68,8 +68,10 @@ typedef int (*ls_glob_dir_fn)(void *ctx, const char *dir);
  * later); a literal pattern (no wildcard) naming a missing file is not an
  * error. A directory already on the current path (a symlink loop) is not
  * entered again, and symlinked directories are followed at most 8 levels
- * deep. The walk uses no more memory than the deepest path needs, plus,
- * with several include patterns, the set of paths already reported.
+ * deep, unless the pattern names the directory literally (logs/(*)/../x.log
+ * goes back up on purpose). The walk uses no more memory than the deepest
+ * path needs, plus, with several include patterns, the set of paths already
+ * reported.
  * Returns 0, a callback's negative value, LS_ENOMEM, or LS_EIO when out of
  * file descriptors. */
 int ls_globset_scan(const struct ls_globset *g, ls_glob_file_fn file_fn,

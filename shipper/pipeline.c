@@ -148,6 +148,11 @@ void ls_pipeline_free(struct ls_pipeline *p)
 	free(p);
 }
 
+void ls_pipeline_set_now(struct ls_pipeline *p, int64_t now_ms)
+{
+	p->ts.now_ms = now_ms;
+}
+
 struct ls_catalog *ls_pipeline_catalog(struct ls_pipeline *p)
 {
 	return p->cat;
@@ -204,6 +209,21 @@ void ls_stream_free(struct ls_stream *s)
 	ls_buf_release(&s->sample_buf);
 	free(s->path);
 	free(s);
+}
+
+int ls_stream_set_path(struct ls_stream *s, const char *path)
+{
+	char *copy;
+
+	if (s->path && path && strcmp(s->path, path) == 0)
+		return 0;
+	copy = path ? strdup(path) : NULL;
+	if (path && !copy)
+		return LS_ENOMEM;
+	free(s->path);
+	s->path = copy;
+	s->path_len = path ? strlen(path) : 0;
+	return 0;
 }
 
 void ls_stream_set_fingerprint(struct ls_stream *s, uint64_t fingerprint)

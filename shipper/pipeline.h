@@ -49,6 +49,10 @@ int ls_pipeline_new(struct ls_pipeline **out, const struct ls_pipeline_opts *o,
 		    ls_catalog_warn_fn warn, void *ctx, struct ls_error *err);
 void ls_pipeline_free(struct ls_pipeline *p);
 
+/* Moves "now" (the read time of lines without a time, the reference for
+ * year inference) for a long-running follow. */
+void ls_pipeline_set_now(struct ls_pipeline *p, int64_t now_ms);
+
 /* The catalog in use (formats, rules), owned by the pipeline. */
 struct ls_catalog *ls_pipeline_catalog(struct ls_pipeline *p);
 struct ls_tsctx *ls_pipeline_ts(struct ls_pipeline *p);
@@ -62,6 +66,9 @@ uint64_t ls_pipeline_format_count(const struct ls_pipeline *p, int idx);
 int ls_stream_new(struct ls_pipeline *p, struct ls_stream **out, const char *path,
 		  uint64_t fingerprint);
 void ls_stream_free(struct ls_stream *s);
+/* A followed file renamed by rotation: later events carry the new path
+ * (copied). LS_ENOMEM when the copy fails (the old path stays). */
+int ls_stream_set_path(struct ls_stream *s, const char *path);
 /* The fingerprint is known only after the first read of a file. */
 void ls_stream_set_fingerprint(struct ls_stream *s, uint64_t fingerprint);
 

@@ -1,0 +1,526 @@
+/* tail.c - `logship tail`: follow files (or the journal) like tail -F,
+ * printing parsed, tagged events as lines arrive. */
+#include "commands.h"
+#include "common.h"
+
+#include "../shipper/checkpoint.h"
+#include "../shipper/journal.h"
+#include "../shipper/pipeline.h"
+#include "../shipper/tailer.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+enum {
+	OPT_FROM_START = LS_OPT_COMMAND_FIRST, OPT_STATE, OPT_NAME, OPT_EXCLUDE, OPT_POLL,
+	OPT_PARTIAL_TIMEOUT, OPT_MAX_OPEN, OPT_CKPT_INTERVAL, OPT_FORGET_AFTER, OPT_ROTATE_WAIT,
+	OPT_JOURNAL, OPT_JOURNAL_UNIT, OPT_JOURNAL_MATCH, OPT_JOURNAL_DIR
+};
+
+static const struct ls_opt tail_opts[] = {
+	{"lines", 'n', 1, "N", "start with the last N lines of each file (default: only new lines)"},
+	{"from-start", OPT_FROM_START, 0, NULL, "read files present at start from their beginning"},
+	{"state", OPT_STATE, 1, "DIR", "resume from and save checkpoints in DIR"},
+	{"name", OPT_NAME, 1, "NAME", "name of this pipeline's state (default: from the paths)"},
+	{"exclude", OPT_EXCLUDE, 1, "GLOB", "skip files matching GLOB (repeatable; no '/': base name)"},
+	{"poll", OPT_POLL, 1, "MS", "poll files every MS instead of using inotify"},
+	{"partial-timeout", OPT_PARTIAL_TIMEOUT, 1, "TIME", "print a last line without newline after TIME (default 5s)"},
+	{"rotate-wait", OPT_ROTATE_WAIT, 1, "TIME", "keep reading a file rotated away for TIME after its last write (default 5s)"},
+	{"max-open", OPT_MAX_OPEN, 1, "N", "keep at most N idle files open (default 256)"},
+	{"checkpoint-interval", OPT_CKPT_INTERVAL, 1, "TIME", "save checkpoints at most every TIME (default 5s)"},
+	{"forget-after", OPT_FORGET_AFTER, 1, "TIME", "drop checkpoints of files gone for TIME (default 24h)"},
+	{"journal", OPT_JOURNAL, 0, NULL, "follow the systemd journal instead of files"},
+	{"journal-unit", OPT_JOURNAL_UNIT, 1, "UNIT", "only this systemd unit's entries"},
+	{"journal-match", OPT_JOURNAL_MATCH, 1, "FIELD=VALUE", "only entries with this field (repeatable)"},
+	{"journal-directory", OPT_JOURNAL_DIR, 1, "DIR", "read the journal files in DIR"},
+	LS_COMMON_OPTS_PARSING,
+	LS_COMMON_OPTS_OUTPUT,
+	LS_COMMON_OPTS_REST,
+	{NULL, 0, 0, NULL, NULL}
+};
+
+#define MAX_JOURNAL_MATCHES 32
+#define MAX_EXCLUDES 64
+
+struct tail_ctx {
+	struct ls_common co;
+	struct ls_output out;
+	struct ls_tailer_opts to;
+	const char *excludes[MAX_EXCLUDES];
+	const char *state_dir, *name;
+	int journal;
+	struct ls_journal_opts jo;
+	const char *matches[MAX_JOURNAL_MATCHES];
+	struct ls_pipeline *p;
+	int failed;
+};
+
+/* What the tailer's per-file slot holds. */
+struct tail_file {
+	struct ls_stream *stream;
+};
+
+static int duration_opt(const char *opt, const char *arg, long long unit_ms, int64_t *out)
+{
+	long long v = ls_opts_duration_ms(arg, unit_ms);
+
+	if (v < 0) {
+		ls_die_msg("tail", "%s: '%s' is not a duration (500ms, 5s, 10m, 24h)", opt, arg);
+		return -2;
+	}
+	*out = v;
+	return 0;
+}
+
+static int handle_opt(void *vctx, int key, const char *arg)
+{
+	struct tail_ctx *c = vctx;
+	long long v;
+	int64_t ms;
+	int rc = ls_common_opt(&c->co, "tail", key, arg);
+
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	switch (key) {
+	case 'n':
+		v = ls_opts_size(arg);
+		if (v < 0)
+			return ls_bad_number("tail", "--lines", arg);
+		c->to.start = LS_TAIL_START_LINES;
+		c->to.start_lines = (long)v;
+		c->jo.tail_lines = (long)v;
+		break;
+	case OPT_FROM_START:
+		c->to.start = LS_TAIL_START_BEGIN;
+		c->jo.from_start = 1;
+		break;
+	case OPT_STATE: c->state_dir = arg; break;
+	case OPT_NAME: c->name = arg; break;
+	case OPT_EXCLUDE:
+		if (c->to.nexcludes == MAX_EXCLUDES) {
+			ls_die_msg("tail", "at most %d --exclude patterns", MAX_EXCLUDES);
+			return -2;
+		}
+		c->excludes[c->to.nexcludes++] = arg;
+		break;
+	case OPT_POLL:
+		if (duration_opt("--poll", arg, 1, &ms) < 0)
+			return -2;
+		c->to.poll_ms = ms < 1 ? 1 : (int)(ms > 3600000 ? 3600000 : ms);
+		break;
+	case OPT_PARTIAL_TIMEOUT:
+		return duration_opt("--partial-timeout", arg, 1000, &c->to.partial_timeout_ms);
+	case OPT_ROTATE_WAIT:
+		return duration_opt("--rotate-wait", arg, 1000, &c->to.rotate_wait_ms);
+	case OPT_CKPT_INTERVAL:
+		return duration_opt("--checkpoint-interval", arg, 1000, &c->to.checkpoint_interval_ms);
+	case OPT_FORGET_AFTER:
+		return duration_opt("--forget-after", arg, 1000, &c->to.forget_after_ms);
+	case OPT_MAX_OPEN:
+		v = ls_opts_size(arg);
+		if (v < 1 || v > 1 << 20)
+			return ls_bad_number("tail", "--max-open", arg);
+		c->to.max_open = (int)v;
+		break;
+	case OPT_JOURNAL: c->journal = 1; break;
+	case OPT_JOURNAL_UNIT: c->jo.unit = arg; c->journal = 1; break;
+	case OPT_JOURNAL_DIR: c->jo.directory = arg; c->journal = 1; break;
+	case OPT_JOURNAL_MATCH:
+		if (c->jo.nmatches == MAX_JOURNAL_MATCHES) {
+			ls_die_msg("tail", "at most %d --journal-match options", MAX_JOURNAL_MATCHES);
+			return -2;
+		}
+		c->matches[c->jo.nmatches++] = arg;
+		c->journal = 1;
+		break;
+	default: return -2;
+	}
+	return 0;
+}
+
+void cmd_tail_help(void)
+{
+	ls_opts_help("logship tail [OPTIONS] PATH|GLOB...\n       logship tail --journal [OPTIONS]",
+		     "Follows files like tail -F (across rotation, truncation and new files;\n"
+		     "globs may use ** for any depth) and prints their lines as parsed, tagged\n"
+		     "events. Ctrl-C or SIGTERM stops it; with --state it resumes where it\n"
+		     "stopped. Exit: 0 on a signal, 2 on an error, 5 when the state is locked.",
+		     tail_opts);
+}
+
+/* ---- events ----------------------------------------------------------- */
+
+static int on_event(void *vctx, struct ls_event *ev)
+{
+	struct tail_ctx *c = vctx;
+
+	if (!ls_where_match(c->co.where, ev))
+		return 0;
+	return ls_output_event(&c->out, ev) < 0 ? LS_EIO : 0;
+}
+
+static int file_opened(void *vctx, struct ls_tail_file *f)
+{
+	struct tail_ctx *c = vctx;
+	struct tail_file *tf = calloc(1, sizeof(*tf));
+
+	if (!tf || ls_stream_new(c->p, &tf->stream, ls_tail_file_path(f),
+				 ls_tail_file_fingerprint(f)) < 0) {
+		if (tf)
+			ls_stream_free(tf->stream);
+		free(tf);
+		return LS_ENOMEM;
+	}
+	*ls_tail_file_user(f) = tf;
+	return 0;
+}
+
+static int file_line(void *vctx, struct ls_tail_file *f, const char *line, size_t len,
+		     uint64_t offset, unsigned flags)
+{
+	struct tail_ctx *c = vctx;
+	struct tail_file *tf = *ls_tail_file_user(f);
+
+	if (!tf)
+		return 0;
+	ls_stream_set_path(tf->stream, ls_tail_file_path(f));
+	ls_stream_set_fingerprint(tf->stream, ls_tail_file_fingerprint(f));
+	return ls_stream_line(tf->stream, line, len, offset, flags, on_event, c);
+}
+
+static int file_pause(void *vctx, struct ls_tail_file *f)
+{
+	struct tail_file *tf = *ls_tail_file_user(f);
+
+	return tf ? ls_stream_flush(tf->stream, on_event, vctx) : 0;
+}
+
+static void file_closed(void *vctx, struct ls_tail_file *f)
+{
+	struct tail_file *tf = *ls_tail_file_user(f);
+
+	if (!tf)
+		return;
+	ls_stream_flush(tf->stream, on_event, vctx);
+	ls_stream_free(tf->stream);
+	free(tf);
+	*ls_tail_file_user(f) = NULL;
+}
+
+/* ---- signals ---------------------------------------------------------- */
+
+/* A descriptor that becomes readable on SIGINT, SIGTERM or SIGHUP (blocked
+ * for normal delivery), so the poll() loop sees them. */
+static int signal_fd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* Waits for the tailer's fd, a signal or the next timer. Returns 1 when a
+ * signal asks to stop, 0 otherwise (*ready: the tailer's fd is readable). */
+static int wait_events(int watch_fd, int sig_fd, int timeout_ms, int *ready)
+{
+	struct pollfd pfd[2] = { { sig_fd, POLLIN, 0 }, { watch_fd, POLLIN, 0 } };
+	int n = poll(pfd, watch_fd >= 0 ? 2 : 1, timeout_ms);
+
+	*ready = n > 0 && watch_fd >= 0 && (pfd[1].revents & POLLIN);
+	return n > 0 && (pfd[0].revents & POLLIN);
+}
+
+/* Lines without a time get the time they were read, unless LOGSHIP_NOW
+ * fixes "now" (tests). */
+static void advance_now(struct tail_ctx *c)
+{
+	const char *fixed = getenv("LOGSHIP_NOW");
+	int64_t now;
+
+	if ((!fixed || !*fixed) && ls_now_ms(&now) == 0)
+		ls_pipeline_set_now(c->p, now);
+}
+
+/* Output is written, so what was read is delivered: the checkpoint may
+ * move. Returns -1 when stdout went away. */
+static int deliver(struct tail_ctx *c, struct ls_tailer *t, int force)
+{
+	struct ls_error err;
+
+	if (ls_output_flush(&c->out) < 0 || c->out.closed)
+		return -1;
+	if (!t)
+		return 0;
+	ls_tailer_commit(t);
+	if (ls_tailer_checkpoint(t, force, &err) < 0) {
+		ls_die_msg(NULL, "%s", err.msg);
+		c->failed = 1;
+	}
+	return 0;
+}
+
+static int follow_files(struct tail_ctx *c, int sig_fd)
+{
+	static const struct ls_tailer_cbs cbs = {
+		file_opened, file_line, file_pause, file_closed, ls_warn_cb
+	};
+	struct ls_tailer *t = NULL;
+	struct ls_error err;
+	int ready, stop = 0, rc;
+
+	rc = ls_tailer_new(&t, &c->to, &cbs, c, &err);
+	if (rc == 0)
+		rc = ls_tailer_start(t, &err);
+	while (rc >= 0 && !stop) {
+		if (deliver(c, t, 0) < 0)
+			break;
+		stop = wait_events(ls_tailer_fd(t), sig_fd, ls_tailer_timeout_ms(t), &ready);
+		if (stop)
+			break;
+		advance_now(c);
+		rc = ls_tailer_dispatch(t, ready, &err);
+	}
+	if (rc == LS_EIO && c->out.closed)
+		rc = 0;
+	if (rc < 0) {
+		ls_die_msg(NULL, "%s", err.msg);
+		c->failed = 1;
+	} else {
+		deliver(c, t, 1);
+	}
+	ls_tailer_free(t);
+	return rc;
+}
+
+/* ---- the journal ------------------------------------------------------ */
+
+static const char *const syslog_levels[] = {
+	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"
+};
+
+/* Adds log.level and systemd.unit: the stream calls back into on_event,
+ * so these go through a wrapper context. */
+struct journal_emit {
+	struct tail_ctx *c;
+	const struct ls_journal_entry *e;
+};
+
+static int on_journal_event(void *vctx, struct ls_event *ev)
+{
+	struct journal_emit *je = vctx;
+
+	if (je->e->priority >= 0 && je->e->priority < 8 && !ls_event_get(ev, "log.level"))
+		ls_event_set_str(ev, "log.level", syslog_levels[je->e->priority]);
+	if (je->e->unit_len)
+		ls_event_set(ev, "systemd.unit", je->e->unit, je->e->unit_len, LS_F_STR);
+	return on_event(je->c, ev);
+}
+
+static int follow_journal(struct tail_ctx *c, int sig_fd, struct ls_checkpoint *cp)
+{
+	struct ls_journal *j = NULL;
+	struct ls_journal_entry e;
+	struct journal_emit je = { c, &e };
+	struct ls_stream *s = NULL;
+	struct ls_buf line;
+	struct ls_error err;
+	char *cursor = NULL;
+	int ready, stop = 0, rc;
+
+	ls_buf_init(&line, 0);
+	c->jo.matches = c->matches;
+	if (cp && ls_checkpoint_cursor(cp))
+		c->jo.cursor = ls_checkpoint_cursor(cp);
+	rc = ls_journal_open(&j, &c->jo, &err);
+	if (rc == 0 && ls_stream_new(c->p, &s, NULL, 0) < 0)
+		rc = ls_error_set(&err, LS_ENOMEM, "out of memory");
+	while (rc >= 0 && !stop) {
+		while ((rc = ls_journal_next(j, &e, &err)) > 0) {
+			free(cursor);
+			cursor = strdup(e.cursor);
+			/* a journalctl -o short-unix line: parsed and tagged like
+			 * the journal's text output */
+			line.len = 0;
+			ls_buf_printf(&line, "%lld.%06lld %.*s %.*s", (long long)(e.realtime_us / 1000000),
+				      (long long)(e.realtime_us % 1000000),
+				      e.hostname_len ? (int)e.hostname_len : 9,
+				      e.hostname_len ? e.hostname : "localhost",
+				      e.ident_len ? (int)e.ident_len : 7, e.ident_len ? e.ident : "unknown");
+			if (e.pid >= 0)
+				ls_buf_printf(&line, "[%lld]", e.pid);
+			ls_buf_puts(&line, ": ");
+			ls_buf_append(&line, e.message, e.message_len);
+			rc = ls_stream_line(s, line.data, line.len, (uint64_t)e.realtime_us, 0,
+					    on_journal_event, &je);
+			if (rc >= 0)
+				rc = ls_stream_flush(s, on_journal_event, &je);
+			if (rc < 0)
+				break;
+		}
+		if (rc < 0 || ls_output_flush(&c->out) < 0 || c->out.closed)
+			break;
+		if (cp && cursor && ls_checkpoint_set_cursor(cp, cursor) == 0 &&
+		    ls_checkpoint_save(cp, &err) < 0) {
+			ls_die_msg(NULL, "%s", err.msg);
+			c->failed = 1;
+		}
+		stop = wait_events(ls_journal_fd(j), sig_fd, ls_journal_timeout_ms(j), &ready);
+		if (ready)
+			ls_journal_process(j);
+		advance_now(c);
+	}
+	if (rc == LS_EIO && c->out.closed)
+		rc = 0;
+	if (rc < 0) {
+		ls_die_msg(NULL, "%s", err.msg);
+		c->failed = 1;
+	}
+	ls_output_flush(&c->out);
+	ls_stream_free(s);
+	ls_journal_free(j);
+	ls_buf_release(&line);
+	free(cursor);
+	return rc;
+}
+
+/* ---- the command ------------------------------------------------------ */
+
+/* The pipeline's state name: --name, or derived from the absolute paths
+ * (so the same files give the same state from any directory). */
+static int state_name(struct tail_ctx *c, char **paths, int npaths, char *name, size_t n)
+{
+	char cwd[4096], **abs = NULL;
+	const char *journal_input[1] = { c->jo.directory ? c->jo.directory : "journal" };
+	int rc = -1;
+
+	if (c->name) {
+		snprintf(name, n, "%s", c->name);
+		return 0;
+	}
+	if (c->journal) {
+		ls_checkpoint_pipeline_name("tail-journal", journal_input, 1, NULL, name, n);
+		return 0;
+	}
+	if (!getcwd(cwd, sizeof(cwd)) || !(abs = calloc((size_t)npaths, sizeof(*abs))))
+		goto out;
+	for (int i = 0; i < npaths; i++) {
+		size_t len = strlen(cwd) + strlen(paths[i]) + 2;
+		if (!(abs[i] = malloc(len)))
+			goto out;
+		if (paths[i][0] == '/')
+			snprintf(abs[i], len, "%s", paths[i]);
+		else
+			snprintf(abs[i], len, "%s/%s", cwd, paths[i]);
+	}
+	ls_checkpoint_pipeline_name("tail", (const char *const *)abs, npaths, NULL, name, n);
+	rc = 0;
+out:
+	for (int i = 0; abs && i < npaths; i++)
+		free(abs[i]);
+	free(abs);
+	return rc;
+}
+
+/* Opens the state when --state is given. Returns 0, 5 (locked) or 2. */
+static int open_state(struct tail_ctx *c, char **paths, int npaths, struct ls_checkpoint **cp)
+{
+	char name[128];
+	struct ls_error err;
+	int rc;
+
+	if (!c->state_dir)
+		return 0;
+	if (state_name(c, paths, npaths, name, sizeof(name)) < 0) {
+		ls_die_msg(NULL, "cannot name the state: %s", strerror(errno));
+		return 2;
+	}
+	rc = ls_checkpoint_open(cp, c->state_dir, name, ls_warn_cb, NULL, &err);
+	if (rc < 0)
+		ls_die_msg(NULL, "%s", err.msg);
+	return rc == LS_EBUSY ? 5 : rc < 0 ? 2 : 0;
+}
+
+/* 1 when the paths may name several files (a glob or several paths). */
+static int several_files(char **paths, int n)
+{
+	return n > 1 || strpbrk(paths[0], "*?[") != NULL;
+}
+
+int cmd_tail(int argc, char **argv)
+{
+	struct tail_ctx *c = calloc(1, sizeof(*c));
+	struct ls_checkpoint *cp = NULL;
+	struct ls_error err = {0, ""};
+	int first, sig_fd = -1, exit_code = 2;
+
+	if (!c || ls_common_init(&c->co) < 0) {
+		ls_die_msg(NULL, "out of memory");
+		goto out;
+	}
+	if (ls_opts_parse("tail", tail_opts, argc, argv, handle_opt, c, &first) < 0)
+		goto out;
+	if (c->co.help) {
+		cmd_tail_help();
+		exit_code = 0;
+		goto out;
+	}
+	if (!c->journal && first >= argc) {
+		ls_die_msg("tail", "no files to follow (give paths or globs, or --journal)");
+		goto out;
+	}
+	if (c->journal && first < argc) {
+		ls_die_msg("tail", "--journal follows the journal; give no paths with it");
+		goto out;
+	}
+	if (ls_now_ms(&c->co.po.now_ms) < 0)
+		goto out;
+	if (c->journal && !c->co.po.format && !c->co.po.regex)
+		c->co.po.format = "journal";
+	if (ls_pipeline_new(&c->p, &c->co.po, ls_warn_cb, NULL, &err) < 0) {
+		ls_die_msg(NULL, "%s", err.msg);
+		goto out;
+	}
+	exit_code = open_state(c, argv + first, argc - first, &cp);
+	if (exit_code)
+		goto out;
+	exit_code = 2;
+	sig_fd = signal_fd();
+	if (sig_fd < 0) {
+		ls_die_msg(NULL, "cannot set up signal handling: %s", strerror(errno));
+		goto out;
+	}
+	ls_output_init(&c->out, 1, ls_common_outfmt(&c->co), ls_use_color(c->co.color),
+		       c->co.fields);
+	c->to.paths = (const char *const *)(argv + first);
+	c->to.npaths = argc - first;
+	c->to.excludes = c->excludes;
+	c->to.max_line = c->co.po.max_line;
+	c->to.ckpt = cp;
+	c->out.show_file = !c->journal && several_files(argv + first, argc - first);
+	if (c->journal)
+		follow_journal(c, sig_fd, cp);
+	else
+		follow_files(c, sig_fd);
+	ls_output_release(&c->out);
+	exit_code = c->failed ? 2 : 0;
+out:
+	if (sig_fd >= 0)
+		close(sig_fd);
+	ls_checkpoint_free(cp);
+	ls_pipeline_free(c ? c->p : NULL);
+	if (c)
+		ls_common_release(&c->co);
+	free(c);
+	return exit_code;
+}
