@@ -273,7 +273,7 @@ static int deliver(struct tail_ctx *c, struct ls_tailer *t, int force)
 static int follow_files(struct tail_ctx *c, int sig_fd)
 {
 	static const struct ls_tailer_cbs cbs = {
-		file_opened, file_line, file_pause, file_closed, ls_warn_cb
+		file_opened, file_line, file_pause, file_closed, ls_warn_cb, NULL
 	};
 	struct ls_tailer *t = NULL;
 	struct ls_error err;

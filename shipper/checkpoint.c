@@ -49,6 +49,7 @@ struct ls_checkpoint {
 
 	char *cursor;
 	int dirty;          /* changed since the last save (or the load) */
+	int readonly;       /* ls_checkpoint_read(): no lock, never moved or saved */
 
 	ls_ckpt_warn_fn warn;
 	void *warn_ctx;
@@ -624,7 +625,10 @@ static int load_state(struct ls_checkpoint *cp, struct ls_error *err)
 			goto out;
 		}
 	}
-	if (rc == LS_EDAMAGED) {
+	if (rc == LS_EDAMAGED && cp->readonly) {
+		rc = ls_error_set(err, LS_EDAMAGED, "state file %s is damaged (%s)",
+				  cp->state_path, reason);
+	} else if (rc == LS_EDAMAGED) {
 		clear_state(cp);
 		rc = move_aside(cp, reason, err);
 	}
@@ -796,6 +800,27 @@ fail:
 	return rc;
 }
 
+int ls_checkpoint_read(struct ls_checkpoint **out, const char *path, struct ls_error *err)
+{
+	struct ls_checkpoint *cp = calloc(1, sizeof(*cp));
+	int rc;
+
+	*out = NULL;
+	if (!cp || !(cp->state_path = strdup(path))) {
+		free(cp);
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	}
+	cp->lock_fd = -1;
+	cp->readonly = 1;
+	rc = load_state(cp, err);
+	if (rc < 0) {
+		ls_checkpoint_free(cp);
+		return rc;
+	}
+	*out = cp;
+	return 0;
+}
+
 void ls_checkpoint_free(struct ls_checkpoint *cp)
 {
 	if (!cp)
@@ -961,6 +986,8 @@ int ls_checkpoint_save(struct ls_checkpoint *cp, struct ls_error *err)
 	const char *step = NULL, *where = NULL;
 	int fd = -1, dir_fd = -1, renamed = 0, fail_at, e = 0, rc = 0;
 
+	if (cp->readonly)
+		return ls_error_set(err, LS_EINVAL, "%s was opened for reading only", cp->state_path);
 	if (!cp->dirty)
 		return 0;
 	fail_at = fail_step_next;

@@ -68,6 +68,12 @@ int ls_checkpoint_open(struct ls_checkpoint **out, const char *dir, const char *
 		       ls_ckpt_warn_fn warn, void *ctx, struct ls_error *err);
 void ls_checkpoint_free(struct ls_checkpoint *cp);
 
+/* Loads the state file at path for reading only (logship status): no lock,
+ * nothing created; a damaged file is an error (LS_EDAMAGED, naming it and
+ * why), not moved. A missing file is an empty state. ls_checkpoint_save()
+ * must not be called on it. Caller frees with ls_checkpoint_free(). */
+int ls_checkpoint_read(struct ls_checkpoint **out, const char *path, struct ls_error *err);
+
 /* Path of the state file (owned by cp). */
 const char *ls_checkpoint_path(const struct ls_checkpoint *cp);
 

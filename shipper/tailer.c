@@ -82,6 +82,7 @@ struct ls_tailer {
 	char **pending;              /* paths to look at again */
 	size_t npending;
 	int rescan, started, more;
+	int paused;                  /* the consumer is full: read nothing */
 	unsigned gen;
 	size_t nopen;
 	int64_t next_ckpt_ms;
@@ -423,10 +424,12 @@ static int reopen(struct ls_tailer *t, struct ls_tail_file *f, struct ls_error *
 	}
 	if (rc < 0)
 		goto out;
+	/* a compressed file's fingerprint is of its decompressed bytes: only
+	 * its identity can be checked on the raw descriptor */
 	if (fstat(ls_reader_fd(r), &st) < 0 || (uint64_t)st.st_dev != f->dev ||
 	    (uint64_t)st.st_ino != f->ino ||
-	    (f->fp_len && (fingerprint_fd(ls_reader_fd(r), f->fp_len, &fp) < 0 ||
-			   fp != f->fingerprint))) {
+	    (f->fp_len && !f->compressed &&
+	     (fingerprint_fd(ls_reader_fd(r), f->fp_len, &fp) < 0 || fp != f->fingerprint))) {
 		/* the name now holds another file; look at it again */
 		ls_reader_free(r);
 		return 0;
@@ -759,6 +762,39 @@ static int check_fingerprint(struct ls_tail_file *f, uint64_t size)
 	return 0;
 }
 
+static int read_file(struct ls_tailer *t, struct ls_tail_file *f, struct ls_error *err);
+
+/* A file found while still empty whose first bytes are gzip or zstd magic
+ * (gzip creates its output, then writes it): identified as add_file() does
+ * a compressed file (by its decompressed first bytes, so a rotated file
+ * already read is skipped), then read as one. */
+static int became_compressed(struct ls_tailer *t, struct ls_tail_file *f,
+			     struct ls_error *err)
+{
+	struct ls_reader *r = NULL;
+	const char *l;
+	size_t n;
+	uint64_t o;
+	unsigned fl;
+
+	ls_reader_free(f->r);
+	f->r = NULL;
+	t->nopen--;
+	f->compressed = 1;
+	f->fp_len = 0;
+	if (f->path && ls_reader_open(&r, f->path, t->o.max_line, NULL) == 0 &&
+	    ls_reader_next(r, &l, &n, &o, &fl, NULL) >= 0) {
+		f->fingerprint = ls_reader_fingerprint(r);
+		f->fp_len = ls_reader_fingerprint_len(r);
+	}
+	ls_reader_free(r);
+	f->skip_until = start_offset(t, f, -1, 0);
+	f->pos = 0;
+	f->committed = 0;
+	f->partial_since_ms = 0;
+	return read_file(t, f, err);
+}
+
 /* Reads f's new lines (at most READ_BUDGET bytes). */
 static int read_file(struct ls_tailer *t, struct ls_tail_file *f, struct ls_error *err)
 {
@@ -792,6 +828,9 @@ static int read_file(struct ls_tailer *t, struct ls_tail_file *f, struct ls_erro
 	if (!f->compressed) {
 		if (fstat(ls_reader_fd(f->r), &st) < 0)
 			return ls_error_set(err, LS_EIO, "%s: %s", f->last_path, strerror(errno));
+		if (ls_reader_bytes_in(f->r) == 0 && st.st_size > 0 &&
+		    is_compressed(ls_reader_fd(f->r)))
+			return became_compressed(t, f, err);
 		if ((uint64_t)st.st_size < ls_reader_bytes_in(f->r) || check_fingerprint(f, (uint64_t)st.st_size)) {
 			rc = restart_file(t, f, (uint64_t)st.st_size, err);
 			if (rc < 0)
@@ -851,6 +890,9 @@ static int read_file(struct ls_tailer *t, struct ls_tail_file *f, struct ls_erro
 static int read_dirty(struct ls_tailer *t, struct ls_error *err)
 {
 	int rc;
+
+	if (t->paused)
+		return 0; /* files stay dirty: read when the consumer has room */
 
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < t->nfiles; i++) {
@@ -1069,12 +1111,12 @@ int ls_tailer_timeout_ms(struct ls_tailer *t)
 	int64_t now = mono_ms(), next = -1;
 	int w;
 
-	if (t->more || t->rescan || t->npending)
+	if ((t->more && !t->paused) || t->rescan || t->npending)
 		return 0;
 	for (size_t i = 0; i < t->nfiles; i++) {
 		struct ls_tail_file *f = t->files[i];
 		int64_t at = -1;
-		if (f->dirty)
+		if (f->dirty && !t->paused)
 			return 0;
 		if (f->partial_since_ms)
 			at = f->partial_since_ms + t->o.partial_timeout_ms;
@@ -1140,6 +1182,21 @@ int ls_tailer_drain(struct ls_tailer *t, struct ls_error *err)
 	return rc;
 }
 
+void ls_tailer_set_paused(struct ls_tailer *t, int paused)
+{
+	t->paused = paused;
+}
+
+int ls_tailer_idle(const struct ls_tailer *t)
+{
+	if (t->more || t->rescan || t->npending)
+		return 0;
+	for (size_t i = 0; i < t->nfiles; i++)
+		if (t->files[i]->dirty && !t->files[i]->done)
+			return 0;
+	return 1;
+}
+
 void ls_tailer_commit(struct ls_tailer *t)
 {
 	for (size_t i = 0; i < t->nfiles; i++) {
@@ -1147,6 +1204,8 @@ void ls_tailer_commit(struct ls_tailer *t)
 		uint64_t off = file_offset(f);
 		if (f->compressed && off < f->skip_until)
 			off = f->skip_until;
+		if (t->cb.acked)
+			off = t->cb.acked(t->ctx, f, off);
 		if (off != f->committed) {
 			f->committed = off;
 			t->ckpt_dirty = 1;

@@ -62,6 +62,9 @@ struct ls_tailer_cbs {
 	void (*closed)(void *ctx, struct ls_tail_file *f);
 	/* a warning: truncation, unreadable file, fallback to polling */
 	void (*warn)(void *ctx, const char *msg);
+	/* ls_tailer_commit(): how far f's lines are delivered, given that
+	 * read_pos is where reading stands (NULL: all read lines are) */
+	uint64_t (*acked)(void *ctx, struct ls_tail_file *f, uint64_t read_pos);
 };
 
 struct ls_tailer;
@@ -89,6 +92,14 @@ int ls_tailer_dispatch(struct ls_tailer *t, int fd_ready, struct ls_error *err);
 
 /* Reads every file to its current end now (for --once and tests). */
 int ls_tailer_drain(struct ls_tailer *t, struct ls_error *err);
+
+/* While paused (the consumer's memory bound is reached) no file is read;
+ * watch events still mark which files to read afterwards. */
+void ls_tailer_set_paused(struct ls_tailer *t, int paused);
+
+/* 1 when every file was read to its end and nothing is left to look at
+ * (ship --once is done reading). */
+int ls_tailer_idle(const struct ls_tailer *t);
 
 /* Everything handed to the line callback so far is delivered: the
  * checkpoint may move up to it (tail: after writing the output). */

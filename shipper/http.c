@@ -1,0 +1,249 @@
+/* http.c - the sinks' HTTP client over libcurl's multi interface. */
+#include "http.h"
+
+#include <curl/curl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define BODY_KEEP (64 * 1024)
+#define MAX_XFERS 64
+
+struct xfer {
+	CURL *easy;
+	struct curl_slist *hdrs;
+	void *user;
+	char *body;               /* the response's first BODY_KEEP bytes */
+	size_t body_len;
+	char retry_after[128];
+	int has_retry_after;
+	char errbuf[CURL_ERROR_SIZE];
+	int used;
+};
+
+struct ls_http {
+	struct ls_http_opts o;
+	CURLM *multi;
+	struct xfer xfers[MAX_XFERS];
+	int inflight;
+	struct xfer *last;        /* the result handed out last: freed next call */
+};
+
+static int curl_ready;
+
+int ls_http_new(struct ls_http **out, const struct ls_http_opts *o, struct ls_error *err)
+{
+	struct ls_http *h;
+
+	*out = NULL;
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return ls_error_set(err, LS_EIO, "cannot initialise libcurl");
+		curl_ready = 1;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	h->o = *o;
+	if (!h->o.timeout_ms)
+		h->o.timeout_ms = 30000;
+	if (!h->o.connect_timeout_ms)
+		h->o.connect_timeout_ms = 10000;
+	h->multi = curl_multi_init();
+	if (!h->multi) {
+		free(h);
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	}
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+	*out = h;
+	return 0;
+}
+
+static void xfer_release(struct ls_http *h, struct xfer *x)
+{
+	if (x->easy) {
+		curl_multi_remove_handle(h->multi, x->easy);
+		curl_easy_cleanup(x->easy);
+	}
+	curl_slist_free_all(x->hdrs);
+	free(x->body);
+	memset(x, 0, sizeof(*x));
+}
+
+void ls_http_free(struct ls_http *h)
+{
+	if (!h)
+		return;
+	for (int i = 0; i < MAX_XFERS; i++)
+		if (h->xfers[i].used)
+			xfer_release(h, &h->xfers[i]);
+	curl_multi_cleanup(h->multi);
+	free(h);
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ctx)
+{
+	struct xfer *x = ctx;
+	size_t len = size * n, room = BODY_KEEP - x->body_len;
+
+	if (!x->body && !(x->body = malloc(BODY_KEEP + 1)))
+		return 0;
+	if (len < room)
+		room = len;
+	memcpy(x->body + x->body_len, p, room);
+	x->body_len += room;
+	x->body[x->body_len] = '\0';
+	return len;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ctx)
+{
+	struct xfer *x = ctx;
+	size_t len = size * n;
+	static const char name[] = "retry-after:";
+
+	if (len > sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0) {
+		size_t at = sizeof(name) - 1, end = len;
+		while (at < end && (p[at] == ' ' || p[at] == '\t'))
+			at++;
+		while (end > at && (p[end - 1] == '\r' || p[end - 1] == '\n' || p[end - 1] == ' '))
+			end--;
+		if (end - at >= sizeof(x->retry_after))
+			end = at + sizeof(x->retry_after) - 1;
+		memcpy(x->retry_after, p + at, end - at);
+		x->retry_after[end - at] = '\0';
+		x->has_retry_after = 1;
+	}
+	return len;
+}
+
+/* Applies the TLS and timeout options. */
+static void set_options(struct ls_http *h, struct xfer *x)
+{
+	CURL *e = x->easy;
+
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->o.timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "logship/" LS_VERSION);
+	/* only the sink's own protocols; no redirects to elsewhere */
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	if (h->o.cacert)
+		curl_easy_setopt(e, CURLOPT_CAINFO, h->o.cacert);
+	if (h->o.client_cert)
+		curl_easy_setopt(e, CURLOPT_SSLCERT, h->o.client_cert);
+	if (h->o.client_key)
+		curl_easy_setopt(e, CURLOPT_SSLKEY, h->o.client_key);
+	if (h->o.insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+}
+
+int ls_http_post(struct ls_http *h, const char *url, const char *const *headers, int nheaders,
+		 const void *body, size_t len, void *user, struct ls_error *err)
+{
+	struct xfer *x = NULL;
+
+	for (int i = 0; i < MAX_XFERS && !x; i++)
+		if (!h->xfers[i].used)
+			x = &h->xfers[i];
+	if (!x)
+		return ls_error_set(err, LS_ENOMEM, "too many requests in flight");
+	x->used = 1;
+	x->user = user;
+	x->easy = curl_easy_init();
+	if (!x->easy)
+		goto nomem;
+	for (int i = 0; i < nheaders; i++) {
+		struct curl_slist *l = curl_slist_append(x->hdrs, headers[i]);
+		if (!l)
+			goto nomem;
+		x->hdrs = l;
+	}
+	/* no "Expect: 100-continue" round trip for large bodies */
+	x->hdrs = curl_slist_append(x->hdrs, "Expect:");
+	set_options(h, x);
+	curl_easy_setopt(x->easy, CURLOPT_URL, url);
+	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs);
+	curl_easy_setopt(x->easy, CURLOPT_POST, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+	if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK)
+		goto nomem;
+	h->inflight++;
+	return 0;
+nomem:
+	xfer_release(h, x);
+	return ls_error_set(err, LS_ENOMEM, "out of memory");
+}
+
+int ls_http_wait(struct ls_http *h, const int *fds, int nfds, int *ready, int timeout_ms)
+{
+	struct curl_waitfd extra[8];
+	int running, numfds;
+
+	if (nfds > 8)
+		nfds = 8;
+	for (int i = 0; i < nfds; i++) {
+		extra[i].fd = fds[i];
+		extra[i].events = CURL_WAIT_POLLIN;
+		extra[i].revents = 0;
+	}
+	if (timeout_ms < 0)
+		timeout_ms = 3600 * 1000;
+	curl_multi_poll(h->multi, extra, (unsigned)nfds, timeout_ms, &numfds);
+	for (int i = 0; i < nfds; i++)
+		ready[i] = (extra[i].revents & (CURL_WAIT_POLLIN | POLLHUP | POLLERR)) != 0;
+	curl_multi_perform(h->multi, &running);
+	return 0;
+}
+
+int ls_http_next(struct ls_http *h, struct ls_http_result *res)
+{
+	CURLMsg *m;
+	int left;
+
+	if (h->last) {
+		xfer_release(h, h->last);
+		h->last = NULL;
+	}
+	while ((m = curl_multi_info_read(h->multi, &left)) != NULL) {
+		struct xfer *x;
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		memset(res, 0, sizeof(*res));
+		res->user = x->user;
+		if (m->data.result == CURLE_OK) {
+			curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &res->status);
+			res->body = x->body ? x->body : "";
+			res->body_len = x->body_len;
+		} else {
+			const char *msg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(m->data.result);
+			res->status = 0;
+			free(x->body);
+			x->body = strdup(msg);
+			res->body = x->body ? x->body : "transport error";
+			res->body_len = strlen(res->body);
+		}
+		res->retry_after = x->has_retry_after ? x->retry_after : NULL;
+		h->inflight--;
+		h->last = x;
+		return 1;
+	}
+	return 0;
+}
+
+int ls_http_inflight(const struct ls_http *h)
+{
+	return h->inflight;
+}
