@@ -9,6 +9,8 @@
 int cmd_parse(int argc, char **argv);
 int cmd_patterns(int argc, char **argv);
 int cmd_tail(int argc, char **argv);
+int cmd_ship(int argc, char **argv);
+void cmd_ship_help(void);
 int cmd_status(int argc, char **argv);
 void cmd_status_help(void);
 void cmd_tail_help(void);

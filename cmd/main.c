@@ -20,6 +20,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{"parse", cmd_parse, cmd_parse_help, "parse log files or stdin into structured events"},
 	{"tail", cmd_tail, cmd_tail_help, "follow files or the journal like tail -F, printing events"},
+	{"ship", cmd_ship, cmd_ship_help, "deliver events to a sink, checkpointed, with retries"},
 	{"status", cmd_status, cmd_status_help, "show checkpoints, lag, sink counters and dead letters"},
 	{"patterns", cmd_patterns, cmd_patterns_help, "list, show and test the formats and security rules"},
 	{NULL, NULL, NULL, NULL}

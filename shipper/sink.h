@@ -26,7 +26,12 @@ struct ls_sink_config {
 				       * token (splunk, bearer) or "user:password"
 				       * (basic, clickhouse); NULL: none */
 	int create_table;             /* clickhouse: --create-table */
-	const char *host;             /* this host's name (otlp resource) */
+	const char *host;             /* this host's name (otlp resource, splunk
+				       * host when the event has none) */
+	int64_t now_ms;               /* otlp: observedTimeUnixNano of every
+				       * record ("now" from LOGSHIP_NOW, for
+				       * reproducible output); 0: the clock at
+				       * encoding */
 };
 
 /* What a response means. */
@@ -62,31 +67,42 @@ struct ls_sink_ops {
 	/* Parses cfg (URL, options); LS_EINVAL with a message naming the bad part. */
 	int (*open)(struct ls_sink **out, const struct ls_sink_config *cfg, struct ls_error *err);
 	void (*free)(struct ls_sink *s);
-	/* Appends ev's item to out (no allocation besides out's growth).
-	 * LS_ENOMEM when out is full. */
+	/* Appends ev's item to out (no allocation besides out's growth and a
+	 * scratch buffer the sink reuses). LS_ENOMEM when out is full; out is
+	 * then as it was. */
 	int (*encode)(struct ls_sink *s, struct ls_buf *out, const struct ls_event *ev);
 	/* The body's framing; NULL means "". */
 	const char *(*prefix)(struct ls_sink *s);
 	const char *separator;
 	const char *suffix;
 	/* The request: URL (owned by the sink, stable), method "POST", and extra
-	 * headers ("K: V", owned by the sink; auth included) in hdrs (up to 16),
-	 * their count in *nhdrs. compress: "gzip", "zstd" or NULL, chosen by
-	 * ship; the sink adds Content-Encoding if it takes it. */
+	 * headers ("K: V", owned by the sink; Content-Type and auth included) in
+	 * hdrs (room for LS_SINK_MAX_HDRS), their count in *nhdrs. Returns 0.
+	 * Compression is ship's: when it compresses a body (only with a method
+	 * in compressions below) it adds "Content-Encoding: gzip" or "zstd"
+	 * itself. */
 	int (*request)(struct ls_sink *s, const char **url, const char **hdrs, int *nhdrs);
 	/* Reads a response to a request of nitems items. status 0 means a
 	 * transport error (connection refused, timeout, TLS): body is then the
-	 * error text. Fills res. */
+	 * error text. Fills res (verdict, retry_after_ms, nbad, reason); before
+	 * the call the caller points res->bad at nitems bytes (or NULL: a
+	 * per-item answer then becomes SPLIT), which the sink clears and sets
+	 * for a PARTIAL verdict. The reason never holds the sink's secret. */
 	void (*classify)(struct ls_sink *s, long status, const char *body, size_t len,
 			 const char *retry_after, size_t nitems, struct ls_sink_result *res);
-	/* Optional: a request to send once before the first batch (ClickHouse
-	 * --create-table: CREATE TABLE IF NOT EXISTS ...); 0 when none. */
+	/* Optional (NULL: none): a request to send once before the first batch
+	 * (ClickHouse --create-table: CREATE TABLE IF NOT EXISTS ...). Returns 1
+	 * with its URL and body (owned by the sink, stable), to be POSTed
+	 * uncompressed with the headers request() gives and read with
+	 * classify(nitems 0); 0 when there is nothing to send. */
 	int (*setup)(struct ls_sink *s, const char **url, const char **body, size_t *len);
 	/* Which compressions the sink takes (LS_SINK_GZIP | LS_SINK_ZSTD). */
 	unsigned compressions;
 };
 
 enum { LS_SINK_GZIP = 1, LS_SINK_ZSTD = 2 };
+
+#define LS_SINK_MAX_HDRS 16
 
 struct ls_sink {
 	const struct ls_sink_ops *ops;
@@ -108,10 +124,14 @@ const char *ls_sink_file_path(const struct ls_sink *s); /* NULL: stdout or not a
  * two obsolete forms), relative to now_ms. -1 when absent or unreadable. */
 int64_t ls_sink_retry_after_ms(const char *value, int64_t now_ms);
 
-/* The verdict of a plain HTTP status (2xx OK; 408, 5xx RETRY; 429 and 503
- * PAUSE; 401, 403, 404 FAILING; 413 SPLIT; other 4xx BAD), with reason
- * filled from status and the start of the body (control bytes escaped,
- * credentials never present since bodies do not echo headers). */
+/* The verdict of a plain HTTP status (2xx OK; 408, 425, 5xx RETRY; 429
+ * and 503 PAUSE; 401, 403, 404 and the other answers that mean the URL or
+ * the way of sending is wrong, 405 407 410 411 415 426 and 3xx, FAILING;
+ * 413 SPLIT; other 4xx BAD; 0, a transport error, RETRY), with reason
+ * "HTTP <status>: <start of the body>" or "transport error: <text>"
+ * (control bytes and invalid UTF-8 escaped, credentials never present
+ * since bodies do not echo headers) and retry_after_ms from retry_after
+ * (may be NULL) against the clock. */
 void ls_sink_classify_status(long status, const char *body, size_t len,
 			     const char *retry_after, struct ls_sink_result *res);
 

@@ -840,7 +840,13 @@ static int read_file(struct ls_tailer *t, struct ls_tail_file *f, struct ls_erro
 		f->size = (uint64_t)st.st_size;
 	}
 	start = ls_reader_bytes_out(f->r);
-	while ((rc = ls_reader_next(f->r, &line, &len, &off, &flags, err)) > 0) {
+	/* a plain file not read yet and empty at the fstat above is not read:
+	 * bytes written since then are left to the next event, so the magic
+	 * check above sees a compressed file's first bytes before they could
+	 * be read as text (gzip creates its output, then writes it) */
+	rc = 0;
+	while ((f->compressed || ls_reader_bytes_in(f->r) > 0 || st.st_size > 0) &&
+	       (rc = ls_reader_next(f->r, &line, &len, &off, &flags, err)) > 0) {
 		rc = deliver(t, f, line, len, off, flags);
 		if (rc < 0)
 			return rc;

@@ -1,0 +1,1220 @@
+/* ship.c - `logship ship`: deliver events to a sink, at least once, with
+ * checkpoints, batching, compression, backoff and dead letters.
+ *
+ * Events are encoded by the sink into the current batch as they come out of
+ * the pipeline; a full (or old) batch is sealed and becomes a request over
+ * its items. A request that must be split (413, bad rows the sink does not
+ * name) becomes two requests over halves of its items. A file's checkpoint
+ * moves only up to the first item of that file that is not yet acknowledged
+ * or dead-lettered, whatever order batches complete in. When the batches in
+ * memory pass --max-inflight-bytes the tailer stops reading: the files are
+ * the buffer. */
+#include "commands.h"
+#include "common.h"
+
+#include "../parsers/json_out.h"
+#include "../shipper/backoff.h"
+#include "../shipper/checkpoint.h"
+#include "../shipper/compress.h"
+#include "../shipper/deadletter.h"
+#include "../shipper/http.h"
+#include "../shipper/pipeline.h"
+#include "../shipper/sink.h"
+#include "../shipper/tailer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+	OPT_TO = LS_OPT_COMMAND_FIRST, OPT_STATE, OPT_NAME, OPT_EXCLUDE, OPT_POLL, OPT_ONCE,
+	OPT_START_AT, OPT_BATCH_SIZE, OPT_BATCH_BYTES, OPT_FLUSH, OPT_COMPRESS,
+	OPT_CONCURRENCY, OPT_MAX_INFLIGHT, OPT_BACKOFF_BASE, OPT_BACKOFF_CAP, OPT_MAX_RETRY,
+	OPT_DL_MAX, OPT_HEADER, OPT_HEADER_ENV, OPT_AUTH_ENV, OPT_AUTH_FILE, OPT_LABEL,
+	OPT_CREATE_TABLE, OPT_CACERT, OPT_CLIENT_CERT, OPT_CLIENT_KEY, OPT_INSECURE,
+	OPT_TIMEOUT, OPT_SHUTDOWN, OPT_CKPT_INTERVAL, OPT_PARTIAL_TIMEOUT, OPT_MAX_OPEN,
+	OPT_FORGET_AFTER, OPT_ROTATE_WAIT
+};
+
+static const struct ls_opt ship_opts[] = {
+	{"to", OPT_TO, 1, "URL", "the sink: http(s)://, clickhouse+http://host:port/DB.TABLE, elasticsearch+, loki+, splunk+, otlp+, file:///path or -"},
+	{"once", OPT_ONCE, 0, NULL, "ship what is there now, then exit (0 done, 3 sink failing, 4 some dead-lettered)"},
+	{"state", OPT_STATE, 1, "DIR", "checkpoints and dead letters (default: ~/.local/state/logship, /var/lib/logship as root)"},
+	{"name", OPT_NAME, 1, "NAME", "name of this pipeline's state (default: from the paths and the sink)"},
+	{"start-at", OPT_START_AT, 1, "WHERE", "files with no checkpoint: beginning (default) or end"},
+	{"exclude", OPT_EXCLUDE, 1, "GLOB", "skip files matching GLOB (repeatable)"},
+	{"batch-size", OPT_BATCH_SIZE, 1, "N", "events per request (default 1000)"},
+	{"batch-bytes", OPT_BATCH_BYTES, 1, "BYTES", "bytes per request before compression (default 1M)"},
+	{"flush-interval", OPT_FLUSH, 1, "TIME", "send a batch at least this often (default 1s)"},
+	{"compress", OPT_COMPRESS, 1, "KIND", "none, gzip (default) or zstd, where the sink takes it"},
+	{"concurrency", OPT_CONCURRENCY, 1, "N", "requests in flight (default 2)"},
+	{"max-inflight-bytes", OPT_MAX_INFLIGHT, 1, "BYTES", "events held in memory before reading pauses (default 8M)"},
+	{"backoff-base", OPT_BACKOFF_BASE, 1, "TIME", "first retry delay ceiling (default 250ms)"},
+	{"backoff-cap", OPT_BACKOFF_CAP, 1, "TIME", "longest retry delay (default 30s)"},
+	{"max-retry-time", OPT_MAX_RETRY, 1, "TIME", "--once gives up (exit 3) after retrying this long (default 5m)"},
+	{"dead-letter-max-bytes", OPT_DL_MAX, 1, "BYTES", "cap of the dead-letter file (default 1G)"},
+	{"header", OPT_HEADER, 1, "'K: V'", "add a request header (repeatable; not for secrets)"},
+	{"header-env", OPT_HEADER_ENV, 1, "'K: VAR'", "add a header whose value is in environment variable VAR"},
+	{"auth-env", OPT_AUTH_ENV, 1, "VAR", "the sink's credentials (token or user:password) from VAR"},
+	{"auth-file", OPT_AUTH_FILE, 1, "FILE", "the sink's credentials from the first line of FILE"},
+	{"label", OPT_LABEL, 1, "KEY=FIELD", "loki: a stream label from an event field (repeatable)"},
+	{"create-table", OPT_CREATE_TABLE, 0, NULL, "clickhouse: create the table when missing"},
+	{"cacert", OPT_CACERT, 1, "FILE", "CA certificates to verify the sink with"},
+	{"client-cert", OPT_CLIENT_CERT, 1, "FILE", "TLS client certificate"},
+	{"client-key", OPT_CLIENT_KEY, 1, "FILE", "TLS client key"},
+	{"insecure", OPT_INSECURE, 0, NULL, "do not verify the sink's certificate (warns)"},
+	{"timeout", OPT_TIMEOUT, 1, "TIME", "a request's time limit (default 30s)"},
+	{"shutdown-timeout", OPT_SHUTDOWN, 1, "TIME", "on SIGTERM, wait this long for requests in flight (default 10s)"},
+	{"checkpoint-interval", OPT_CKPT_INTERVAL, 1, "TIME", "save checkpoints at most every TIME (default 5s)"},
+	{"poll", OPT_POLL, 1, "MS", "poll files every MS instead of using inotify"},
+	{"partial-timeout", OPT_PARTIAL_TIMEOUT, 1, "TIME", "send a last line without newline after TIME (default 5s)"},
+	{"rotate-wait", OPT_ROTATE_WAIT, 1, "TIME", "keep reading a file rotated away for TIME (default 5s)"},
+	{"max-open", OPT_MAX_OPEN, 1, "N", "keep at most N idle files open (default 256)"},
+	{"forget-after", OPT_FORGET_AFTER, 1, "TIME", "drop checkpoints of files gone for TIME (default 24h)"},
+	LS_COMMON_OPTS_PARSING,
+	{"where", 'w', 1, "EXPR", "ship only events matching EXPR (repeatable, ANDed)"},
+	LS_COMMON_OPTS_REST,
+	{NULL, 0, 0, NULL, NULL}
+};
+
+#define MAX_LIST 32
+
+/* A file being shipped; items point at it, so it lives until the last
+ * item is resolved even after the tailer forgot the file. */
+struct ship_file {
+	struct ls_tail_file *tf; /* NULL once forgotten */
+	struct ls_stream *stream;
+	int refs;
+	uint64_t pending_min;    /* first unresolved item's offset (commit), */
+	unsigned pending_gen;    /* valid when this is the ctx's pending_gen */
+};
+
+struct item {
+	size_t at, len;          /* in the batch's data */
+	struct ship_file *file;  /* NULL for items without a file */
+	uint64_t offset;
+	int done;
+};
+
+struct batch {
+	struct ls_buf data;
+	struct item *items;
+	size_t n, cap, open;
+	int64_t created_ms;
+	struct batch *next;
+};
+
+struct request {
+	struct batch *b;
+	size_t lo, hi;
+	unsigned attempts;
+	int64_t next_try_ms, first_fail_ms;
+	int inflight;
+	struct ls_buf body, packed;
+	struct request *next;
+};
+
+struct ship_ctx {
+	struct ls_common co;
+	struct ls_tailer_opts to;
+	const char *excludes[MAX_LIST], *headers[MAX_LIST], *header_env[MAX_LIST], *labels[MAX_LIST];
+	int nheaders, nheader_env;
+	struct ls_sink_config sc;
+	struct ls_http_opts ho;
+	const char *state_dir, *name, *auth_env, *auth_file;
+	int once, compress;
+	long batch_size, concurrency;
+	size_t batch_bytes, max_inflight;
+	int64_t flush_ms, backoff_base, backoff_cap, max_retry_ms, shutdown_ms;
+	uint64_t dl_max;
+
+	struct ls_pipeline *p;
+	struct ls_sink *sink;
+	struct ls_http *http;
+	struct ls_tailer *t;
+	struct ls_checkpoint *cp;
+	struct ls_deadletter *dl;
+	int out_fd;                    /* file sink or stdout; -1 for HTTP sinks */
+	struct batch *cur, *batches;   /* filling; sealed and not resolved */
+	struct request *queue;
+	size_t held_bytes;
+	struct ship_file *cur_file;
+	unsigned pending_gen;
+	struct ls_backoff bo;
+	int64_t sink_paused_until;
+	unsigned sink_attempts;
+	int failing, gave_up, stop;
+	char last_error[256];
+	uint64_t events, bytes, batches_sent, retries, dead, dead_dropped;
+	char auth_buf[1024];
+	char stats_path[4300];
+	int64_t stats_at_ms;         /* STATE/NAME.stats: counters for status */
+	char *header_store[MAX_LIST];
+};
+
+/* ---- options ---------------------------------------------------------- */
+
+static int duration(const char *opt, const char *arg, long long unit, int64_t *out)
+{
+	long long v = ls_opts_duration_ms(arg, unit);
+
+	if (v < 0) {
+		ls_die_msg("ship", "%s: '%s' is not a duration (500ms, 5s, 10m, 24h)", opt, arg);
+		return -2;
+	}
+	*out = v;
+	return 0;
+}
+
+static int add_list(const char **list, int *n, const char *opt, const char *arg)
+{
+	if (*n == MAX_LIST) {
+		ls_die_msg("ship", "at most %d %s options", MAX_LIST, opt);
+		return -2;
+	}
+	list[(*n)++] = arg;
+	return 0;
+}
+
+static int number(const char *opt, const char *arg, long long lo, long long hi, long long *v)
+{
+	*v = ls_opts_size(arg);
+	if (*v < lo || *v > hi)
+		return ls_bad_number("ship", opt, arg);
+	return 0;
+}
+
+static int handle_opt(void *vctx, int key, const char *arg)
+{
+	struct ship_ctx *c = vctx;
+	long long v;
+	int64_t ms;
+	int rc = ls_common_opt(&c->co, "ship", key, arg);
+
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	switch (key) {
+	case OPT_TO: c->sc.url = arg; break;
+	case OPT_ONCE: c->once = 1; break;
+	case OPT_STATE: c->state_dir = arg; break;
+	case OPT_NAME: c->name = arg; break;
+	case OPT_START_AT:
+		if (strcmp(arg, "end") == 0)
+			c->to.start = LS_TAIL_START_END;
+		else if (strcmp(arg, "beginning") == 0 || strcmp(arg, "begin") == 0)
+			c->to.start = LS_TAIL_START_BEGIN;
+		else {
+			ls_die_msg("ship", "--start-at: '%s' is not beginning or end", arg);
+			return -2;
+		}
+		break;
+	case OPT_EXCLUDE: return add_list(c->excludes, &c->to.nexcludes, "--exclude", arg);
+	case OPT_HEADER:
+		if (!strchr(arg, ':')) {
+			ls_die_msg("ship", "--header '%s': expected 'Name: value'", arg);
+			return -2;
+		}
+		return add_list(c->headers, &c->nheaders, "--header", arg);
+	case OPT_HEADER_ENV:
+		if (!strchr(arg, ':')) {
+			ls_die_msg("ship", "--header-env '%s': expected 'Name: VARIABLE'", arg);
+			return -2;
+		}
+		return add_list(c->header_env, &c->nheader_env, "--header-env", arg);
+	case OPT_LABEL:
+		if (!strchr(arg, '=')) {
+			ls_die_msg("ship", "--label '%s': expected key=field", arg);
+			return -2;
+		}
+		return add_list(c->labels, &c->sc.nlabels, "--label", arg);
+	case OPT_BATCH_SIZE:
+		if (number("--batch-size", arg, 1, 1000000, &v) < 0)
+			return -2;
+		c->batch_size = (long)v;
+		break;
+	case OPT_BATCH_BYTES:
+		if (number("--batch-bytes", arg, 1024, (long long)1 << 30, &v) < 0)
+			return -2;
+		c->batch_bytes = (size_t)v;
+		break;
+	case OPT_CONCURRENCY:
+		if (number("--concurrency", arg, 1, 32, &v) < 0)
+			return -2;
+		c->concurrency = (long)v;
+		break;
+	case OPT_MAX_INFLIGHT:
+		if (number("--max-inflight-bytes", arg, 64 * 1024, (long long)1 << 34, &v) < 0)
+			return -2;
+		c->max_inflight = (size_t)v;
+		break;
+	case OPT_DL_MAX:
+		if (number("--dead-letter-max-bytes", arg, 1, (long long)1 << 50, &v) < 0)
+			return -2;
+		c->dl_max = (uint64_t)v;
+		break;
+	case OPT_MAX_OPEN:
+		if (number("--max-open", arg, 1, 1 << 20, &v) < 0)
+			return -2;
+		c->to.max_open = (int)v;
+		break;
+	case OPT_COMPRESS:
+		c->compress = ls_compress_parse(arg);
+		if (c->compress < 0) {
+			ls_die_msg("ship", "--compress: '%s' is not none, gzip or zstd", arg);
+			return -2;
+		}
+		break;
+	case OPT_AUTH_ENV: c->auth_env = arg; break;
+	case OPT_AUTH_FILE: c->auth_file = arg; break;
+	case OPT_CREATE_TABLE: c->sc.create_table = 1; break;
+	case OPT_CACERT: c->ho.cacert = arg; break;
+	case OPT_CLIENT_CERT: c->ho.client_cert = arg; break;
+	case OPT_CLIENT_KEY: c->ho.client_key = arg; break;
+	case OPT_INSECURE: c->ho.insecure = 1; break;
+	case OPT_FLUSH: return duration("--flush-interval", arg, 1000, &c->flush_ms);
+	case OPT_BACKOFF_BASE: return duration("--backoff-base", arg, 1, &c->backoff_base);
+	case OPT_BACKOFF_CAP: return duration("--backoff-cap", arg, 1000, &c->backoff_cap);
+	case OPT_MAX_RETRY: return duration("--max-retry-time", arg, 1000, &c->max_retry_ms);
+	case OPT_SHUTDOWN: return duration("--shutdown-timeout", arg, 1000, &c->shutdown_ms);
+	case OPT_CKPT_INTERVAL:
+		return duration("--checkpoint-interval", arg, 1000, &c->to.checkpoint_interval_ms);
+	case OPT_PARTIAL_TIMEOUT:
+		return duration("--partial-timeout", arg, 1000, &c->to.partial_timeout_ms);
+	case OPT_ROTATE_WAIT: return duration("--rotate-wait", arg, 1000, &c->to.rotate_wait_ms);
+	case OPT_FORGET_AFTER: return duration("--forget-after", arg, 1000, &c->to.forget_after_ms);
+	case OPT_TIMEOUT:
+		if (duration("--timeout", arg, 1000, &ms) < 0)
+			return -2;
+		c->ho.timeout_ms = (long)(ms > 0 ? ms : 1);
+		break;
+	case OPT_POLL:
+		if (duration("--poll", arg, 1, &ms) < 0)
+			return -2;
+		c->to.poll_ms = ms < 1 ? 1 : (int)(ms > 3600000 ? 3600000 : ms);
+		break;
+	default: return -2;
+	}
+	return 0;
+}
+
+void cmd_ship_help(void)
+{
+	ls_opts_help("logship ship [OPTIONS] --to URL PATH|GLOB...",
+		     "Delivers the events of files (followed like tail -F) to a sink, at least\n"
+		     "once: checkpoints move only past what the sink acknowledged. Exit: 0 done\n"
+		     "(or a clean stop), 2 usage error, 3 sink failing past --max-retry-time\n"
+		     "(--once), 4 some events dead-lettered (--once), 5 state locked.",
+		     ship_opts);
+}
+
+/* ---- batches ---------------------------------------------------------- */
+
+static void file_unref(struct ship_file *sf)
+{
+	if (sf && --sf->refs == 0 && !sf->tf) {
+		ls_stream_free(sf->stream);
+		free(sf);
+	}
+}
+
+static void batch_free(struct ship_ctx *c, struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		file_unref(b->items[i].file);
+	c->held_bytes -= b->data.len;
+	ls_buf_release(&b->data);
+	free(b->items);
+	free(b);
+}
+
+static struct batch *batch_new(struct ship_ctx *c)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	ls_buf_init(&b->data, c->batch_bytes + ((size_t)4 << 20));
+	b->created_ms = ls_monotonic_ms();
+	return b;
+}
+
+/* An item is resolved (acknowledged or dead-lettered). */
+static void item_done(struct ship_ctx *c, struct batch *b, size_t i)
+{
+	struct batch **p;
+
+	if (b->items[i].done)
+		return;
+	b->items[i].done = 1;
+	if (--b->open > 0)
+		return;
+	for (p = &c->batches; *p && *p != b; p = &(*p)->next)
+		;
+	if (*p)
+		*p = b->next;
+	batch_free(c, b);
+}
+
+static struct request *request_new(struct batch *b, size_t lo, size_t hi)
+{
+	struct request *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->b = b;
+	r->lo = lo;
+	r->hi = hi;
+	ls_buf_init(&r->body, 0);
+	ls_buf_init(&r->packed, 0);
+	return r;
+}
+
+static void request_free(struct request *r)
+{
+	ls_buf_release(&r->body);
+	ls_buf_release(&r->packed);
+	free(r);
+}
+
+static void enqueue(struct ship_ctx *c, struct request *r)
+{
+	struct request **p = &c->queue;
+
+	while (*p)
+		p = &(*p)->next;
+	r->next = NULL;
+	*p = r;
+}
+
+/* Moves the filling batch to the sealed list and queues its request. */
+static int seal(struct ship_ctx *c)
+{
+	struct batch *b = c->cur;
+	struct request *r;
+
+	if (!b || b->n == 0)
+		return 0;
+	r = request_new(b, 0, b->n);
+	if (!r)
+		return LS_ENOMEM;
+	c->cur = NULL;
+	b->next = c->batches;
+	c->batches = b;
+	enqueue(c, r);
+	return 0;
+}
+
+/* Encodes one event into the filling batch. */
+static int add_event(struct ship_ctx *c, const struct ls_event *ev)
+{
+	struct batch *b = c->cur;
+	struct item *it;
+	size_t before;
+	int rc;
+
+	if (!b && !(b = c->cur = batch_new(c)))
+		return LS_ENOMEM;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		struct item *items = realloc(b->items, cap * sizeof(*items));
+		if (!items)
+			return LS_ENOMEM;
+		b->items = items;
+		b->cap = cap;
+	}
+	before = b->data.len;
+	rc = c->sink->ops->encode(c->sink, &b->data, ev);
+	if (rc < 0) {
+		b->data.len = before;
+		return rc;
+	}
+	it = &b->items[b->n++];
+	it->at = before;
+	it->len = b->data.len - before;
+	it->file = c->cur_file;
+	it->offset = ev->offset;
+	it->done = 0;
+	if (it->file)
+		it->file->refs++;
+	b->open++;
+	c->held_bytes += it->len;
+	c->events++;
+	if ((long)b->n >= c->batch_size || b->data.len >= c->batch_bytes)
+		return seal(c);
+	return 0;
+}
+
+static int on_event(void *vctx, struct ls_event *ev)
+{
+	struct ship_ctx *c = vctx;
+
+	if (!ls_where_match(c->co.where, ev))
+		return 0;
+	return add_event(c, ev);
+}
+
+/* ---- the tailer's callbacks ------------------------------------------- */
+
+static int file_opened(void *vctx, struct ls_tail_file *f)
+{
+	struct ship_ctx *c = vctx;
+	struct ship_file *sf = calloc(1, sizeof(*sf));
+
+	if (!sf || ls_stream_new(c->p, &sf->stream, ls_tail_file_path(f),
+				 ls_tail_file_fingerprint(f)) < 0) {
+		if (sf)
+			ls_stream_free(sf->stream);
+		free(sf);
+		return LS_ENOMEM;
+	}
+	sf->tf = f;
+	sf->refs = 1; /* the tailer's */
+	*ls_tail_file_user(f) = sf;
+	return 0;
+}
+
+static int file_line(void *vctx, struct ls_tail_file *f, const char *line, size_t len,
+		     uint64_t offset, unsigned flags)
+{
+	struct ship_ctx *c = vctx;
+	struct ship_file *sf = *ls_tail_file_user(f);
+
+	if (!sf)
+		return 0;
+	c->cur_file = sf;
+	c->bytes += len + 1;
+	ls_stream_set_path(sf->stream, ls_tail_file_path(f));
+	ls_stream_set_fingerprint(sf->stream, ls_tail_file_fingerprint(f));
+	return ls_stream_line(sf->stream, line, len, offset, flags, on_event, c);
+}
+
+static int file_pause(void *vctx, struct ls_tail_file *f)
+{
+	struct ship_ctx *c = vctx;
+	struct ship_file *sf = *ls_tail_file_user(f);
+
+	if (!sf)
+		return 0;
+	c->cur_file = sf;
+	return ls_stream_flush(sf->stream, on_event, c);
+}
+
+static void file_closed(void *vctx, struct ls_tail_file *f)
+{
+	struct ship_ctx *c = vctx;
+	struct ship_file *sf = *ls_tail_file_user(f);
+
+	if (!sf)
+		return;
+	c->cur_file = sf;
+	ls_stream_flush(sf->stream, on_event, c);
+	c->cur_file = NULL;
+	sf->tf = NULL;
+	*ls_tail_file_user(f) = NULL;
+	file_unref(sf);
+}
+
+static uint64_t file_acked(void *vctx, struct ls_tail_file *f, uint64_t read_pos)
+{
+	struct ship_ctx *c = vctx;
+	struct ship_file *sf = *ls_tail_file_user(f);
+
+	if (!sf || sf->pending_gen != c->pending_gen)
+		return read_pos; /* nothing of it is waiting */
+	return sf->pending_min < read_pos ? sf->pending_min : read_pos;
+}
+
+/* Sets each file's first unresolved offset before a commit. */
+static void compute_pending(struct ship_ctx *c)
+{
+	struct batch *lists[2] = { c->cur, c->batches };
+
+	c->pending_gen++;
+	for (int l = 0; l < 2; l++)
+		for (struct batch *b = lists[l]; b; b = l ? b->next : NULL)
+			for (size_t i = 0; i < b->n; i++) {
+				struct item *it = &b->items[i];
+				struct ship_file *sf = it->file;
+				if (it->done || !sf)
+					continue;
+				if (sf->pending_gen != c->pending_gen || it->offset < sf->pending_min) {
+					sf->pending_gen = c->pending_gen;
+					sf->pending_min = it->offset;
+				}
+			}
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+/* Frames items [lo, hi) of b as the sink's body, compressed. */
+static int build_body(struct ship_ctx *c, struct request *r)
+{
+	const struct ls_sink_ops *ops = c->sink->ops;
+	const char *prefix = ops->prefix ? ops->prefix(c->sink) : NULL;
+	struct ls_buf *body = &r->body;
+
+	body->len = 0;
+	if (prefix && ls_buf_puts(body, prefix) < 0)
+		return LS_ENOMEM;
+	for (size_t i = r->lo; i < r->hi; i++) {
+		const struct item *it = &r->b->items[i];
+		if (it->done)
+			continue;
+		if (body->len > (prefix ? strlen(prefix) : 0) && ops->separator &&
+		    ls_buf_puts(body, ops->separator) < 0)
+			return LS_ENOMEM;
+		if (ls_buf_append(body, r->b->data.data + it->at, it->len) < 0)
+			return LS_ENOMEM;
+	}
+	if (ops->suffix && ls_buf_puts(body, ops->suffix) < 0)
+		return LS_ENOMEM;
+	return 0;
+}
+
+static int compression_for(struct ship_ctx *c)
+{
+	unsigned takes = c->sink->ops->compressions;
+
+	if (c->compress == LS_COMPRESS_GZIP && (takes & LS_SINK_GZIP))
+		return LS_COMPRESS_GZIP;
+	if (c->compress == LS_COMPRESS_ZSTD && (takes & LS_SINK_ZSTD))
+		return LS_COMPRESS_ZSTD;
+	return LS_COMPRESS_NONE;
+}
+
+static void dead_letter(struct ship_ctx *c, struct request *r, size_t i, long status,
+			const char *reason)
+{
+	const struct item *it = &r->b->items[i];
+	struct ls_error err;
+	int64_t now;
+
+	if (it->done)
+		return;
+	ls_now_ms(&now);
+	if (ls_deadletter_add(c->dl, status, reason, r->b->data.data + it->at, it->len, now,
+			      &err) < 0) {
+		c->dead_dropped++;
+		ls_die_msg(NULL, "%s", err.msg);
+	}
+	c->dead++;
+	item_done(c, r->b, i);
+}
+
+/* Writes a request to the file sink or stdout; they always accept. */
+static int write_out(struct ship_ctx *c, struct request *r)
+{
+	size_t off = 0;
+
+	if (build_body(c, r) < 0)
+		return LS_ENOMEM;
+	while (off < r->body.len) {
+		ssize_t w = write(c->out_fd, r->body.data + off, r->body.len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			snprintf(c->last_error, sizeof(c->last_error), "write: %s", strerror(errno));
+			return LS_EIO;
+		}
+		off += (size_t)w;
+	}
+	c->batches_sent++;
+	for (size_t i = r->lo; i < r->hi; i++)
+		item_done(c, r->b, i);
+	return 0;
+}
+
+static int send_request(struct ship_ctx *c, struct request *r, struct ls_error *err)
+{
+	const char *url, *hdrs[20];
+	int nhdrs = 0, kind;
+	const char *payload;
+	size_t len;
+
+	if (build_body(c, r) < 0)
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	c->sink->ops->request(c->sink, &url, hdrs, &nhdrs);
+	kind = compression_for(c);
+	payload = r->body.data;
+	len = r->body.len;
+	if (kind != LS_COMPRESS_NONE && ls_compress(kind, r->body.data, r->body.len, &r->packed) == 0) {
+		payload = r->packed.data;
+		len = r->packed.len;
+		hdrs[nhdrs++] = kind == LS_COMPRESS_GZIP ? "Content-Encoding: gzip"
+							 : "Content-Encoding: zstd";
+	}
+	r->inflight = 1;
+	return ls_http_post(c->http, url, hdrs, nhdrs, payload, len, r, err);
+}
+
+/* Starts the requests that are due, up to --concurrency in flight. */
+static int send_due(struct ship_ctx *c, struct ls_error *err)
+{
+	int64_t now = ls_monotonic_ms();
+	struct request **p = &c->queue;
+	int rc;
+
+	while (*p) {
+		struct request *r = *p;
+		if (c->out_fd >= 0) {
+			*p = r->next;
+			rc = write_out(c, r);
+			request_free(r);
+			if (rc < 0)
+				return ls_error_set(err, rc, "%s", c->last_error);
+			continue;
+		}
+		if (r->inflight || r->next_try_ms > now || now < c->sink_paused_until ||
+		    ls_http_inflight(c->http) >= c->concurrency) {
+			p = &r->next;
+			continue;
+		}
+		rc = send_request(c, r, err);
+		if (rc < 0)
+			return rc;
+		p = &r->next;
+	}
+	return 0;
+}
+
+static void unqueue(struct ship_ctx *c, struct request *r)
+{
+	struct request **p = &c->queue;
+
+	while (*p && *p != r)
+		p = &(*p)->next;
+	if (*p)
+		*p = r->next;
+}
+
+/* Schedules r again after a failure; the whole sink waits when told to. */
+static void retry_later(struct ship_ctx *c, struct request *r, const struct ls_sink_result *res)
+{
+	int64_t now = ls_monotonic_ms(), wait;
+
+	r->inflight = 0;
+	if (!r->first_fail_ms)
+		r->first_fail_ms = now;
+	c->retries++;
+	if (res->verdict == LS_SINK_PAUSE || res->verdict == LS_SINK_FAILING) {
+		wait = res->retry_after_ms >= 0 ? res->retry_after_ms
+						: ls_backoff_delay_ms(&c->bo, c->sink_attempts++);
+		c->sink_paused_until = now + wait;
+		r->next_try_ms = c->sink_paused_until;
+	} else {
+		r->next_try_ms = now + ls_backoff_delay_ms(&c->bo, r->attempts++);
+	}
+	if (c->once && now - r->first_fail_ms >= c->max_retry_ms)
+		c->gave_up = 1;
+}
+
+/* Acts on a finished request. */
+static int handle_result(struct ship_ctx *c, const struct ls_http_result *res)
+{
+	struct request *r = res->user;
+	struct ls_sink_result sr;
+	unsigned char *bad = NULL;
+	size_t n = r->hi - r->lo;
+	int rc = 0;
+
+	memset(&sr, 0, sizeof(sr));
+	sr.retry_after_ms = -1;
+	if (n && !(bad = calloc(n, 1)))
+		return LS_ENOMEM;
+	sr.bad = bad;
+	c->sink->ops->classify(c->sink, res->status, res->body, res->body_len, res->retry_after,
+			       n, &sr);
+	if (sr.verdict != LS_SINK_OK)
+		snprintf(c->last_error, sizeof(c->last_error), "%s", sr.reason);
+	switch (sr.verdict) {
+	case LS_SINK_OK:
+		c->batches_sent++;
+		c->sink_attempts = 0;
+		c->failing = 0;
+		for (size_t i = r->lo; i < r->hi; i++)
+			item_done(c, r->b, i);
+		goto finished;
+	case LS_SINK_PARTIAL:
+		c->batches_sent++;
+		for (size_t i = r->lo; i < r->hi; i++) {
+			if (bad[i - r->lo])
+				dead_letter(c, r, i, res->status, sr.reason);
+			else
+				item_done(c, r->b, i);
+		}
+		goto finished;
+	case LS_SINK_BAD:
+		for (size_t i = r->lo; i < r->hi; i++)
+			dead_letter(c, r, i, res->status, sr.reason);
+		goto finished;
+	case LS_SINK_SPLIT:
+		if (n == 1) {
+			dead_letter(c, r, r->lo, res->status, sr.reason);
+			goto finished;
+		} else {
+			struct request *a = request_new(r->b, r->lo, r->lo + n / 2);
+			struct request *b = request_new(r->b, r->lo + n / 2, r->hi);
+			if (!a || !b) {
+				free(a);
+				free(b);
+				rc = LS_ENOMEM;
+				break;
+			}
+			enqueue(c, a);
+			enqueue(c, b);
+			goto finished;
+		}
+	case LS_SINK_FAILING:
+		if (!c->failing)
+			ls_die_msg(NULL, "warning: the sink refuses the requests (%s); retrying, nothing "
+				   "is dropped", sr.reason);
+		c->failing = 1;
+		/* fall through */
+	case LS_SINK_RETRY:
+	case LS_SINK_PAUSE:
+		retry_later(c, r, &sr);
+		break;
+	}
+	free(bad);
+	return rc;
+finished:
+	free(bad);
+	unqueue(c, r);
+	request_free(r);
+	return rc;
+}
+
+/* ---- the main loop ---------------------------------------------------- */
+
+static int signal_fd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* The poll timeout: the tailer's timers, the filling batch's flush time and
+ * the next retry. */
+static int next_timeout(struct ship_ctx *c, int reading)
+{
+	int64_t now = ls_monotonic_ms(), next = -1;
+	int t = reading ? ls_tailer_timeout_ms(c->t) : -1;
+
+	if (t >= 0)
+		next = now + t;
+	if (c->cur && c->cur->n) {
+		int64_t at = c->cur->created_ms + c->flush_ms;
+		if (next < 0 || at < next)
+			next = at;
+	}
+	for (struct request *r = c->queue; r; r = r->next) {
+		int64_t at = r->next_try_ms > c->sink_paused_until ? r->next_try_ms
+								   : c->sink_paused_until;
+		if (!r->inflight && (next < 0 || at < next))
+			next = at;
+	}
+	if (next < 0)
+		return c->once ? 1000 : -1;
+	return next <= now ? 0 : (int)(next - now > 3600000 ? 3600000 : next - now);
+}
+
+/* Writes the counters for `logship status` (temp file and rename, so a
+ * reader never sees half of it). */
+static void write_stats(struct ship_ctx *c)
+{
+	char tmp[4400];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", c->stats_path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "events_read %llu\nbatches_sent %llu\nretries %llu\ndead_lettered %llu\n"
+		"bytes_held %llu\nsink_failing %d\nlast_error %s\n",
+		(unsigned long long)c->events, (unsigned long long)c->batches_sent,
+		(unsigned long long)c->retries, (unsigned long long)c->dead,
+		(unsigned long long)c->held_bytes, c->failing,
+		c->last_error[0] ? c->last_error : "-");
+	if (fclose(f) == 0)
+		rename(tmp, c->stats_path);
+	else
+		unlink(tmp);
+}
+
+static int checkpoint(struct ship_ctx *c, int force)
+{
+	struct ls_error err;
+
+	compute_pending(c);
+	ls_tailer_commit(c->t);
+	if (force && c->dl)
+		ls_deadletter_sync(c->dl, &err);
+	if (force && c->out_fd > 2)
+		fsync(c->out_fd);
+	if (force || ls_monotonic_ms() - c->stats_at_ms >= 5000) {
+		write_stats(c);
+		c->stats_at_ms = ls_monotonic_ms();
+	}
+	if (ls_tailer_checkpoint(c->t, force, &err) < 0) {
+		ls_die_msg(NULL, "%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int run(struct ship_ctx *c, int sig_fd)
+{
+	struct ls_http_result res;
+	struct ls_error err;
+	int64_t deadline = 0;
+	int fds[2], ready[2] = {0, 0}, rc = 0, reading_done = 0;
+
+	for (;;) {
+		int paused = c->held_bytes >= c->max_inflight || c->stop || reading_done;
+		int64_t now = ls_monotonic_ms();
+		ls_tailer_set_paused(c->t, paused);
+		if (!c->stop && !reading_done) {
+			rc = ls_tailer_dispatch(c->t, ready[0], &err);
+			if (rc < 0)
+				break;
+			if (c->once && ls_tailer_idle(c->t) && c->held_bytes < c->max_inflight)
+				reading_done = 1;
+		}
+		if (c->cur && c->cur->n &&
+		    (c->stop || reading_done || now - c->cur->created_ms >= c->flush_ms))
+			seal(c);
+		rc = send_due(c, &err);
+		if (rc < 0)
+			break;
+		checkpoint(c, 0);
+		if ((c->stop || reading_done) && !c->queue && !c->batches)
+			break;
+		if (c->gave_up || (c->stop && now >= deadline))
+			break;
+		fds[0] = ls_tailer_fd(c->t);
+		fds[1] = sig_fd;
+		ls_http_wait(c->http, fds, 2, ready, next_timeout(c, !paused));
+		if (fds[0] < 0)
+			ready[0] = 0;
+		while (ls_http_next(c->http, &res) == 1)
+			if ((rc = handle_result(c, &res)) < 0)
+				break;
+		if (ready[1] && !c->stop) {
+			struct signalfd_siginfo si;
+			if (read(sig_fd, &si, sizeof(si)) > 0) {
+				c->stop = 1;
+				deadline = ls_monotonic_ms() + c->shutdown_ms;
+			}
+		}
+	}
+	if (rc < 0)
+		ls_die_msg(NULL, "%s", err.msg);
+	checkpoint(c, 1);
+	return rc;
+}
+
+/* ---- set-up ----------------------------------------------------------- */
+
+/* Reads the credentials: never from argv. */
+static int load_auth(struct ship_ctx *c)
+{
+	if (c->auth_env) {
+		const char *v = getenv(c->auth_env);
+		if (!v || !*v) {
+			ls_die_msg("ship", "--auth-env %s: the variable is not set", c->auth_env);
+			return -1;
+		}
+		snprintf(c->auth_buf, sizeof(c->auth_buf), "%s", v);
+		c->sc.auth = c->auth_buf;
+	} else if (c->auth_file) {
+		FILE *f = fopen(c->auth_file, "r");
+		if (!f || !fgets(c->auth_buf, sizeof(c->auth_buf), f)) {
+			ls_die_msg("ship", "--auth-file %s: %s", c->auth_file,
+				   f ? "empty" : strerror(errno));
+			if (f)
+				fclose(f);
+			return -1;
+		}
+		fclose(f);
+		c->auth_buf[strcspn(c->auth_buf, "\r\n")] = '\0';
+		c->sc.auth = c->auth_buf;
+	}
+	return 0;
+}
+
+/* --header-env 'K: VAR' becomes the header 'K: <value of VAR>'. */
+static int load_header_env(struct ship_ctx *c)
+{
+	for (int i = 0; i < c->nheader_env; i++) {
+		const char *colon = strchr(c->header_env[i], ':'), *var = colon + 1, *v;
+		size_t klen = (size_t)(colon - c->header_env[i]), n;
+		while (*var == ' ')
+			var++;
+		v = getenv(var);
+		if (!v) {
+			ls_die_msg("ship", "--header-env: variable %s is not set", var);
+			return -1;
+		}
+		if (c->nheaders == MAX_LIST)
+			return -1;
+		n = klen + strlen(v) + 3;
+		if (!(c->header_store[i] = malloc(n)))
+			return -1;
+		snprintf(c->header_store[i], n, "%.*s: %s", (int)klen, c->header_env[i], v);
+		c->headers[c->nheaders++] = c->header_store[i];
+	}
+	return 0;
+}
+
+static int state_name(struct ship_ctx *c, char **paths, int n, char *name, size_t size)
+{
+	char cwd[4096], **abs;
+	int rc = -1;
+
+	if (c->name) {
+		snprintf(name, size, "%s", c->name);
+		return 0;
+	}
+	if (!getcwd(cwd, sizeof(cwd)) || !(abs = calloc((size_t)n, sizeof(*abs))))
+		return -1;
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(cwd) + strlen(paths[i]) + 2;
+		if (!(abs[i] = malloc(len)))
+			goto out;
+		snprintf(abs[i], len, paths[i][0] == '/' ? "%s%s" : "%s/%s",
+			 paths[i][0] == '/' ? "" : cwd, paths[i]);
+	}
+	ls_checkpoint_pipeline_name("ship", (const char *const *)abs, n, c->sc.url, name, size);
+	rc = 0;
+out:
+	for (int i = 0; i < n; i++)
+		free(abs[i]);
+	free(abs);
+	return rc;
+}
+
+/* Opens the state, the dead-letter file, the sink and its output. Returns
+ * 0, or the exit code. */
+static int setup(struct ship_ctx *c, char **paths, int n)
+{
+	char dir[4096], name[128], dldir[4200];
+	struct ls_error err;
+	const char *out_path;
+	int rc;
+
+	if (!c->state_dir && !ls_checkpoint_default_dir(dir, sizeof(dir))) {
+		ls_die_msg("ship", "no state directory: give --state DIR (HOME is not set)");
+		return 2;
+	}
+	if (!c->state_dir)
+		c->state_dir = dir;
+	if (state_name(c, paths, n, name, sizeof(name)) < 0) {
+		ls_die_msg(NULL, "out of memory");
+		return 2;
+	}
+	rc = ls_checkpoint_open(&c->cp, c->state_dir, name, ls_warn_cb, NULL, &err);
+	if (rc < 0) {
+		ls_die_msg(NULL, "%s%s", err.msg, rc == LS_EBUSY ? "; another run is active" : "");
+		return rc == LS_EBUSY ? 5 : 2;
+	}
+	snprintf(dldir, sizeof(dldir), "%s/dead-letter", c->state_dir);
+	if (ls_deadletter_open(&c->dl, dldir, name, c->dl_max, &err) < 0 ||
+	    ls_sink_open(&c->sink, &c->sc, &err) < 0 ||
+	    ls_http_new(&c->http, &c->ho, &err) < 0) {
+		ls_die_msg(NULL, "%s", err.msg);
+		return 2;
+	}
+	c->out_fd = -1;
+	if (!c->sink->ops->request) {
+		out_path = ls_sink_file_path(c->sink);
+		c->out_fd = out_path ? open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640) : 1;
+		if (c->out_fd < 0) {
+			ls_die_msg(NULL, "cannot open %s: %s", out_path, strerror(errno));
+			return 2;
+		}
+	}
+	snprintf(c->stats_path, sizeof(c->stats_path), "%s/%s.stats", c->state_dir, name);
+	c->state_dir = NULL; /* dir is on this stack frame */
+	return 0;
+}
+
+/* Sends the sink's one-time set-up request (CREATE TABLE) and waits. */
+static int sink_setup(struct ship_ctx *c)
+{
+	struct ls_http_result res;
+	struct ls_sink_result sr;
+	struct ls_error err;
+	const char *url, *body;
+	size_t len;
+	int ready[1];
+
+	if (!c->sink->ops->setup || !c->sink->ops->setup(c->sink, &url, &body, &len))
+		return 0;
+	if (ls_http_post(c->http, url, NULL, 0, body, len, NULL, &err) < 0) {
+		ls_die_msg(NULL, "%s", err.msg);
+		return 2;
+	}
+	while (ls_http_inflight(c->http) > 0) {
+		ls_http_wait(c->http, NULL, 0, ready, 1000);
+		if (ls_http_next(c->http, &res) == 1) {
+			memset(&sr, 0, sizeof(sr));
+			ls_sink_classify_status(res.status, res.body, res.body_len, NULL, &sr);
+			if (sr.verdict != LS_SINK_OK) {
+				ls_die_msg(NULL, "cannot create the table: %s", sr.reason);
+				return 3;
+			}
+		}
+	}
+	return 0;
+}
+
+static void print_summary(struct ship_ctx *c, int64_t started_ms)
+{
+	struct ls_tailer_stats st;
+
+	ls_tailer_stats(c->t, &st);
+	fprintf(stderr, "logship ship: %llu files, %llu events, %llu bytes read, %llu batches, "
+		"%llu retries, %llu dead-lettered, %.1f s%s%s\n",
+		(unsigned long long)st.files_known, (unsigned long long)c->events,
+		(unsigned long long)c->bytes, (unsigned long long)c->batches_sent,
+		(unsigned long long)c->retries, (unsigned long long)c->dead,
+		(double)(ls_monotonic_ms() - started_ms) / 1000.0,
+		c->gave_up ? "; gave up: " : "", c->gave_up ? c->last_error : "");
+}
+
+static void defaults(struct ship_ctx *c)
+{
+	c->batch_size = 1000;
+	c->batch_bytes = (size_t)1 << 20;
+	c->flush_ms = 1000;
+	c->compress = LS_COMPRESS_GZIP;
+	c->concurrency = 2;
+	c->max_inflight = (size_t)8 << 20;
+	c->max_retry_ms = 5 * 60 * 1000;
+	c->shutdown_ms = 10000;
+	c->to.start = LS_TAIL_START_BEGIN;
+	c->out_fd = -1;
+}
+
+static void release(struct ship_ctx *c)
+{
+	struct request *r, *rn;
+	struct batch *b, *bn;
+
+	ls_tailer_free(c->t);
+	for (r = c->queue; r; r = rn) {
+		rn = r->next;
+		request_free(r);
+	}
+	if (c->cur)
+		batch_free(c, c->cur);
+	for (b = c->batches; b; b = bn) {
+		bn = b->next;
+		batch_free(c, b);
+	}
+	ls_http_free(c->http);
+	ls_sink_free(c->sink);
+	ls_deadletter_free(c->dl);
+	ls_checkpoint_free(c->cp);
+	ls_pipeline_free(c->p);
+	if (c->out_fd > 2)
+		close(c->out_fd);
+	for (int i = 0; i < MAX_LIST; i++)
+		free(c->header_store[i]);
+	ls_common_release(&c->co);
+}
+
+int cmd_ship(int argc, char **argv)
+{
+	static const struct ls_tailer_cbs cbs = {
+		file_opened, file_line, file_pause, file_closed, ls_warn_cb, file_acked
+	};
+	struct ship_ctx *c = calloc(1, sizeof(*c));
+	struct ls_error err = {0, ""};
+	char host[256] = "localhost";
+	int first, sig_fd = -1, exit_code = 2;
+	int64_t started = ls_monotonic_ms();
+
+	if (!c || ls_common_init(&c->co) < 0) {
+		ls_die_msg(NULL, "out of memory");
+		free(c);
+		return 2;
+	}
+	defaults(c);
+	if (ls_opts_parse("ship", ship_opts, argc, argv, handle_opt, c, &first) < 0)
+		goto out;
+	if (c->co.help) {
+		cmd_ship_help();
+		exit_code = 0;
+		goto out;
+	}
+	if (!c->sc.url) {
+		ls_die_msg("ship", "no sink: give --to URL (see 'logship ship --help')");
+		goto out;
+	}
+	if (first >= argc) {
+		ls_die_msg("ship", "no files to ship: give paths or globs");
+		goto out;
+	}
+	if (load_auth(c) < 0 || load_header_env(c) < 0 || ls_now_ms(&c->co.po.now_ms) < 0)
+		goto out;
+	if (c->ho.insecure)
+		ls_die_msg(NULL, "warning: --insecure: the sink's certificate is not verified");
+	gethostname(host, sizeof(host) - 1);
+	c->sc.headers = c->headers;
+	c->sc.nheaders = c->nheaders;
+	c->sc.labels = c->labels;
+	c->sc.host = host;
+	if (ls_pipeline_new(&c->p, &c->co.po, ls_warn_cb, NULL, &err) < 0) {
+		ls_die_msg(NULL, "%s", err.msg);
+		goto out;
+	}
+	exit_code = setup(c, argv + first, argc - first);
+	if (exit_code)
+		goto out;
+	exit_code = sink_setup(c);
+	if (exit_code)
+		goto out;
+	exit_code = 2;
+	ls_backoff_init(&c->bo, c->backoff_base, c->backoff_cap, 0);
+	c->to.paths = (const char *const *)(argv + first);
+	c->to.npaths = argc - first;
+	c->to.excludes = c->excludes;
+	c->to.max_line = c->co.po.max_line;
+	c->to.ckpt = c->cp;
+	sig_fd = signal_fd();
+	if (sig_fd < 0 || ls_tailer_new(&c->t, &c->to, &cbs, c, &err) < 0 ||
+	    ls_tailer_start(c->t, &err) < 0) {
+		ls_die_msg(NULL, "%s", sig_fd < 0 ? strerror(errno) : err.msg);
+		goto out;
+	}
+	if (run(c, sig_fd) < 0)
+		goto out;
+	if (c->once)
+		print_summary(c, started);
+	if (c->gave_up || (c->once && (c->queue || c->batches)))
+		exit_code = 3;
+	else if (c->once && c->dead)
+		exit_code = 4;
+	else
+		exit_code = 0;
+out:
+	if (sig_fd >= 0)
+		close(sig_fd);
+	release(c);
+	free(c);
+	return exit_code;
+}
