@@ -305,6 +305,23 @@ static void add_meta(struct ls_stream *s, struct ls_event *ev, const struct ls_r
 	}
 }
 
+/* An alert gets an id of its own (from the line that set it off and its
+ * rule) and that line's file and offset, so a sink can de-duplicate it and
+ * ship knows which file position it belongs to. */
+static void alert_meta(struct ls_stream *s, struct ls_event *alert, const struct ls_record *rec)
+{
+	const struct ls_field *rule = ls_event_get(alert, "rule.id");
+	char *id = ls_event_alloc(alert, 17);
+
+	alert->offset = rec->offset;
+	if (id && rule && !ls_event_get(alert, "event.id")) {
+		ls_event_id(s->p->host, s->fingerprint ^ 0xa1e27ULL, rec->offset, rule->val, rule->len, id);
+		ls_event_set(alert, "event.id", id, 16, LS_F_STR);
+	}
+	if (s->path && !ls_event_get(alert, "log.file.path"))
+		ls_event_set(alert, "log.file.path", s->path, s->path_len, LS_F_STR);
+}
+
 static int process_record(struct ls_stream *s, const struct ls_record *rec,
 			  ls_emit_fn emit, void *ctx)
 {
@@ -341,6 +358,7 @@ static int process_record(struct ls_stream *s, const struct ls_record *rec,
 	if (rc < 0 || !alerted)
 		return rc;
 	p->stats.alerts++;
+	alert_meta(s, &p->alert, rec);
 	return emit(ctx, &p->alert);
 }
 
