@@ -18,7 +18,9 @@
 #include "../shipper/compress.h"
 #include "../shipper/deadletter.h"
 #include "../shipper/http.h"
+#include "../parsers/decode.h"
 #include "../shipper/pipeline.h"
+#include "../shipper/reader.h"
 #include "../shipper/sink.h"
 #include "../shipper/tailer.h"
 
@@ -40,12 +42,13 @@ enum {
 	OPT_DL_MAX, OPT_HEADER, OPT_HEADER_ENV, OPT_AUTH_ENV, OPT_AUTH_FILE, OPT_LABEL,
 	OPT_CREATE_TABLE, OPT_CACERT, OPT_CLIENT_CERT, OPT_CLIENT_KEY, OPT_INSECURE,
 	OPT_TIMEOUT, OPT_SHUTDOWN, OPT_CKPT_INTERVAL, OPT_PARTIAL_TIMEOUT, OPT_MAX_OPEN,
-	OPT_FORGET_AFTER, OPT_ROTATE_WAIT
+	OPT_FORGET_AFTER, OPT_ROTATE_WAIT, OPT_REPLAY
 };
 
 static const struct ls_opt ship_opts[] = {
 	{"to", OPT_TO, 1, "URL", "the sink: http(s)://, clickhouse+http://host:port/DB.TABLE, elasticsearch+, loki+, splunk+, otlp+, file:///path or -"},
 	{"once", OPT_ONCE, 0, NULL, "ship what is there now, then exit (0 done, 3 sink failing, 4 some dead-lettered)"},
+	{"replay-dead-letter", OPT_REPLAY, 0, NULL, "send this pipeline's dead letters again (same paths and --to, or --name), then exit"},
 	{"state", OPT_STATE, 1, "DIR", "checkpoints and dead letters (default: ~/.local/state/logship, /var/lib/logship as root)"},
 	{"name", OPT_NAME, 1, "NAME", "name of this pipeline's state (default: from the paths and the sink)"},
 	{"start-at", OPT_START_AT, 1, "WHERE", "files with no checkpoint: beginning (default) or end"},
@@ -129,7 +132,10 @@ struct ship_ctx {
 	struct ls_sink_config sc;
 	struct ls_http_opts ho;
 	const char *state_dir, *name, *auth_env, *auth_file;
-	int once, compress;
+	int once, compress, replay;
+	char replay_path[4420];        /* dead letters being sent again */
+	struct ls_reader *replay_r;
+	struct ls_event replay_ev;
 	long batch_size, concurrency;
 	size_t batch_bytes, max_inflight;
 	int64_t flush_ms, backoff_base, backoff_cap, max_retry_ms, shutdown_ms;
@@ -203,6 +209,7 @@ static int handle_opt(void *vctx, int key, const char *arg)
 	switch (key) {
 	case OPT_TO: c->sc.url = arg; break;
 	case OPT_ONCE: c->once = 1; break;
+	case OPT_REPLAY: c->replay = 1; c->once = 1; break;
 	case OPT_STATE: c->state_dir = arg; break;
 	case OPT_NAME: c->name = arg; break;
 	case OPT_START_AT:
@@ -411,35 +418,33 @@ static int seal(struct ship_ctx *c)
 	return 0;
 }
 
-/* Encodes one event into the filling batch. */
-static int add_event(struct ship_ctx *c, const struct ls_event *ev)
+/* Room for one more item in the filling batch (made when needed). */
+static struct batch *batch_room(struct ship_ctx *c)
 {
 	struct batch *b = c->cur;
-	struct item *it;
-	size_t before;
-	int rc;
 
 	if (!b && !(b = c->cur = batch_new(c)))
-		return LS_ENOMEM;
+		return NULL;
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 256;
 		struct item *items = realloc(b->items, cap * sizeof(*items));
 		if (!items)
-			return LS_ENOMEM;
+			return NULL;
 		b->items = items;
 		b->cap = cap;
 	}
-	before = b->data.len;
-	rc = c->sink->ops->encode(c->sink, &b->data, ev);
-	if (rc < 0) {
-		b->data.len = before;
-		return rc;
-	}
-	it = &b->items[b->n++];
+	return b;
+}
+
+/* Records the bytes appended to b's data since before as one item. */
+static int item_added(struct ship_ctx *c, struct batch *b, size_t before, uint64_t offset)
+{
+	struct item *it = &b->items[b->n++];
+
 	it->at = before;
 	it->len = b->data.len - before;
 	it->file = c->cur_file;
-	it->offset = ev->offset;
+	it->offset = offset;
 	it->done = 0;
 	if (it->file)
 		it->file->refs++;
@@ -448,6 +453,67 @@ static int add_event(struct ship_ctx *c, const struct ls_event *ev)
 	c->events++;
 	if ((long)b->n >= c->batch_size || b->data.len >= c->batch_bytes)
 		return seal(c);
+	return 0;
+}
+
+/* Encodes one event into the filling batch. */
+static int add_event(struct ship_ctx *c, const struct ls_event *ev)
+{
+	struct batch *b = batch_room(c);
+	size_t before;
+	int rc;
+
+	if (!b)
+		return LS_ENOMEM;
+	before = b->data.len;
+	rc = c->sink->ops->encode(c->sink, &b->data, ev);
+	if (rc < 0) {
+		b->data.len = before;
+		return rc;
+	}
+	return item_added(c, b, before, ev->offset);
+}
+
+/* Adds one dead letter's item (already in the sink's encoding) again. */
+static int add_replayed(struct ship_ctx *c, const char *line, size_t len)
+{
+	const struct ls_field *item;
+	struct batch *b;
+	size_t before;
+
+	ls_event_reset(&c->replay_ev);
+	if (ls_decode_json(&c->replay_ev, line, len, NULL, 0) <= 0 ||
+	    !(item = ls_event_get(&c->replay_ev, "item")) || item->type != LS_F_STR) {
+		ls_die_msg(NULL, "warning: %s: skipping a line that is not a dead letter", c->replay_path);
+		return 0;
+	}
+	if (!(b = batch_room(c)))
+		return LS_ENOMEM;
+	before = b->data.len;
+	if (ls_buf_append(&b->data, item->val, item->len) < 0) {
+		b->data.len = before;
+		return LS_ENOMEM;
+	}
+	c->cur_file = NULL;
+	return item_added(c, b, before, 0);
+}
+
+/* Reads dead letters while there is room; 1 at the end of the file. */
+static int replay_some(struct ship_ctx *c, struct ls_error *err)
+{
+	const char *line;
+	size_t len;
+	uint64_t off;
+	unsigned flags;
+	int rc;
+
+	while (c->held_bytes < c->max_inflight) {
+		rc = ls_reader_next(c->replay_r, &line, &len, &off, &flags, err);
+		if (rc <= 0)
+			return rc < 0 ? rc : 1;
+		if (len && (rc = add_replayed(c, line, len)) < 0)
+			return ls_error_set(err, rc, "out of memory");
+	}
 	return 0;
 }
 
@@ -811,7 +877,7 @@ static int signal_fd(void)
 static int next_timeout(struct ship_ctx *c, int reading)
 {
 	int64_t now = ls_monotonic_ms(), next = -1;
-	int t = reading ? ls_tailer_timeout_ms(c->t) : -1;
+	int t = reading && c->t ? ls_tailer_timeout_ms(c->t) : -1;
 
 	if (t >= 0)
 		next = now + t;
@@ -858,6 +924,8 @@ static int checkpoint(struct ship_ctx *c, int force)
 {
 	struct ls_error err;
 
+	if (!c->t)
+		return 0; /* replaying dead letters: no files */
 	compute_pending(c);
 	ls_tailer_commit(c->t);
 	if (force && c->dl)
@@ -885,8 +953,16 @@ static int run(struct ship_ctx *c, int sig_fd)
 	for (;;) {
 		int paused = c->held_bytes >= c->max_inflight || c->stop || reading_done;
 		int64_t now = ls_monotonic_ms();
-		ls_tailer_set_paused(c->t, paused);
-		if (!c->stop && !reading_done) {
+		if (c->replay && !c->stop && !reading_done) {
+			rc = replay_some(c, &err);
+			if (rc < 0)
+				break;
+			reading_done = rc;
+			rc = 0;
+		} else if (c->t) {
+			ls_tailer_set_paused(c->t, paused);
+		}
+		if (c->t && !c->stop && !reading_done) {
 			rc = ls_tailer_dispatch(c->t, ready[0], &err);
 			if (rc < 0)
 				break;
@@ -904,7 +980,7 @@ static int run(struct ship_ctx *c, int sig_fd)
 			break;
 		if (c->gave_up || (c->stop && now >= deadline))
 			break;
-		fds[0] = ls_tailer_fd(c->t);
+		fds[0] = c->t ? ls_tailer_fd(c->t) : -1;
 		fds[1] = sig_fd;
 		ls_http_wait(c->http, fds, 2, ready, next_timeout(c, !paused));
 		if (fds[0] < 0)
@@ -1006,6 +1082,28 @@ out:
 	return rc;
 }
 
+/* --replay-dead-letter: moves the dead letters to NAME.ndjson.replay (new
+ * rejects go to a fresh NAME.ndjson) and opens them; an interrupted replay's
+ * file is taken up again. */
+static int open_replay(struct ship_ctx *c, const char *dldir, const char *name)
+{
+	char current[4400];
+	struct ls_error err;
+
+	snprintf(current, sizeof(current), "%s/%s.ndjson", dldir, name);
+	snprintf(c->replay_path, sizeof(c->replay_path), "%s.replay", current);
+	if (access(c->replay_path, F_OK) != 0 && rename(current, c->replay_path) < 0) {
+		ls_die_msg(NULL, "no dead letters to replay in %s: %s", current, strerror(errno));
+		return -1;
+	}
+	if (ls_event_init(&c->replay_ev, (size_t)8 << 20) < 0 ||
+	    ls_reader_open(&c->replay_r, c->replay_path, (size_t)16 << 20, &err) < 0) {
+		ls_die_msg(NULL, "%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 /* Opens the state, the dead-letter file, the sink and its output. Returns
  * 0, or the exit code. */
 static int setup(struct ship_ctx *c, char **paths, int n)
@@ -1031,6 +1129,8 @@ static int setup(struct ship_ctx *c, char **paths, int n)
 		return rc == LS_EBUSY ? 5 : 2;
 	}
 	snprintf(dldir, sizeof(dldir), "%s/dead-letter", c->state_dir);
+	if (c->replay && open_replay(c, dldir, name) < 0)
+		return 2;
 	if (ls_deadletter_open(&c->dl, dldir, name, c->dl_max, &err) < 0 ||
 	    ls_sink_open(&c->sink, &c->sc, &err) < 0 ||
 	    ls_http_new(&c->http, &c->ho, &err) < 0) {
@@ -1085,7 +1185,9 @@ static void print_summary(struct ship_ctx *c, int64_t started_ms)
 {
 	struct ls_tailer_stats st;
 
-	ls_tailer_stats(c->t, &st);
+	memset(&st, 0, sizeof(st));
+	if (c->t)
+		ls_tailer_stats(c->t, &st);
 	fprintf(stderr, "logship ship: %llu files, %llu events, %llu bytes read, %llu batches, "
 		"%llu retries, %llu dead-lettered, %.1f s%s%s\n",
 		(unsigned long long)st.files_known, (unsigned long long)c->events,
@@ -1125,6 +1227,8 @@ static void release(struct ship_ctx *c)
 		bn = b->next;
 		batch_free(c, b);
 	}
+	ls_reader_free(c->replay_r);
+	ls_event_release(&c->replay_ev);
 	ls_http_free(c->http);
 	ls_sink_free(c->sink);
 	ls_deadletter_free(c->dl);
@@ -1165,7 +1269,7 @@ int cmd_ship(int argc, char **argv)
 		ls_die_msg("ship", "no sink: give --to URL (see 'logship ship --help')");
 		goto out;
 	}
-	if (first >= argc) {
+	if (first >= argc && !(c->replay && c->name)) {
 		ls_die_msg("ship", "no files to ship: give paths or globs");
 		goto out;
 	}
@@ -1196,8 +1300,8 @@ int cmd_ship(int argc, char **argv)
 	c->to.max_line = c->co.po.max_line;
 	c->to.ckpt = c->cp;
 	sig_fd = signal_fd();
-	if (sig_fd < 0 || ls_tailer_new(&c->t, &c->to, &cbs, c, &err) < 0 ||
-	    ls_tailer_start(c->t, &err) < 0) {
+	if (sig_fd < 0 || (!c->replay && (ls_tailer_new(&c->t, &c->to, &cbs, c, &err) < 0 ||
+					  ls_tailer_start(c->t, &err) < 0))) {
 		ls_die_msg(NULL, "%s", sig_fd < 0 ? strerror(errno) : err.msg);
 		goto out;
 	}
@@ -1211,6 +1315,8 @@ int cmd_ship(int argc, char **argv)
 		exit_code = 4;
 	else
 		exit_code = 0;
+	if (c->replay && exit_code != 3 && unlink(c->replay_path) < 0)
+		ls_die_msg(NULL, "warning: cannot remove %s: %s", c->replay_path, strerror(errno));
 out:
 	if (sig_fd >= 0)
 		close(sig_fd);

@@ -85,9 +85,6 @@ int ls_deadletter_add(struct ls_deadletter *d, long status, const char *reason,
 	gmtime_r(&secs, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	d->line.len = 0;
-	/* items end with their own newline: not part of the stored text */
-	while (len > 0 && (item[len - 1] == '\n'))
-		len--;
 	if (ls_buf_printf(&d->line, "{\"time\":\"%s\",\"status\":%ld,\"reason\":", when, status) < 0 ||
 	    ls_json_string(&d->line, reason, strlen(reason), NULL) < 0 ||
 	    ls_buf_puts(&d->line, ",\"item\":") < 0 ||

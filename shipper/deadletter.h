@@ -18,7 +18,7 @@ int ls_deadletter_open(struct ls_deadletter **out, const char *dir, const char *
 void ls_deadletter_free(struct ls_deadletter *d);
 
 /* Appends one line {"time":..,"status":N,"reason":"..","item":"<the sink's
- * encoding of the event>"}. LS_ENOMEM when the cap is reached (the item is
+ * encoding of the event, byte for byte, its newline included>"}. LS_ENOMEM when the cap is reached (the item is
  * not written: the caller counts it as dropped), LS_EIO on a write error. */
 int ls_deadletter_add(struct ls_deadletter *d, long status, const char *reason,
 		      const char *item, size_t len, int64_t now_ms, struct ls_error *err);
