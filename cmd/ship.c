@@ -11,6 +11,7 @@
  * the buffer. */
 #include "commands.h"
 #include "common.h"
+#include "config.h"
 
 #include "../parsers/json_out.h"
 #include "../shipper/backoff.h"
@@ -42,12 +43,14 @@ enum {
 	OPT_DL_MAX, OPT_HEADER, OPT_HEADER_ENV, OPT_AUTH_ENV, OPT_AUTH_FILE, OPT_LABEL,
 	OPT_CREATE_TABLE, OPT_CACERT, OPT_CLIENT_CERT, OPT_CLIENT_KEY, OPT_INSECURE,
 	OPT_TIMEOUT, OPT_SHUTDOWN, OPT_CKPT_INTERVAL, OPT_PARTIAL_TIMEOUT, OPT_MAX_OPEN,
-	OPT_FORGET_AFTER, OPT_ROTATE_WAIT, OPT_REPLAY
+	OPT_FORGET_AFTER, OPT_ROTATE_WAIT, OPT_REPLAY, OPT_CONFIG, OPT_CHECK
 };
 
 static const struct ls_opt ship_opts[] = {
 	{"to", OPT_TO, 1, "URL", "the sink: http(s)://, clickhouse+http://host:port/DB.TABLE, elasticsearch+, loki+, splunk+, otlp+, file:///path or -"},
 	{"once", OPT_ONCE, 0, NULL, "ship what is there now, then exit (0 done, 3 sink failing, 4 some dead-lettered)"},
+	{"config", OPT_CONFIG, 1, "FILE", "read settings from FILE ('key: value' per line, keys are these options' names; 'path: GLOB' adds inputs)"},
+	{"check", OPT_CHECK, 0, NULL, "with --config: check the settings and the sink URL, then exit"},
 	{"replay-dead-letter", OPT_REPLAY, 0, NULL, "send this pipeline's dead letters again (same paths and --to, or --name), then exit"},
 	{"state", OPT_STATE, 1, "DIR", "checkpoints and dead letters (default: ~/.local/state/logship, /var/lib/logship as root)"},
 	{"name", OPT_NAME, 1, "NAME", "name of this pipeline's state (default: from the paths and the sink)"},
@@ -132,7 +135,8 @@ struct ship_ctx {
 	struct ls_sink_config sc;
 	struct ls_http_opts ho;
 	const char *state_dir, *name, *auth_env, *auth_file;
-	int once, compress, replay;
+	int once, compress, replay, check;
+	struct ls_config cfg;
 	char replay_path[4420];        /* dead letters being sent again */
 	struct ls_reader *replay_r;
 	struct ls_event replay_ev;
@@ -210,6 +214,8 @@ static int handle_opt(void *vctx, int key, const char *arg)
 	case OPT_TO: c->sc.url = arg; break;
 	case OPT_ONCE: c->once = 1; break;
 	case OPT_REPLAY: c->replay = 1; c->once = 1; break;
+	case OPT_CONFIG: break; /* read before the command line: see load_config() */
+	case OPT_CHECK: c->check = 1; break;
 	case OPT_STATE: c->state_dir = arg; break;
 	case OPT_NAME: c->name = arg; break;
 	case OPT_START_AT:
@@ -279,6 +285,10 @@ static int handle_opt(void *vctx, int key, const char *arg)
 		}
 		break;
 	case OPT_AUTH_ENV: c->auth_env = arg; break;
+	case LS_CONFIG_KEY_AUTH:
+		snprintf(c->auth_buf, sizeof(c->auth_buf), "%s", arg);
+		c->sc.auth = c->auth_buf;
+		break;
 	case OPT_AUTH_FILE: c->auth_file = arg; break;
 	case OPT_CREATE_TABLE: c->sc.create_table = 1; break;
 	case OPT_CACERT: c->ho.cacert = arg; break;
@@ -319,6 +329,25 @@ void cmd_ship_help(void)
 		     "(or a clean stop), 2 usage error, 3 sink failing past --max-retry-time\n"
 		     "(--once), 4 some events dead-lettered (--once), 5 state locked.",
 		     ship_opts);
+}
+
+/* Finds --config FILE (or --config=FILE) on the command line and applies
+ * the file first, so options given on the command line win. Returns 0 or
+ * -2 (reported). */
+static int load_config(struct ship_ctx *c, int argc, char **argv, const char **file)
+{
+	*file = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			*file = argv[i + 1];
+		else if (!strncmp(argv[i], "--config=", 9))
+			*file = argv[i] + 9;
+	}
+	if (!*file)
+		return 0;
+	return ls_config_load("ship", *file, ship_opts, handle_opt, c, &c->cfg);
 }
 
 /* ---- batches ---------------------------------------------------------- */
@@ -1238,6 +1267,7 @@ static void release(struct ship_ctx *c)
 		close(c->out_fd);
 	for (int i = 0; i < MAX_LIST; i++)
 		free(c->header_store[i]);
+	ls_config_release(&c->cfg);
 	ls_common_release(&c->co);
 }
 
@@ -1251,6 +1281,9 @@ int cmd_ship(int argc, char **argv)
 	char host[256] = "localhost";
 	int first, sig_fd = -1, exit_code = 2;
 	int64_t started = ls_monotonic_ms();
+	const char *config = NULL;
+	char **paths;
+	int npaths;
 
 	if (!c || ls_common_init(&c->co) < 0) {
 		ls_die_msg(NULL, "out of memory");
@@ -1258,8 +1291,20 @@ int cmd_ship(int argc, char **argv)
 		return 2;
 	}
 	defaults(c);
-	if (ls_opts_parse("ship", ship_opts, argc, argv, handle_opt, c, &first) < 0)
+	if (load_config(c, argc, argv, &config) < 0 ||
+	    ls_opts_parse("ship", ship_opts, argc, argv, handle_opt, c, &first) < 0)
 		goto out;
+	if (c->check && !config) {
+		ls_die_msg("ship", "--check checks a --config file; give one");
+		goto out;
+	}
+	paths = argv + first;
+	npaths = argc - first;
+	if (npaths == 0 && c->cfg.npaths) {
+		/* the config's inputs, when the command line has none */
+		paths = c->cfg.paths;
+		npaths = c->cfg.npaths;
+	}
 	if (c->co.help) {
 		cmd_ship_help();
 		exit_code = 0;
@@ -1269,7 +1314,7 @@ int cmd_ship(int argc, char **argv)
 		ls_die_msg("ship", "no sink: give --to URL (see 'logship ship --help')");
 		goto out;
 	}
-	if (first >= argc && !(c->replay && c->name)) {
+	if (npaths == 0 && !(c->replay && c->name)) {
 		ls_die_msg("ship", "no files to ship: give paths or globs");
 		goto out;
 	}
@@ -1286,7 +1331,18 @@ int cmd_ship(int argc, char **argv)
 		ls_die_msg(NULL, "%s", err.msg);
 		goto out;
 	}
-	exit_code = setup(c, argv + first, argc - first);
+	if (c->check) {
+		struct ls_sink *probe = NULL;
+		if (ls_sink_open(&probe, &c->sc, &err) < 0) {
+			ls_die_msg(NULL, "%s: %s", config, err.msg);
+			goto out;
+		}
+		printf("%s: ok (%d inputs, sink %s)\n", config, npaths, probe->ops->scheme);
+		ls_sink_free(probe);
+		exit_code = 0;
+		goto out;
+	}
+	exit_code = setup(c, paths, npaths);
 	if (exit_code)
 		goto out;
 	exit_code = sink_setup(c);
@@ -1294,8 +1350,8 @@ int cmd_ship(int argc, char **argv)
 		goto out;
 	exit_code = 2;
 	ls_backoff_init(&c->bo, c->backoff_base, c->backoff_cap, 0);
-	c->to.paths = (const char *const *)(argv + first);
-	c->to.npaths = argc - first;
+	c->to.paths = (const char *const *)paths;
+	c->to.npaths = npaths;
 	c->to.excludes = c->excludes;
 	c->to.max_line = c->co.po.max_line;
 	c->to.ckpt = c->cp;
@@ -1323,4 +1379,10 @@ out:
 	release(c);
 	free(c);
 	return exit_code;
+}
+
+/* The option table, for `logship completion`. */
+const struct ls_opt *cmd_ship_options(void)
+{
+	return ship_opts;
 }
