@@ -506,12 +506,18 @@ static enum ls_sink_verdict status_verdict(long status)
 void ls_sink_classify_status(long status, const char *body, size_t len,
 			     const char *retry_after, struct ls_sink_result *res)
 {
+	size_t text = 0;
+
+	if (!body)
+		len = 0;
+	while (text < len && is_blank((unsigned char)body[text]))
+		text++;
 	if (status == 0)
 		ls_sink_result_set(res, LS_SINK_RETRY, "transport error: ");
 	else
-		ls_sink_result_set(res, status_verdict(status), len > 0 ? "HTTP %ld: " : "HTTP %ld",
+		ls_sink_result_set(res, status_verdict(status), text < len ? "HTTP %ld: " : "HTTP %ld",
 				   status);
-	if (body && len > 0)
+	if (text < len)
 		ls_sink_reason_body(res->reason, sizeof(res->reason), body, len);
 	res->retry_after_ms = ls_sink_retry_after_ms(retry_after, now_ms());
 }
@@ -564,7 +570,7 @@ static int read_clock(const char **p, struct tm *tm)
 	return tm->tm_hour > 23 || tm->tm_min > 59 || tm->tm_sec > 60 ? -1 : 0;
 }
 
-/* A month name followed by nothing alphabetic. */
+/* A three-letter month name (any case). */
 static int read_month(const char **p, struct tm *tm)
 {
 	tm->tm_mon = find_name(*p, 3, month_names, 12);
@@ -671,6 +677,8 @@ int64_t ls_sink_retry_after_ms(const char *value, int64_t now)
 
 		for (; *p >= '0' && *p <= '9'; p++)
 			secs = secs >= max_s ? max_s : secs * 10 + (*p - '0');
+		if (secs > max_s)
+			secs = max_s;
 		while (*p == ' ' || *p == '\t')
 			p++;
 		return *p ? -1 : secs * 1000;
@@ -747,11 +755,32 @@ int ls_sink_event_as_string(struct ls_buf *out, struct ls_buf *scratch, const st
 	return ls_json_string(out, scratch->data, scratch->len - 1, NULL);
 }
 
+int ls_sink_put_uint(struct ls_buf *out, uint64_t v)
+{
+	char digits[20];
+	int n = 0;
+
+	do {
+		digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return ls_buf_append(out, digits + sizeof(digits) - n, (size_t)n);
+}
+
+int ls_sink_put_key(struct ls_buf *out, const char *key)
+{
+	if (ls_buf_append(out, ",\"", 2) < 0 || ls_buf_puts(out, key) < 0)
+		return LS_ENOMEM;
+	return ls_buf_append(out, "\":", 2);
+}
+
 int ls_sink_put_ns(struct ls_buf *out, int64_t ms)
 {
 	if (ms <= 0)
 		return ls_buf_putc(out, '0');
-	return ls_buf_printf(out, "%lld000000", (long long)ms);
+	if (ls_sink_put_uint(out, (uint64_t)ms) < 0)
+		return LS_ENOMEM;
+	return ls_buf_append(out, "000000", 6);
 }
 
 /* ---- a tolerant JSON scanner ---- */

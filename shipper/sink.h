@@ -37,7 +37,7 @@ struct ls_sink_config {
 /* What a response means. */
 enum ls_sink_verdict {
 	LS_SINK_OK,        /* everything accepted */
-	LS_SINK_RETRY,     /* transient (5xx, 408, 429, overload): retry the batch later */
+	LS_SINK_RETRY,     /* transient (5xx, 408, overload): retry the batch later */
 	LS_SINK_PAUSE,     /* the whole sink must wait (429/503, Retry-After) and retry */
 	LS_SINK_FAILING,   /* the sink is misconfigured (401, 403, 404): pause and retry,
 			    * nothing is dead-lettered; --once exits 3 */

@@ -45,7 +45,7 @@
  * column holds the line logship prints for the event (without its newline):
  * query any other field with visitParamExtractString(event, 'name') (all
  * versions, top-level keys) or JSONExtractString(event, 'http',
- * 'request', 'method') (19.10 and later). A table created by hand may
+ * 'request', 'method') (releases since 2019). A table created by hand may
  * leave columns out (unknown fields are skipped) or add some with
  * defaults.
  *
@@ -269,7 +269,7 @@ static int put_text(struct ls_buf *out, const char *key, const struct ls_event *
 {
 	const struct ls_field *f;
 
-	if (ls_buf_printf(out, ",\"%s\":", key) < 0)
+	if (ls_sink_put_key(out, key) < 0)
 		return LS_ENOMEM;
 	if (ls_sink_field(ev, name, &f) || (alt && ls_sink_field(ev, alt, &f)))
 		return ls_sink_field_string(out, f);
@@ -292,6 +292,13 @@ static long long field_uint(const struct ls_event *ev, const char *name)
 	return v;
 }
 
+/* Writes v (0-99) as two digits. */
+static void put_2(char *at, int v)
+{
+	at[0] = (char)('0' + v / 10);
+	at[1] = (char)('0' + v % 10);
+}
+
 static int put_row(struct clickhouse_sink *s, struct ls_buf *out, const struct ls_event *ev)
 {
 	int64_t secs = ev->ts_ms >= 0 ? ev->ts_ms / 1000 : -((-ev->ts_ms + 999) / 1000);
@@ -299,6 +306,7 @@ static int put_row(struct clickhouse_sink *s, struct ls_buf *out, const struct l
 	long long offset = field_uint(ev, "log.offset"), status = field_uint(ev,
 		"http.response.status_code"), severity = ev->severity;
 	const struct ls_field *msg;
+	char stamp[20] = "0000-00-00 00:00:00";
 	struct tm tm;
 
 	if (secs < 0) {
@@ -317,9 +325,16 @@ static int put_row(struct clickhouse_sink *s, struct ls_buf *out, const struct l
 		severity = 0;
 	if (severity > 255)
 		severity = 255;
-	if (ls_buf_printf(out, "{\"timestamp\":\"%04d-%02d-%02d %02d:%02d:%02d\",\"timestamp_ms\":%d",
-			  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			  tm.tm_sec, ms) < 0 ||
+	put_2(stamp + 0, (tm.tm_year + 1900) / 100);
+	put_2(stamp + 2, (tm.tm_year + 1900) % 100);
+	put_2(stamp + 5, tm.tm_mon + 1);
+	put_2(stamp + 8, tm.tm_mday);
+	put_2(stamp + 11, tm.tm_hour);
+	put_2(stamp + 14, tm.tm_min);
+	put_2(stamp + 17, tm.tm_sec);
+	if (ls_buf_puts(out, "{\"timestamp\":\"") < 0 || ls_buf_append(out, stamp, 19) < 0 ||
+	    ls_buf_append(out, "\",\"timestamp_ms\":", 17) < 0 ||
+	    ls_sink_put_uint(out, (uint64_t)ms) < 0 ||
 	    put_text(out, "event_id", ev, "event.id", NULL) < 0 ||
 	    put_text(out, "dataset", ev, "event.dataset", NULL) < 0 ||
 	    ls_buf_puts(out, ",\"message\":") < 0)
@@ -331,10 +346,10 @@ static int put_row(struct clickhouse_sink *s, struct ls_buf *out, const struct l
 	    put_text(out, "user_name", ev, "user.name", NULL) < 0 ||
 	    put_text(out, "host_name", ev, "host.hostname", "host.name") < 0 ||
 	    put_text(out, "log_file", ev, "log.file.path", NULL) < 0 ||
-	    ls_buf_printf(out, ",\"log_offset\":%llu,\"status\":%lld",
-			  (unsigned long long)offset, status) < 0 ||
+	    ls_sink_put_key(out, "log_offset") < 0 || ls_sink_put_uint(out, (uint64_t)offset) < 0 ||
+	    ls_sink_put_key(out, "status") < 0 || ls_sink_put_uint(out, (uint64_t)status) < 0 ||
 	    put_text(out, "level", ev, "log.level", NULL) < 0 ||
-	    ls_buf_printf(out, ",\"severity\":%lld", severity) < 0 ||
+	    ls_sink_put_key(out, "severity") < 0 || ls_sink_put_uint(out, (uint64_t)severity) < 0 ||
 	    put_text(out, "rule_id", ev, "rule.id", NULL) < 0 ||
 	    ls_buf_puts(out, ",\"tags\":[") < 0)
 		return LS_ENOMEM;

@@ -233,14 +233,20 @@ static const char *first_member(const char *p, const char *end)
 	return ls_sink_json_ws(p + 1, end);
 }
 
+/* An item worth naming in the reason. */
+struct bulk_item {
+	long status;
+	size_t index;
+	const char *action;  /* its action result object, NULL: none */
+	const char *end;
+};
+
 /* What the walk over the items found. */
 struct bulk_walk {
 	size_t seen, nbad, nretry, npause;
 	int complete;
-	long first_status;           /* of the first item not delivered */
-	size_t first_index;
-	const char *first_action;    /* its action result object */
-	const char *first_end;
+	struct bulk_item first_held;  /* the first 429 or 5xx */
+	struct bulk_item first_bad;   /* the first rejected */
 };
 
 static void walk_items(const char *items, const char *end, size_t nitems,
@@ -263,20 +269,24 @@ static void walk_items(const char *items, const char *end, size_t nitems,
 		    ls_sink_json_int(st, elem_end, &status) < 0)
 			return;
 		if (!((status >= 200 && status < 300) || status == 409)) {
-			if (status == 429 || status == 503)
-				w->npause++;
-			else if (status >= 500)
-				w->nretry++;
-			else if (w->seen < nitems) {
+			struct bulk_item *first = &w->first_bad;
+
+			if (status == 429 || status == 503 || status >= 500) {
+				if (status == 429 || status == 503)
+					w->npause++;
+				else
+					w->nretry++;
+				first = &w->first_held;
+			} else if (w->seen < nitems) {
 				w->nbad++;
 				if (bad)
 					bad[w->seen] = 1;
 			}
-			if (!w->first_action) {
-				w->first_status = (long)status;
-				w->first_index = w->seen;
-				w->first_action = action;
-				w->first_end = elem_end;
+			if (!first->action) {
+				first->status = (long)status;
+				first->index = w->seen;
+				first->action = action;
+				first->end = elem_end;
 			}
 		}
 		w->seen++;
@@ -289,24 +299,26 @@ static void walk_items(const char *items, const char *end, size_t nitems,
 	w->complete = 1;
 }
 
-/* Appends " (item N: status S type: reason)" for the first failed item. */
-static void describe_item(struct ls_sink_result *res, const struct bulk_walk *w)
+/* Appends "; first: item N status S type: reason". */
+static void describe_item(struct ls_sink_result *res, const struct bulk_item *item)
 {
 	const char *error, *v, *text;
 	size_t len, at = strlen(res->reason);
 
+	if (!item->action)
+		return;
 	snprintf(res->reason + at, sizeof(res->reason) - at, "; first: item %zu status %ld",
-		 w->first_index + 1, w->first_status);
-	error = ls_sink_json_member(w->first_action, w->first_end, "error");
+		 item->index + 1, item->status);
+	error = ls_sink_json_member(item->action, item->end, "error");
 	if (!error)
 		return;
-	if ((v = ls_sink_json_member(error, w->first_end, "type")) &&
-	    ls_sink_json_str(v, w->first_end, &text, &len) == 0) {
+	if ((v = ls_sink_json_member(error, item->end, "type")) &&
+	    ls_sink_json_str(v, item->end, &text, &len) == 0) {
 		ls_sink_reason_append(res->reason, sizeof(res->reason), " ", 1);
 		ls_sink_reason_append(res->reason, sizeof(res->reason), text, len);
 	}
-	if ((v = ls_sink_json_member(error, w->first_end, "reason")) &&
-	    ls_sink_json_str(v, w->first_end, &text, &len) == 0) {
+	if ((v = ls_sink_json_member(error, item->end, "reason")) &&
+	    ls_sink_json_str(v, item->end, &text, &len) == 0) {
 		ls_sink_reason_append(res->reason, sizeof(res->reason), ": ", 2);
 		ls_sink_reason_append(res->reason, sizeof(res->reason), text, len);
 	}
@@ -346,7 +358,7 @@ static void es_classify(struct ls_sink *base, long status, const char *body, siz
 		ls_sink_result_set(res, w.npause ? LS_SINK_PAUSE : LS_SINK_RETRY,
 				   "HTTP %ld: %zu of %zu items were refused for now", status,
 				   w.npause + w.nretry, nitems);
-		describe_item(res, &w);
+		describe_item(res, &w.first_held);
 		res->retry_after_ms = retry_ms;
 	} else if (!w.complete || w.seen != nitems) {
 		ls_sink_result_set(res, nitems > 1 ? LS_SINK_SPLIT : LS_SINK_RETRY,
@@ -359,7 +371,7 @@ static void es_classify(struct ls_sink *base, long status, const char *body, siz
 				   res->bad ? LS_SINK_PARTIAL : LS_SINK_SPLIT,
 				   "HTTP %ld: %zu of %zu items rejected", status, w.nbad, nitems);
 		res->nbad = w.nbad;
-		describe_item(res, &w);
+		describe_item(res, &w.first_bad);
 	}
 out:
 	ls_sink_req_scrub(&s->req, res);

@@ -124,6 +124,10 @@ int ls_sink_event_as_string(struct ls_buf *out, struct ls_buf *scratch, const st
 /* Appends ns since the epoch (ms * 1000000; negative times as 0) as
  * decimal digits. */
 int ls_sink_put_ns(struct ls_buf *out, int64_t ms);
+/* Appends v in decimal. */
+int ls_sink_put_uint(struct ls_buf *out, uint64_t v);
+/* Appends ,"key": (key is plain: no escaping). */
+int ls_sink_put_key(struct ls_buf *out, const char *key);
 
 /* ---- a tolerant JSON scanner for response bodies ----
  * Pointers walk [p, end); every function returns NULL when the text is

@@ -169,7 +169,7 @@ static int put_item(struct loki_sink *s, struct ls_buf *out, const struct ls_eve
 	for (int i = 0; i < s->nlabels; i++) {
 		if (strcmp(s->labels[i].key, "job") == 0 || !ls_sink_field(ev, s->labels[i].field, &f))
 			continue;
-		if (ls_buf_printf(out, ",\"%s\":", s->labels[i].key) < 0 ||
+		if (ls_sink_put_key(out, s->labels[i].key) < 0 ||
 		    ls_sink_field_string(out, f) < 0)
 			return LS_ENOMEM;
 	}

@@ -269,7 +269,8 @@ static int put_record(struct otlp_sink *s, struct ls_buf *out, const struct ls_e
 		return LS_ENOMEM;
 	if (ls_sink_field(ev, "log.level", &level)) {
 		number = severity_number(level->val, level->len);
-		if ((number && ls_buf_printf(out, ",\"severityNumber\":%d", number) < 0) ||
+		if ((number && (ls_buf_puts(out, ",\"severityNumber\":") < 0 ||
+				ls_sink_put_uint(out, (uint64_t)number) < 0)) ||
 		    ls_buf_puts(out, ",\"severityText\":") < 0 ||
 		    ls_sink_field_string(out, level) < 0)
 			return LS_ENOMEM;

@@ -100,7 +100,11 @@ static int put_envelope(struct splunk_sink *s, struct ls_buf *out, const struct 
 	int64_t ms = ev->ts_ms > 0 ? ev->ts_ms : 0;
 	const struct ls_field *f;
 
-	if (ls_buf_printf(out, "{\"time\":%lld.%03d", (long long)(ms / 1000), (int)(ms % 1000)) < 0)
+	char millis[4] = { '.', (char)('0' + ms % 1000 / 100), (char)('0' + ms % 100 / 10),
+			   (char)('0' + ms % 10) };
+
+	if (ls_buf_puts(out, "{\"time\":") < 0 || ls_sink_put_uint(out, (uint64_t)(ms / 1000)) < 0 ||
+	    ls_buf_append(out, millis, 4) < 0)
 		return LS_ENOMEM;
 	if (ls_sink_field(ev, "host.hostname", &f) || ls_sink_field(ev, "host.name", &f)) {
 		if (ls_buf_puts(out, ",\"host\":") < 0 || ls_sink_field_string(out, f) < 0)
