@@ -7,11 +7,17 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 VERSION := 0.1.0
 
-LIBS_PC := libpcre2-8 libcurl zlib libzstd libxxhash libsystemd
+# Linked: used by every command. Loaded with dlopen() when first needed
+# (ship's HTTP, the journal): only their headers are needed to build, and
+# parse and tail never map them (see shipper/http.c, shipper/journal.c).
+LIBS_LINKED := libpcre2-8 zlib libzstd libxxhash
+LIBS_LOADED := libcurl libsystemd
+LIBS_PC := $(LIBS_LINKED) $(LIBS_LOADED)
 # Debian packages: build, then test-only.
 DEB_BUILD := gcc make pkg-config libpcre2-dev libcurl4-openssl-dev zlib1g-dev \
 	libzstd-dev libxxhash-dev libsystemd-dev libcunit1-dev
-DEB_TEST := util-linux bsdextrautils gzip zstd procps time valgrind systemd-journal-remote
+DEB_TEST := util-linux bsdextrautils gzip zstd procps time valgrind systemd-journal-remote \
+	zsh fish bash-completion clickhouse-server clickhouse-client
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2
 CFLAGS ?= -O2 -g
@@ -26,7 +32,7 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 PC_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
-PC_LIBS = $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
+PC_LIBS = $(shell $(PKG_CONFIG) --libs $(LIBS_LINKED) 2>/dev/null) -ldl
 CUNIT_LIBS = $(shell $(PKG_CONFIG) --libs cunit 2>/dev/null || echo -lcunit)
 
 BUILD := build$(if $(SANITIZE),-san)
@@ -41,7 +47,8 @@ CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c) tests/unit_main.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: FORCE all test unit cli patterns-test bench demo install clean deps check-libs
+.PHONY: FORCE all test unit cli patterns-test bench demo install clean deps check-libs \
+	completions
 
 all: check-libs logship
 
@@ -102,6 +109,14 @@ deps:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+
+# The shell completions are generated from the option tables in cmd/ and
+# committed; tests/cli/t019-completions.sh fails when they are stale.
+completions: all
+	@mkdir -p completions
+	./logship completion bash > completions/logship.bash.tmp && mv completions/logship.bash.tmp completions/logship.bash
+	./logship completion zsh > completions/_logship.tmp && mv completions/_logship.tmp completions/_logship
+	./logship completion fish > completions/logship.fish.tmp && mv completions/logship.fish.tmp completions/logship.fish
 
 # The built-in patterns are compiled in; share/logship/patterns is left for
 # packagers' and admins' additions.

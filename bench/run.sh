@@ -6,13 +6,18 @@
 # auth.log corpus in bench/data/, times each command BENCH_RUNS times
 # (default 3) keeping the best wall time, prints a table and writes
 # docs/BENCHMARKS.md with the machine, the numbers and PASS/FAIL per target.
+# Then `logship tail`: the delay from a write to the printed event, the
+# throughput on a file appended at full speed (against parse on the same
+# data) and a thousand idle files (CPU, memory); bench/latency.c times those.
 # Exits 0 even when targets fail: it reports, it does not gate.
 #
 # Knobs (environment): BENCH_RUNS (3), BENCH_NGINX_LINES (1000000),
 # BENCH_AUTH_LINES (500000), BENCH_SLOW (15: a command slower than this many
 # seconds is run once, to keep `make bench` within minutes),
 # BENCH_CALLGRIND (1: instruction counts on a 20k-line slice; 0 skips),
-# BENCH_MEMCHECK (1), BENCH_DOC (docs/BENCHMARKS.md; empty: do not write).
+# BENCH_MEMCHECK (1), BENCH_TAIL (1: the tail benchmarks; 0 skips),
+# BENCH_LATENCY_WRITES (1000), BENCH_IDLE_FILES (1000),
+# BENCH_DOC (docs/BENCHMARKS.md; empty: do not write).
 set -u
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
@@ -23,6 +28,9 @@ AUTH_LINES=${BENCH_AUTH_LINES:-500000}
 SLOW=${BENCH_SLOW:-15}
 DO_CALLGRIND=${BENCH_CALLGRIND:-1}
 DO_MEMCHECK=${BENCH_MEMCHECK:-1}
+DO_TAIL=${BENCH_TAIL:-1}
+LAT_WRITES=${BENCH_LATENCY_WRITES:-1000}
+IDLE_FILES=${BENCH_IDLE_FILES:-1000}
 DOC=${BENCH_DOC-docs/BENCHMARKS.md}
 SLICE_LINES=20000
 RSS_CAP_KIB=$((16 * 1024))
@@ -30,6 +38,7 @@ RSS_CAP_KIB=$((16 * 1024))
 LOGSHIP=$ROOT/logship
 DATA=$ROOT/bench/data
 GEN=$ROOT/build/bench-gen
+LATENCY=$ROOT/build/bench-latency
 NGINX=$DATA/nginx-access.log
 AUTH=$DATA/auth.log
 
@@ -42,6 +51,10 @@ TIME_BIN=/usr/bin/time
 TMP=$(mktemp -d) || die "mktemp failed"
 trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$TMP/home" "$TMP/config"
+# The binary measured is a copy taken now: a `make` running meanwhile (it
+# relinks ./logship, and removes it when the link fails) changes nothing here.
+cp "$LOGSHIP" "$TMP/logship" || die "cannot copy $LOGSHIP"
+LOGSHIP=$TMP/logship
 
 # Every command runs with the same pinned environment, so no user pattern
 # directory or clock leaks in and grep's locale is the same everywhere.
@@ -58,6 +71,14 @@ build_gen() {
 		mkdir -p "$(dirname "$GEN")"
 		${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -o "$GEN" "$ROOT/bench/gen.c" ||
 			die "cannot compile bench/gen.c"
+	fi
+}
+
+build_latency() {
+	if [ ! -x "$LATENCY" ] || [ "$ROOT/bench/latency.c" -nt "$LATENCY" ]; then
+		mkdir -p "$(dirname "$LATENCY")"
+		${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -o "$LATENCY" "$ROOT/bench/latency.c" ||
+			die "cannot compile bench/latency.c"
 	fi
 }
 
@@ -191,6 +212,115 @@ if [ "$DO_MEMCHECK" = 1 ]; then
 		MEM_KEYS+=("$m.json" "$m.nginx")
 	done
 	RUNS=$saved_runs
+fi
+
+# ---------------------------------------------------------------- tail
+
+# Results: TL_* (latency), TT_* (throughput), TI_* (idle files); an empty
+# value means not measured, *_ERR says why.
+TL_N="" TL_MED="" TL_P99="" TL_MAX="" TL_ERR=""
+TT_LINES="" TT_PARSE="" TT_PARSE_RSS=0 TT_PARSE_CPU="" TT_TAIL="" TT_TAIL_RSS=0 TT_TAIL_CPU="" TT_WRITER="" TT_EXTRA=0 TT_RUNS=0 TT_ERR=""
+TI_CPU_MS="" TI_HWM="" TI_FDS="" TI_WAKEUPS="" TI_ERR=""
+LAT_PAUSE_MS=3
+APPEND_CHUNK=$((1024 * 1024))
+IDLE_WAIT=2
+IDLE_SPAN=10
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+# cpu_ticks PID: utime + stime from /proc/PID/stat (after the ")" of comm).
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
+# ctx_switches PID: voluntary + involuntary context switches (wake-ups).
+ctx_switches() { awk '/^(non)?voluntary_ctxt_switches/ { n += $2 } END { print n + 0 }' "/proc/$1/status" 2>/dev/null; }
+# stderr_line: "; stderr: FIRST LINE" of $TMP/err, or nothing when it is empty.
+stderr_line() { [ -s "$TMP/err" ] && printf '; stderr: %s' "$(head -c 200 "$TMP/err" | head -n 1)"; }
+# faster A B: A < B (seconds)
+faster() { [ -z "$2" ] || awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+
+if [ "$DO_TAIL" = 1 ]; then
+	build_latency
+
+	# -- latency: a line written, how long until logship prints it
+	echo "bench: tail latency ($LAT_WRITES writes, ${LAT_PAUSE_MS} ms apart)" >&2
+	out=$("${RUN_ENV[@]}" "$LATENCY" latency "$LAT_WRITES" "$LAT_PAUSE_MS" "$TMP/latency.log" -- \
+		"$LOGSHIP" tail -o tsv --fields message "$TMP/latency.log" 2>"$TMP/err")
+	read -r what n med p99 max _ <<<"$out"
+	if [ "$what" = latency ]; then
+		TL_N=$n TL_MED=$med TL_P99=$p99 TL_MAX=$max
+	else
+		TL_ERR="${out#error }$(stderr_line)"
+	fi
+	rm -f "$TMP/latency.log"
+
+	# -- throughput: parse on the complete file, then tail on the same bytes
+	# appended at full speed, both read through the same pipe and line count
+	echo "bench: tail throughput (nginx corpus appended at full speed) against parse; best of $RUNS" >&2
+	for ((i = 0; i < RUNS; i++)); do
+		out=$("${RUN_ENV[@]}" "$LATENCY" count 0 -- "$LOGSHIP" parse -o json "$NGINX" 2>"$TMP/err")
+		read -r what lines sec _ _ rc rss cpu <<<"$out"
+		if [ "$what" != count ]; then
+			TT_ERR="parse: ${out#error }$(stderr_line)"
+			break
+		elif ((rc >= 2)); then
+			TT_ERR="parse: exit $rc$(stderr_line)"
+			break
+		fi
+		TT_LINES=$lines
+		if faster "$sec" "$TT_PARSE"; then TT_PARSE=$sec TT_PARSE_CPU=$cpu; fi
+		((rss > TT_PARSE_RSS)) && TT_PARSE_RSS=$rss
+		awk -v a="$sec" -v s="$SLOW" 'BEGIN { exit !(a > s) }' && break
+	done
+	for ((i = 0; i < RUNS && ${#TT_ERR} == 0; i++)); do
+		rm -f "$TMP/append.log"
+		: >"$TMP/append.log"
+		out=$("${RUN_ENV[@]}" "$LATENCY" count "$TT_LINES" --append "$NGINX" "$TMP/append.log" "$APPEND_CHUNK" -- \
+			"$LOGSHIP" tail --from-start -o json "$TMP/append.log" 2>"$TMP/err")
+		read -r what lines sec extra wsec rc rss cpu <<<"$out"
+		if [ "$what" != count ]; then
+			TT_ERR="tail, run $((i + 1)): ${out#error }$(stderr_line)"
+			break
+		elif [ "$lines" != "$TT_LINES" ] || [ "$rc" != 0 ]; then
+			TT_ERR="tail, run $((i + 1)): $lines of $TT_LINES events, exit $rc$(stderr_line)"
+			break
+		fi
+		TT_RUNS=$((TT_RUNS + 1))
+		if faster "$sec" "$TT_TAIL"; then TT_TAIL=$sec TT_WRITER=$wsec TT_TAIL_CPU=$cpu; fi
+		((rss > TT_TAIL_RSS)) && TT_TAIL_RSS=$rss
+		((extra > TT_EXTRA)) && TT_EXTRA=$extra
+		awk -v a="$sec" -v s="$SLOW" 'BEGIN { exit !(a > s) }' && break
+	done
+	rm -f "$TMP/append.log"
+
+	# -- idle: many small files that do not change
+	echo "bench: tail over $IDLE_FILES idle files (${IDLE_SPAN} s)" >&2
+	mkdir -p "$TMP/idle"
+	awk -v n="$IDLE_FILES" -v d="$TMP/idle" 'BEGIN {
+		for (i = 0; i < n; i++) {
+			f = sprintf("%s/app-%04d.log", d, i)
+			printf "Nov 14 22:13:20 web1 app[%d]: started worker %d\n", 1000 + i, i >f
+			printf "Nov 14 22:13:21 web1 app[%d]: listening on port %d\n", 1000 + i, 8000 + i >f
+			close(f)
+		}
+	}'
+	"${RUN_ENV[@]}" "$LOGSHIP" tail "$TMP/idle/*.log" >"$TMP/idle.out" 2>"$TMP/idle.err" &
+	pid=$!
+	sleep "$IDLE_WAIT"
+	c0=$(cpu_ticks "$pid") w0=$(ctx_switches "$pid")
+	sleep "$IDLE_SPAN"
+	c1=$(cpu_ticks "$pid") w1=$(ctx_switches "$pid")
+	TI_HWM=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+	TI_FDS=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid"
+	rc=$?
+	if [[ $c0 =~ ^[0-9]+$ && $c1 =~ ^[0-9]+$ && $TI_HWM =~ ^[0-9]+$ ]] && [ "$rc" = 0 ]; then
+		TI_CPU_MS=$(((c1 - c0) * 1000 / CLK_TCK))
+		TI_WAKEUPS=$((w1 - w0))
+	else
+		TI_HWM=""
+		TI_ERR="exit $rc: $(head -c 200 "$TMP/idle.err" | head -n 1)"
+	fi
+	[ -s "$TMP/idle.out" ] && TI_ERR="${TI_ERR:+$TI_ERR; }printed $(wc -l <"$TMP/idle.out") lines (expected none)"
+	rm -rf "$TMP/idle"
 fi
 
 # ---------------------------------------------------------------- callgrind
@@ -349,6 +479,63 @@ else
 	target FAIL "peak RSS ≥ 16 MiB in $rss_fail of $rss_runs logship runs (highest $(mib "$worst") MiB: ${LABEL[$worst_key]})"
 fi
 
+# ---- tail
+# tail_rows: "label|command|result" lines for the terminal and the doc.
+tail_rows() {
+	local r
+	if [ -n "$TL_P99" ]; then
+		r="median $TL_MED ms, p99 $TL_P99 ms, max $TL_MAX ms"
+	else
+		r="ERROR: $TL_ERR"
+	fi
+	echo "latency, write to printed event ($LAT_WRITES writes, ${LAT_PAUSE_MS} ms apart)|logship tail -o tsv --fields message FILE|$r"
+	if [ -n "$TT_PARSE" ]; then
+		r="$TT_PARSE s, $(mbps "${C_BYTES[nginx]}" "$TT_PARSE") MB/s, $(lps "$TT_LINES" "$TT_PARSE") events/s, CPU $TT_PARSE_CPU s, peak RSS $(mib "$TT_PARSE_RSS") MiB"
+	else
+		r="ERROR: $TT_ERR"
+	fi
+	echo "nginx corpus, complete file, into a pipe|logship parse -o json FILE|$r"
+	if [ -n "$TT_TAIL" ]; then
+		r="$TT_TAIL s, $(mbps "${C_BYTES[nginx]}" "$TT_TAIL") MB/s, $(lps "$TT_LINES" "$TT_TAIL") events/s, CPU $TT_TAIL_CPU s, peak RSS $(mib "$TT_TAIL_RSS") MiB (the writer done at $TT_WRITER s)"
+		[ "$TT_EXTRA" -gt 0 ] && r="$r; $TT_EXTRA events more than parse"
+		[ "$TT_RUNS" -lt "$RUNS" ] && r="$r; $TT_RUNS run"
+	else
+		r="ERROR: ${TT_ERR:-not run}"
+	fi
+	echo "nginx corpus appended at full speed (1 MiB writes)|logship tail --from-start -o json FILE|$r"
+	if [ -n "$TI_HWM" ]; then
+		r="CPU $TI_CPU_MS ms in ${IDLE_SPAN} s, $TI_WAKEUPS context switches, peak RSS $(mib "$TI_HWM") MiB, $TI_FDS descriptors"
+		[ -n "$TI_ERR" ] && r="$r; $TI_ERR"
+	else
+		r="ERROR: $TI_ERR"
+	fi
+	echo "$IDLE_FILES idle files, ${IDLE_SPAN} s after ${IDLE_WAIT} s|logship tail 'DIR/*.log'|$r"
+}
+
+if [ "$DO_TAIL" = 1 ]; then
+	if [ -n "$TL_P99" ]; then
+		awk -v x="$TL_P99" 'BEGIN { exit !(x <= 50) }' && s=PASS || s=FAIL
+		target "$s" "tail: a written line is printed within $TL_P99 ms at p99 (median $TL_MED ms, $TL_N writes; target p99 ≤ 50 ms with inotify)"
+	else
+		target FAIL "tail: latency not measured ($TL_ERR)"
+	fi
+	if [ -n "$TT_TAIL" ] && [ -n "$TT_PARSE" ]; then
+		v=$(awk -v t="$TT_TAIL" -v p="$TT_PARSE" 'BEGIN { printf "%.2f", t / p }')
+		awk -v x="$v" 'BEGIN { exit !(x <= 1.2) }' && s=PASS || s=FAIL
+		target "$s" "tail: on the nginx corpus appended at full speed, \`tail --from-start -o json\` takes ${v}× the time of \`parse -o json\` on the same data ($TT_TAIL s vs $TT_PARSE s; target ≤ 1.20×, within 20%)"
+	else
+		target FAIL "tail: throughput not measured (${TT_ERR:-not run})"
+	fi
+	if [ -n "$TI_HWM" ]; then
+		((TI_CPU_MS < 50)) && s=PASS || s=FAIL
+		target "$s" "tail: $IDLE_FILES idle files cost $TI_CPU_MS ms of CPU in ${IDLE_SPAN} s (target < 50 ms: no work beyond timers)"
+		((TI_HWM <= RSS_CAP_KIB)) && s=PASS || s=FAIL
+		target "$s" "tail: $IDLE_FILES idle files, peak RSS $(mib "$TI_HWM") MiB (target ≤ 16 MiB)"
+	else
+		target FAIL "tail: idle files not measured ($TI_ERR)"
+	fi
+fi
+
 # ---- terminal
 for c in "${CORPORA[@]}"; do
 	keys=()
@@ -365,6 +552,13 @@ if ((${#MEM_KEYS[@]})); then
 			printf '  %-48s ERROR exit %s: %s\n' "${LABEL[$k]}" "${R_RC[$k]}" "${R_ERR[$k]:-}"
 		fi
 	done
+fi
+if [ "$DO_TAIL" = 1 ]; then
+	echo
+	echo "tail"
+	while IFS='|' read -r l cmd r; do
+		printf '  %-58s %s\n' "$l" "$r"
+	done < <(tail_rows)
 fi
 if ((${#CG_ROWS[@]})); then
 	echo
@@ -447,6 +641,24 @@ if [ -n "$DOC" ]; then
 					echo "| \`${LABEL[$k]}\` | ${C_BYTES[$c]} | ERROR | - | exit ${R_RC[$k]}: ${R_ERR[$k]:-} |"
 				fi
 			done
+		fi
+		if [ "$DO_TAIL" = 1 ]; then
+			echo
+			echo "## tail"
+			echo
+			echo "\`logship tail\` following files with inotify, timed by \`bench/latency.c\` through a pipe on"
+			echo "its standard output. Latency: one line appended with one write() (a sequence number and"
+			echo "the CLOCK_MONOTONIC time), the delay until the line comes out of the pipe. Throughput:"
+			echo "the nginx corpus appended to an empty file in 1 MiB writes at full speed while tail"
+			echo "follows it from the start, timed until it has printed as many events as parse does"
+			echo "(${TT_LINES:-?}); parse reads the complete file through the same pipe (best of $RUNS each). Idle files: after"
+			echo "${IDLE_WAIT} s, the CPU time (utime + stime, /proc/PID/stat) over ${IDLE_SPAN} s, and VmHWM."
+			echo
+			echo "| benchmark | command | result |"
+			echo "|---|---|---|"
+			while IFS='|' read -r l cmd r; do
+				echo "| $l | \`$cmd\` | $r |"
+			done < <(tail_rows)
 		fi
 		if ((${#CG_ROWS[@]})); then
 			echo

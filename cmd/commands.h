@@ -16,6 +16,28 @@ void cmd_status_help(void);
 void cmd_tail_help(void);
 void cmd_parse_help(void);
 void cmd_patterns_help(void);
+int cmd_completion(int argc, char **argv);
+void cmd_completion_help(void);
+
+/* Each command's option table (NULL-terminated, static), for
+ * `logship completion`. */
+struct ls_opt;
+const struct ls_opt *cmd_parse_options(void);
+const struct ls_opt *cmd_tail_options(void);
+const struct ls_opt *cmd_ship_options(void);
+const struct ls_opt *cmd_status_options(void);
+const struct ls_opt *cmd_patterns_options(void);
+
+/* A subcommand as `logship --help` lists it (hidden ones are not). */
+struct ls_subcommand_info {
+	const char *name;
+	const char *summary;
+	const struct ls_opt *options; /* static table */
+};
+
+/* Fills *info with the i-th listed subcommand (from 0) and returns 0, or
+ * returns -1 past the last. */
+int ls_subcommand_at(int i, struct ls_subcommand_info *info);
 
 /* "now" for the run: LOGSHIP_NOW (RFC 3339) or the clock, in ms. Returns
  * -1 with a message when LOGSHIP_NOW is set but unreadable. */

@@ -14,17 +14,36 @@ struct subcommand {
 	const char *name;
 	int (*run)(int argc, char **argv);
 	void (*help)(void);
-	const char *summary;
+	const struct ls_opt *(*options)(void);
+	const char *summary; /* NULL: hidden from --help and suggestions */
 };
 
 static const struct subcommand subcommands[] = {
-	{"parse", cmd_parse, cmd_parse_help, "parse log files or stdin into structured events"},
-	{"tail", cmd_tail, cmd_tail_help, "follow files or the journal like tail -F, printing events"},
-	{"ship", cmd_ship, cmd_ship_help, "deliver events to a sink, checkpointed, with retries"},
-	{"status", cmd_status, cmd_status_help, "show checkpoints, lag, sink counters and dead letters"},
-	{"patterns", cmd_patterns, cmd_patterns_help, "list, show and test the formats and security rules"},
-	{NULL, NULL, NULL, NULL}
+	{"parse", cmd_parse, cmd_parse_help, cmd_parse_options,
+	 "parse log files or stdin into structured events"},
+	{"tail", cmd_tail, cmd_tail_help, cmd_tail_options,
+	 "follow files or the journal like tail -F, printing events"},
+	{"ship", cmd_ship, cmd_ship_help, cmd_ship_options,
+	 "deliver events to a sink, checkpointed, with retries"},
+	{"status", cmd_status, cmd_status_help, cmd_status_options,
+	 "show checkpoints, lag, sink counters and dead letters"},
+	{"patterns", cmd_patterns, cmd_patterns_help, cmd_patterns_options,
+	 "list, show and test the formats and security rules"},
+	/* prints the shell completion scripts (make completions) */
+	{"completion", cmd_completion, cmd_completion_help, NULL, NULL},
+	{NULL, NULL, NULL, NULL, NULL}
 };
+
+int ls_subcommand_at(int i, struct ls_subcommand_info *info)
+{
+	for (const struct subcommand *s = subcommands; s->name; s++) {
+		if (!s->summary || i-- > 0)
+			continue;
+		*info = (struct ls_subcommand_info){s->name, s->summary, s->options()};
+		return 0;
+	}
+	return -1;
+}
 
 int ls_now_ms(int64_t *now)
 {
@@ -56,7 +75,8 @@ static void usage(FILE *f)
 		   "logship parses, tails and ships log files, tagging security events.\n\n"
 		   "commands:\n");
 	for (const struct subcommand *s = subcommands; s->name; s++)
-		fprintf(f, "  %-10s %s\n", s->name, s->summary);
+		if (s->summary)
+			fprintf(f, "  %-10s %s\n", s->name, s->summary);
 	fprintf(f, "\n'logship help COMMAND' or 'logship COMMAND --help' lists a "
 		   "command's options.\n");
 }
@@ -74,8 +94,9 @@ static int unknown_command(const char *name)
 	struct ls_opt table[8];
 	int n = 0;
 
-	for (const struct subcommand *s = subcommands; s->name && n < 7; s++, n++)
-		table[n] = (struct ls_opt){s->name, 256, 0, NULL, NULL};
+	for (const struct subcommand *s = subcommands; s->name && n < 7; s++)
+		if (s->summary)
+			table[n++] = (struct ls_opt){s->name, 256, 0, NULL, NULL};
 	table[n] = (struct ls_opt){NULL, 0, 0, NULL, NULL};
 	const char *near = ls_opts_suggest(table, name);
 	if (near)

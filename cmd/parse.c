@@ -339,3 +339,9 @@ out:
 	free(c);
 	return exit_code;
 }
+
+/* The option table, for `logship completion`. */
+const struct ls_opt *cmd_parse_options(void)
+{
+	return parse_opts;
+}

@@ -16,16 +16,20 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum { OPT_PATTERNS = 256 };
+enum { OPT_PATTERNS = 256, OPT_NAMES, OPT_KIND };
 
 static const struct ls_opt patterns_opts[] = {
 	{"patterns", OPT_PATTERNS, 1, "DIR", "load extra format and rule files from DIR"},
+	{"names", OPT_NAMES, 0, NULL, "list: print only the names, one per line (for scripts)"},
+	{"kind", OPT_KIND, 1, "KIND", "list: only entries of KIND: format, rule or threshold"},
 	{"help", 'h', 0, NULL, "show this help"},
 	{NULL, 0, 0, NULL, NULL}
 };
 
 struct pat_ctx {
 	const char *dir;
+	const char *kind; /* --kind, NULL: every kind */
+	int names_only;
 	int help;
 };
 
@@ -35,6 +39,14 @@ static int handle_opt(void *vctx, int key, const char *arg)
 
 	switch (key) {
 	case OPT_PATTERNS: c->dir = arg; break;
+	case OPT_NAMES: c->names_only = 1; break;
+	case OPT_KIND:
+		if (strcmp(arg, "format") && strcmp(arg, "rule") && strcmp(arg, "threshold")) {
+			ls_die_msg("patterns", "unknown kind '%s' (format, rule, threshold)", arg);
+			return -2;
+		}
+		c->kind = arg;
+		break;
 	case 'h': c->help = 1; break;
 	default: return -2;
 	}
@@ -43,9 +55,11 @@ static int handle_opt(void *vctx, int key, const char *arg)
 
 void cmd_patterns_help(void)
 {
-	ls_opts_help("logship patterns list | show NAME | test [NAME|FILE]",
+	ls_opts_help("logship patterns list [--names] [--kind KIND] | show NAME | test [NAME|FILE]",
 		     "Lists, shows and tests the formats, security rules, thresholds and grok\n"
 		     "macros (built in, $XDG_CONFIG_HOME/logship/patterns, --patterns DIR).\n"
+		     "list --names prints each name once (an overridden entry's last\n"
+		     "definition), as the shell completions ask for them.\n"
 		     "test runs every example and counterexample; exit 1 on a mismatch.",
 		     patterns_opts);
 }
@@ -59,26 +73,6 @@ static int count_props(const struct ls_pentry *e, const char *key)
 	return n;
 }
 
-static int do_list(struct ls_catalog *cat)
-{
-	printf("%-9s %-34s %-28s %8s  %s\n", "KIND", "NAME", "DATASET/PROGRAM", "EXAMPLES", "FILE");
-	for (int f = 0; f < cat->nfiles; f++) {
-		const struct ls_patfile *pf = cat->files[f];
-		for (int i = 0; i < pf->nentries; i++) {
-			const struct ls_pentry *e = &pf->entries[i];
-			const char *ds = ls_pentry_get(e, "dataset");
-			if (!ds)
-				ds = ls_pentry_get(e, "program");
-			if (strcmp(e->kind, "grok") == 0)
-				continue;
-			printf("%-9s %-34s %-28.28s %8d  %s:%d\n", e->kind, e->name, ds ? ds : "-",
-			       count_props(e, "example") + count_props(e, "counterexample"),
-			       e->origin, e->line);
-		}
-	}
-	return 0;
-}
-
 static const struct ls_pentry *find_entry(struct ls_catalog *cat, const char *name)
 {
 	const struct ls_pentry *found = NULL;
@@ -89,6 +83,49 @@ static const struct ls_pentry *find_entry(struct ls_catalog *cat, const char *na
 			if (strcmp(cat->files[f]->entries[i].name, name) == 0)
 				found = &cat->files[f]->entries[i];
 	return found;
+}
+
+/* 1 when a later file or entry redefines entry i of file f (grok macros
+ * are a separate namespace). */
+static int overridden(const struct ls_catalog *cat, int f, int i)
+{
+	const struct ls_pentry *e = &cat->files[f]->entries[i];
+
+	for (i++; f < cat->nfiles; f++, i = 0)
+		for (; i < cat->files[f]->nentries; i++) {
+			const struct ls_pentry *later = &cat->files[f]->entries[i];
+			if (strcmp(later->name, e->name) == 0 && strcmp(later->kind, "grok") != 0)
+				return 1;
+		}
+	return 0;
+}
+
+/* Prints the table of entries (or only their names, each once: the
+ * definition that wins), grok macros left out; kind NULL: every kind. */
+static int do_list(struct ls_catalog *cat, const char *kind, int names_only)
+{
+	if (!names_only)
+		printf("%-9s %-34s %-28s %8s  %s\n", "KIND", "NAME", "DATASET/PROGRAM", "EXAMPLES", "FILE");
+	for (int f = 0; f < cat->nfiles; f++) {
+		const struct ls_patfile *pf = cat->files[f];
+		for (int i = 0; i < pf->nentries; i++) {
+			const struct ls_pentry *e = &pf->entries[i];
+			const char *ds = ls_pentry_get(e, "dataset");
+			if (!ds)
+				ds = ls_pentry_get(e, "program");
+			if (strcmp(e->kind, "grok") == 0 || (kind && strcmp(e->kind, kind) != 0))
+				continue;
+			if (names_only) {
+				if (!overridden(cat, f, i))
+					printf("%s\n", e->name);
+				continue;
+			}
+			printf("%-9s %-34s %-28.28s %8d  %s:%d\n", e->kind, e->name, ds ? ds : "-",
+			       count_props(e, "example") + count_props(e, "counterexample"),
+			       e->origin, e->line);
+		}
+	}
+	return 0;
 }
 
 /* What the engine made of a rule: technique names and the prefilter. */
@@ -206,7 +243,7 @@ int cmd_patterns(int argc, char **argv)
 		goto out;
 	}
 	if (strcmp(verb, "list") == 0) {
-		rc = do_list(ls_pipeline_catalog(p));
+		rc = do_list(ls_pipeline_catalog(p), c.kind, c.names_only);
 	} else if (strcmp(verb, "show") == 0 && arg) {
 		rc = do_show(ls_pipeline_catalog(p), arg);
 	} else if (strcmp(verb, "test") == 0) {
@@ -226,4 +263,10 @@ int cmd_patterns(int argc, char **argv)
 out:
 	ls_pipeline_free(p);
 	return rc;
+}
+
+/* The option table, for `logship completion`. */
+const struct ls_opt *cmd_patterns_options(void)
+{
+	return patterns_opts;
 }

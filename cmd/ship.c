@@ -480,6 +480,8 @@ static int item_added(struct ship_ctx *c, struct batch *b, size_t before, uint64
 	b->open++;
 	c->held_bytes += it->len;
 	c->events++;
+	if (c->t && c->held_bytes >= c->max_inflight)
+		ls_tailer_set_paused(c->t, 1); /* the files are the buffer */
 	if ((long)b->n >= c->batch_size || b->data.len >= c->batch_bytes)
 		return seal(c);
 	return 0;
@@ -1009,9 +1011,14 @@ static int run(struct ship_ctx *c, int sig_fd)
 			break;
 		if (c->gave_up || (c->stop && now >= deadline))
 			break;
+		/* delivering may have made room: read again at once if so */
+		paused = c->held_bytes >= c->max_inflight || c->stop || reading_done;
+		if (c->t)
+			ls_tailer_set_paused(c->t, paused);
 		fds[0] = c->t ? ls_tailer_fd(c->t) : -1;
 		fds[1] = sig_fd;
-		ls_http_wait(c->http, fds, 2, ready, next_timeout(c, !paused));
+		ls_http_wait(c->http, fds, 2, ready,
+			     c->replay && !reading_done && !paused ? 0 : next_timeout(c, !paused));
 		if (fds[0] < 0)
 			ready[0] = 0;
 		while (ls_http_next(c->http, &res) == 1)
@@ -1318,6 +1325,8 @@ int cmd_ship(int argc, char **argv)
 		ls_die_msg("ship", "no files to ship: give paths or globs");
 		goto out;
 	}
+	/* from here on a signal asks for a clean stop */
+	sig_fd = signal_fd();
 	if (load_auth(c) < 0 || load_header_env(c) < 0 || ls_now_ms(&c->co.po.now_ms) < 0)
 		goto out;
 	if (c->ho.insecure)
@@ -1327,6 +1336,8 @@ int cmd_ship(int argc, char **argv)
 	c->sc.nheaders = c->nheaders;
 	c->sc.labels = c->labels;
 	c->sc.host = host;
+	if (getenv("LOGSHIP_NOW") && *getenv("LOGSHIP_NOW"))
+		c->sc.now_ms = c->co.po.now_ms; /* reproducible output in tests */
 	if (ls_pipeline_new(&c->p, &c->co.po, ls_warn_cb, NULL, &err) < 0) {
 		ls_die_msg(NULL, "%s", err.msg);
 		goto out;
@@ -1355,7 +1366,6 @@ int cmd_ship(int argc, char **argv)
 	c->to.excludes = c->excludes;
 	c->to.max_line = c->co.po.max_line;
 	c->to.ckpt = c->cp;
-	sig_fd = signal_fd();
 	if (sig_fd < 0 || (!c->replay && (ls_tailer_new(&c->t, &c->to, &cbs, c, &err) < 0 ||
 					  ls_tailer_start(c->t, &err) < 0))) {
 		ls_die_msg(NULL, "%s", sig_fd < 0 ? strerror(errno) : err.msg);

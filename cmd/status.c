@@ -191,3 +191,9 @@ int cmd_status(int argc, char **argv)
 	}
 	return failed ? 2 : 0;
 }
+
+/* The option table, for `logship completion`. */
+const struct ls_opt *cmd_status_options(void)
+{
+	return status_opts;
+}

@@ -483,6 +483,12 @@ int cmd_tail(int argc, char **argv)
 		ls_die_msg("tail", "--journal follows the journal; give no paths with it");
 		goto out;
 	}
+	/* from here on a signal asks for a clean stop */
+	sig_fd = signal_fd();
+	if (sig_fd < 0) {
+		ls_die_msg(NULL, "cannot set up signal handling: %s", strerror(errno));
+		goto out;
+	}
 	if (ls_now_ms(&c->co.po.now_ms) < 0)
 		goto out;
 	if (c->journal && !c->co.po.format && !c->co.po.regex)
@@ -495,11 +501,6 @@ int cmd_tail(int argc, char **argv)
 	if (exit_code)
 		goto out;
 	exit_code = 2;
-	sig_fd = signal_fd();
-	if (sig_fd < 0) {
-		ls_die_msg(NULL, "cannot set up signal handling: %s", strerror(errno));
-		goto out;
-	}
 	ls_output_init(&c->out, 1, ls_common_outfmt(&c->co), ls_use_color(c->co.color),
 		       c->co.fields);
 	c->to.paths = (const char *const *)(argv + first);
@@ -523,4 +524,10 @@ out:
 		ls_common_release(&c->co);
 	free(c);
 	return exit_code;
+}
+
+/* The option table, for `logship completion`. */
+const struct ls_opt *cmd_tail_options(void)
+{
+	return tail_opts;
 }

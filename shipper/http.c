@@ -1,7 +1,10 @@
 /* http.c - the sinks' HTTP client over libcurl's multi interface. */
 #include "http.h"
 
+/* our calls go through the table below, not curl.h's type-checking macros */
+#define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,13 +35,63 @@ struct ls_http {
 
 static int curl_ready;
 
+/* libcurl is loaded when ship first needs it, not at start: parse and tail
+ * then never map libcurl and the ~30 libraries it brings (TLS, Kerberos,
+ * LDAP, ...), which keeps their start-up fast and their memory small. */
+#define CURL_FUNCS(X)                                                              \
+	X(CURLcode, global_init, (long))                                           \
+	X(CURLM *, multi_init, (void))                                             \
+	X(CURLMcode, multi_setopt, (CURLM *, CURLMoption, ...))                    \
+	X(CURLMcode, multi_cleanup, (CURLM *))                                     \
+	X(CURLMcode, multi_add_handle, (CURLM *, CURL *))                          \
+	X(CURLMcode, multi_remove_handle, (CURLM *, CURL *))                       \
+	X(CURLMcode, multi_poll, (CURLM *, struct curl_waitfd *, unsigned, int, int *)) \
+	X(CURLMcode, multi_perform, (CURLM *, int *))                              \
+	X(CURLMsg *, multi_info_read, (CURLM *, int *))                            \
+	X(CURL *, easy_init, (void))                                               \
+	X(void, easy_cleanup, (CURL *))                                            \
+	X(CURLcode, easy_setopt, (CURL *, CURLoption, ...))                        \
+	X(CURLcode, easy_getinfo, (CURL *, CURLINFO, ...))                         \
+	X(const char *, easy_strerror, (CURLcode))                                 \
+	X(struct curl_slist *, slist_append, (struct curl_slist *, const char *))  \
+	X(void, slist_free_all, (struct curl_slist *))
+
+#define CURL_FIELD(ret, name, args) ret (*name) args;
+static struct {
+	CURL_FUNCS(CURL_FIELD)
+} cu;
+
+/* Loads libcurl once; LS_EIO with what to install when it is missing. */
+static int load_curl(struct ls_error *err)
+{
+	static int loaded;
+	void *lib;
+
+	if (loaded)
+		return 0;
+	lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	if (!lib)
+		return ls_error_set(err, LS_EIO, "cannot load libcurl (%s): install the "
+				    "libcurl4 package", dlerror());
+#define CURL_LOAD(ret, name, args)                                                  \
+	*(void **)&cu.name = dlsym(lib, "curl_" #name);                             \
+	if (!cu.name)                                                               \
+		return ls_error_set(err, LS_EIO, "libcurl has no curl_%s: it is too old " \
+				    "(7.66 or later is needed)", #name);
+	CURL_FUNCS(CURL_LOAD)
+	loaded = 1;
+	return 0;
+}
+
 int ls_http_new(struct ls_http **out, const struct ls_http_opts *o, struct ls_error *err)
 {
 	struct ls_http *h;
 
 	*out = NULL;
+	if (load_curl(err) < 0)
+		return err ? err->code : LS_EIO;
 	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 			return ls_error_set(err, LS_EIO, "cannot initialise libcurl");
 		curl_ready = 1;
 	}
@@ -50,12 +103,12 @@ int ls_http_new(struct ls_http **out, const struct ls_http_opts *o, struct ls_er
 		h->o.timeout_ms = 30000;
 	if (!h->o.connect_timeout_ms)
 		h->o.connect_timeout_ms = 10000;
-	h->multi = curl_multi_init();
+	h->multi = cu.multi_init();
 	if (!h->multi) {
 		free(h);
 		return ls_error_set(err, LS_ENOMEM, "out of memory");
 	}
-	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+	cu.multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
 	*out = h;
 	return 0;
 }
@@ -63,10 +116,10 @@ int ls_http_new(struct ls_http **out, const struct ls_http_opts *o, struct ls_er
 static void xfer_release(struct ls_http *h, struct xfer *x)
 {
 	if (x->easy) {
-		curl_multi_remove_handle(h->multi, x->easy);
-		curl_easy_cleanup(x->easy);
+		cu.multi_remove_handle(h->multi, x->easy);
+		cu.easy_cleanup(x->easy);
 	}
-	curl_slist_free_all(x->hdrs);
+	cu.slist_free_all(x->hdrs);
 	free(x->body);
 	memset(x, 0, sizeof(*x));
 }
@@ -78,7 +131,7 @@ void ls_http_free(struct ls_http *h)
 	for (int i = 0; i < MAX_XFERS; i++)
 		if (h->xfers[i].used)
 			xfer_release(h, &h->xfers[i]);
-	curl_multi_cleanup(h->multi);
+	cu.multi_cleanup(h->multi);
 	free(h);
 }
 
@@ -123,27 +176,27 @@ static void set_options(struct ls_http *h, struct xfer *x)
 {
 	CURL *e = x->easy;
 
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->o.timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "logship/" LS_VERSION);
+	cu.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(e, CURLOPT_TIMEOUT_MS, h->o.timeout_ms);
+	cu.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
+	cu.easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	cu.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	cu.easy_setopt(e, CURLOPT_WRITEDATA, x);
+	cu.easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	cu.easy_setopt(e, CURLOPT_HEADERDATA, x);
+	cu.easy_setopt(e, CURLOPT_USERAGENT, "logship/" LS_VERSION);
 	/* only the sink's own protocols; no redirects to elsewhere */
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	cu.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	if (h->o.cacert)
-		curl_easy_setopt(e, CURLOPT_CAINFO, h->o.cacert);
+		cu.easy_setopt(e, CURLOPT_CAINFO, h->o.cacert);
 	if (h->o.client_cert)
-		curl_easy_setopt(e, CURLOPT_SSLCERT, h->o.client_cert);
+		cu.easy_setopt(e, CURLOPT_SSLCERT, h->o.client_cert);
 	if (h->o.client_key)
-		curl_easy_setopt(e, CURLOPT_SSLKEY, h->o.client_key);
+		cu.easy_setopt(e, CURLOPT_SSLKEY, h->o.client_key);
 	if (h->o.insecure) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+		cu.easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		cu.easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 }
 
@@ -159,25 +212,25 @@ int ls_http_post(struct ls_http *h, const char *url, const char *const *headers,
 		return ls_error_set(err, LS_ENOMEM, "too many requests in flight");
 	x->used = 1;
 	x->user = user;
-	x->easy = curl_easy_init();
+	x->easy = cu.easy_init();
 	if (!x->easy)
 		goto nomem;
 	for (int i = 0; i < nheaders; i++) {
-		struct curl_slist *l = curl_slist_append(x->hdrs, headers[i]);
+		struct curl_slist *l = cu.slist_append(x->hdrs, headers[i]);
 		if (!l)
 			goto nomem;
 		x->hdrs = l;
 	}
 	/* no "Expect: 100-continue" round trip for large bodies */
-	x->hdrs = curl_slist_append(x->hdrs, "Expect:");
+	x->hdrs = cu.slist_append(x->hdrs, "Expect:");
 	set_options(h, x);
-	curl_easy_setopt(x->easy, CURLOPT_URL, url);
-	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs);
-	curl_easy_setopt(x->easy, CURLOPT_POST, 1L);
-	curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
-	if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK)
+	cu.easy_setopt(x->easy, CURLOPT_URL, url);
+	cu.easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs);
+	cu.easy_setopt(x->easy, CURLOPT_POST, 1L);
+	cu.easy_setopt(x->easy, CURLOPT_POSTFIELDS, body);
+	cu.easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	cu.easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+	if (cu.multi_add_handle(h->multi, x->easy) != CURLM_OK)
 		goto nomem;
 	h->inflight++;
 	return 0;
@@ -200,10 +253,10 @@ int ls_http_wait(struct ls_http *h, const int *fds, int nfds, int *ready, int ti
 	}
 	if (timeout_ms < 0)
 		timeout_ms = 3600 * 1000;
-	curl_multi_poll(h->multi, extra, (unsigned)nfds, timeout_ms, &numfds);
+	cu.multi_poll(h->multi, extra, (unsigned)nfds, timeout_ms, &numfds);
 	for (int i = 0; i < nfds; i++)
 		ready[i] = (extra[i].revents & (CURL_WAIT_POLLIN | POLLHUP | POLLERR)) != 0;
-	curl_multi_perform(h->multi, &running);
+	cu.multi_perform(h->multi, &running);
 	return 0;
 }
 
@@ -216,19 +269,19 @@ int ls_http_next(struct ls_http *h, struct ls_http_result *res)
 		xfer_release(h, h->last);
 		h->last = NULL;
 	}
-	while ((m = curl_multi_info_read(h->multi, &left)) != NULL) {
+	while ((m = cu.multi_info_read(h->multi, &left)) != NULL) {
 		struct xfer *x;
 		if (m->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		cu.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 		memset(res, 0, sizeof(*res));
 		res->user = x->user;
 		if (m->data.result == CURLE_OK) {
-			curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &res->status);
+			cu.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &res->status);
 			res->body = x->body ? x->body : "";
 			res->body_len = x->body_len;
 		} else {
-			const char *msg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(m->data.result);
+			const char *msg = x->errbuf[0] ? x->errbuf : cu.easy_strerror(m->data.result);
 			res->status = 0;
 			free(x->body);
 			x->body = strdup(msg);

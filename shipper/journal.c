@@ -21,7 +21,57 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <dlfcn.h>
 #include <systemd/sd-journal.h>
+
+/* libsystemd is loaded when the journal is first opened, so parse, tail of
+ * files and ship do not map it (nor what it links) at all. */
+#define SD_FUNCS(X) \
+	X(int, open, (sd_journal **, int)) \
+	X(int, open_directory, (sd_journal **, const char *, int)) \
+	X(void, close, (sd_journal *)) \
+	X(int, add_match, (sd_journal *, const void *, size_t)) \
+	X(int, add_disjunction, (sd_journal *)) \
+	X(int, add_conjunction, (sd_journal *)) \
+	X(int, get_cursor, (sd_journal *, char **)) \
+	X(int, get_data, (sd_journal *, const char *, const void **, size_t *)) \
+	X(int, get_fd, (sd_journal *)) \
+	X(int, get_realtime_usec, (sd_journal *, uint64_t *)) \
+	X(int, get_timeout, (sd_journal *, uint64_t *)) \
+	X(int, next, (sd_journal *)) \
+	X(int, previous, (sd_journal *)) \
+	X(int, process, (sd_journal *)) \
+	X(int, seek_cursor, (sd_journal *, const char *)) \
+	X(int, seek_head, (sd_journal *)) \
+	X(int, seek_tail, (sd_journal *)) \
+	X(int, set_data_threshold, (sd_journal *, size_t)) \
+	X(int, test_cursor, (sd_journal *, const char *))
+
+#define SD_FIELD(ret, name, args) ret (*name) args;
+static struct {
+	SD_FUNCS(SD_FIELD)
+} sd;
+
+/* Loads libsystemd once; LS_EIO with what to install when it is missing. */
+static int load_sd(struct ls_error *err)
+{
+	static int loaded;
+	void *lib;
+
+	if (loaded)
+		return 0;
+	lib = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+	if (!lib)
+		return ls_error_set(err, LS_EIO, "cannot load libsystemd (%s): install the "
+				    "libsystemd0 package", dlerror());
+#define SD_LOAD(ret, name, args)                                                   \
+	*(void **)&sd.name = dlsym(lib, "sd_journal_" #name);                      \
+	if (!sd.name)                                                              \
+		return ls_error_set(err, LS_EIO, "libsystemd has no sd_journal_%s", #name);
+	SD_FUNCS(SD_LOAD)
+	loaded = 1;
+	return 0;
+}
 
 /* journald's own limit on field name length */
 #define LS_JOURNAL_FIELD_MAX 64
@@ -64,7 +114,7 @@ static int check_match(const char *m, struct ls_error *err)
 
 static int add_match(sd_journal *sdj, const char *m, struct ls_error *err)
 {
-	int r = sd_journal_add_match(sdj, m, 0);
+	int r = sd.add_match(sdj, m, 0);
 
 	if (r < 0)
 		return ls_error_set(err, r == -ENOMEM ? LS_ENOMEM : LS_EINVAL,
@@ -87,7 +137,7 @@ static int add_unit(sd_journal *sdj, const char *unit, struct ls_error *err)
 	rc = add_match(sdj, m, err);
 	if (rc < 0)
 		goto out;
-	r = sd_journal_add_disjunction(sdj);
+	r = sd.add_disjunction(sdj);
 	if (r < 0) {
 		rc = ls_error_set(err, LS_ENOMEM, "journal matches: %s", strerror(-r));
 		goto out;
@@ -96,7 +146,7 @@ static int add_unit(sd_journal *sdj, const char *unit, struct ls_error *err)
 	rc = add_match(sdj, m, err);
 	if (rc < 0)
 		goto out;
-	r = sd_journal_add_conjunction(sdj);
+	r = sd.add_conjunction(sdj);
 	if (r < 0)
 		rc = ls_error_set(err, LS_ENOMEM, "journal matches: %s", strerror(-r));
 out:
@@ -115,7 +165,7 @@ static int add_filters(sd_journal *sdj, const struct ls_journal_opts *o,
 			return rc;
 	}
 	/* closes the match group so the unit's OR does not absorb it */
-	r = sd_journal_add_conjunction(sdj);
+	r = sd.add_conjunction(sdj);
 	if (r < 0)
 		return ls_error_set(err, LS_ENOMEM, "journal matches: %s", strerror(-r));
 	if (o->unit)
@@ -133,7 +183,7 @@ static int get_field(sd_journal *sdj, const char *field, size_t field_len,
 {
 	const void *data;
 	size_t size;
-	int r = sd_journal_get_data(sdj, field, &data, &size);
+	int r = sd.get_data(sdj, field, &data, &size);
 
 	*val = NULL;
 	*len = 0;
@@ -207,13 +257,13 @@ static int read_entry(struct ls_journal *j, struct ls_journal_entry *e,
 	if (GET_FIELD(sdj, "PRIORITY", &val, &len) > 0 && len == 1 &&
 	    val[0] >= '0' && val[0] <= '7')
 		e->priority = val[0] - '0';
-	r = sd_journal_get_realtime_usec(sdj, &usec);
+	r = sd.get_realtime_usec(sdj, &usec);
 	if (r < 0)
 		goto check;
 	e->realtime_us = usec > INT64_MAX ? INT64_MAX : (int64_t)usec;
 	free(j->cursor);
 	j->cursor = NULL;
-	r = sd_journal_get_cursor(sdj, &j->cursor);
+	r = sd.get_cursor(sdj, &j->cursor);
 	if (r < 0)
 		goto check;
 	e->cursor = j->cursor;
@@ -239,14 +289,14 @@ static int open_sd(sd_journal **sdj, const char *directory, struct ls_error *err
 	int r;
 
 	if (!directory) {
-		r = sd_journal_open(sdj, SD_JOURNAL_LOCAL_ONLY);
+		r = sd.open(sdj, SD_JOURNAL_LOCAL_ONLY);
 		if (r < 0)
 			return ls_error_set(err, r == -ENOMEM ? LS_ENOMEM : LS_EIO,
 					    "cannot open the local journal: %s",
 					    strerror(-r));
 		return 0;
 	}
-	/* sd_journal_open_directory() accepts a missing directory as an empty
+	/* sd.open_directory() accepts a missing directory as an empty
 	 * journal; a typo should not silently read nothing */
 	if (stat(directory, &st) < 0) {
 		int e = errno;
@@ -258,7 +308,7 @@ static int open_sd(sd_journal **sdj, const char *directory, struct ls_error *err
 		return ls_error_set(err, LS_EINVAL,
 				    "cannot open journal directory %s: %s",
 				    directory, strerror(ENOTDIR));
-	r = sd_journal_open_directory(sdj, directory, 0);
+	r = sd.open_directory(sdj, directory, 0);
 	if (r < 0)
 		return ls_error_set(err, r == -ENOMEM ? LS_ENOMEM : LS_EIO,
 				    "cannot open journal directory %s: %s",
@@ -277,19 +327,19 @@ static int seek_error(int r, const char *what, struct ls_error *err)
 static int start_at_cursor(struct ls_journal *j, const char *cursor,
 			   struct ls_error *err)
 {
-	int r = sd_journal_seek_cursor(j->sdj, cursor);
+	int r = sd.seek_cursor(j->sdj, cursor);
 
 	if (r == -EINVAL)
 		return ls_error_set(err, LS_EINVAL, "invalid journal cursor '%s'",
 				    cursor);
 	if (r < 0)
 		return seek_error(r, "seek to the cursor", err);
-	r = sd_journal_next(j->sdj);
+	r = sd.next(j->sdj);
 	if (r < 0)
 		return seek_error(r, "seek to the cursor", err);
 	if (r == 0)
 		return 0;
-	r = sd_journal_test_cursor(j->sdj, cursor);
+	r = sd.test_cursor(j->sdj, cursor);
 	if (r < 0)
 		return seek_error(r, "test the cursor", err);
 	j->pending = r == 0;
@@ -301,19 +351,19 @@ static int start_at_cursor(struct ls_journal *j, const char *cursor,
 static int start_at_tail(struct ls_journal *j, long n, struct ls_error *err)
 {
 	long shown = 0;
-	int r = sd_journal_seek_tail(j->sdj);
+	int r = sd.seek_tail(j->sdj);
 
 	if (r < 0)
 		return seek_error(r, "seek to the end", err);
-	/* from the tail position itself sd_journal_next() jumps to the last
+	/* from the tail position itself sd.next() jumps to the last
 	 * entry there is by then, skipping any before it: stand on the last
 	 * entry instead, then step back over the entries to show */
-	r = sd_journal_previous(j->sdj);
+	r = sd.previous(j->sdj);
 	if (r < 0)
 		return seek_error(r, "seek to the end", err);
 	if (r == 0) {
 		/* nothing (that matches) yet: whatever comes is new */
-		r = sd_journal_seek_head(j->sdj);
+		r = sd.seek_head(j->sdj);
 		return r < 0 ? seek_error(r, "seek to the start", err) : 0;
 	}
 	if (n <= 0)
@@ -325,7 +375,7 @@ static int start_at_tail(struct ls_journal *j, long n, struct ls_error *err)
 		shown += r;
 		if (shown >= n)
 			break;
-		r = sd_journal_previous(j->sdj);
+		r = sd.previous(j->sdj);
 		if (r < 0)
 			return seek_error(r, "seek back", err);
 		if (r == 0)
@@ -343,7 +393,7 @@ static int set_start(struct ls_journal *j, const struct ls_journal_opts *o,
 	if (o->cursor)
 		return start_at_cursor(j, o->cursor, err);
 	if (o->from_start) {
-		r = sd_journal_seek_head(j->sdj);
+		r = sd.seek_head(j->sdj);
 		return r < 0 ? seek_error(r, "seek to the start", err) : 0;
 	}
 	return start_at_tail(j, o->tail_lines, err);
@@ -360,6 +410,8 @@ int ls_journal_open(struct ls_journal **out, const struct ls_journal_opts *o,
 	int rc, r, i;
 
 	*out = NULL;
+	if (load_sd(err) < 0)
+		return err ? err->code : LS_EIO;
 	for (i = 0; i < o->nmatches; i++) {
 		rc = check_match(o->matches[i], err);
 		if (rc < 0)
@@ -378,7 +430,7 @@ int ls_journal_open(struct ls_journal **out, const struct ls_journal_opts *o,
 	if (rc < 0)
 		goto out;
 	/* 0: no limit; the default 64 KiB would cut long messages short */
-	r = sd_journal_set_data_threshold(j->sdj, 0);
+	r = sd.set_data_threshold(j->sdj, 0);
 	if (r < 0) {
 		rc = seek_error(r, "set the data threshold", err);
 		goto out;
@@ -403,7 +455,7 @@ void ls_journal_free(struct ls_journal *j)
 	if (!j)
 		return;
 	if (j->sdj)
-		sd_journal_close(j->sdj);
+		sd.close(j->sdj);
 	free(j->cursor);
 	free(j);
 }
@@ -423,7 +475,7 @@ int ls_journal_next(struct ls_journal *j, struct ls_journal_entry *e,
 		if (j->pending) {
 			j->pending = 0;
 		} else {
-			r = sd_journal_next(j->sdj);
+			r = sd.next(j->sdj);
 			if (r < 0)
 				return ls_error_set(err, r == -ENOMEM ? LS_ENOMEM : LS_EIO,
 						    "reading the journal: %s",
@@ -439,10 +491,10 @@ int ls_journal_next(struct ls_journal *j, struct ls_journal_entry *e,
 	}
 }
 
-/* sd_journal_get_fd(): an inotify descriptor, or -1. */
+/* sd.get_fd(): an inotify descriptor, or -1. */
 int ls_journal_fd(struct ls_journal *j)
 {
-	int fd = sd_journal_get_fd(j->sdj);
+	int fd = sd.get_fd(j->sdj);
 
 	return fd < 0 ? -1 : fd;
 }
@@ -454,7 +506,7 @@ int ls_journal_timeout_ms(struct ls_journal *j)
 {
 	uint64_t at, now;
 	struct timespec ts;
-	int r = sd_journal_get_timeout(j->sdj, &at);
+	int r = sd.get_timeout(j->sdj, &at);
 
 	if (r < 0)
 		return LS_JOURNAL_POLL_MS;
@@ -470,9 +522,9 @@ int ls_journal_timeout_ms(struct ls_journal *j)
 	return (int)((at - now + 999u) / 1000u);
 }
 
-/* sd_journal_process(): takes in what the descriptor signalled (appended
+/* sd.process(): takes in what the descriptor signalled (appended
  * entries, added or removed files) so ls_journal_next() sees it. */
 void ls_journal_process(struct ls_journal *j)
 {
-	(void)sd_journal_process(j->sdj);
+	(void)sd.process(j->sdj);
 }

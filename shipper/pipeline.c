@@ -281,16 +281,22 @@ static void join_message(struct ls_event *ev, const struct ls_record *rec)
 	ls_event_set(ev, "message", joined, hlen + rest, LS_F_STR);
 }
 
-static void add_meta(struct ls_stream *s, struct ls_event *ev, const struct ls_record *rec)
+/* event.id: a hash of the host, the input's fingerprint, the record's
+ * offset and its bytes (the line as read, before redaction). */
+static void set_event_id(struct ls_stream *s, struct ls_event *ev, const struct ls_record *rec)
 {
 	struct ls_pipeline *p = s->p;
 	char *id = p->o.count_only ? NULL : ls_event_alloc(ev, 17);
 
+	if (!id)
+		return;
+	ls_event_id(p->host, s->fingerprint, rec->offset, rec->text, rec->len, id);
+	ls_event_set(ev, "event.id", id, 16, LS_F_STR);
+}
+
+static void add_meta(struct ls_stream *s, struct ls_event *ev, const struct ls_record *rec)
+{
 	ls_event_set(ev, "event.kind", "event", 5, LS_F_STR);
-	if (id && !p->o.count_only) {
-		ls_event_id(p->host, s->fingerprint, rec->offset, rec->text, rec->len, id);
-		ls_event_set(ev, "event.id", id, 16, LS_F_STR);
-	}
 	if (s->path) {
 		ls_event_set(ev, "log.file.path", s->path, s->path_len, LS_F_STR);
 		ls_event_set_int(ev, "log.offset", (long long)rec->offset);
@@ -353,6 +359,8 @@ static int process_record(struct ls_stream *s, const struct ls_record *rec,
 	}
 	if (!p->o.no_redact && !p->o.count_only && ls_redact_event(ev) < 0)
 		ls_event_set_str(ev, "message", "[REDACTED:unredactable]");
+	/* after redaction: an id of 16 digits can pass for a card number */
+	set_event_id(s, ev, rec);
 	p->stats.events++;
 	rc = emit(ctx, ev);
 	if (rc < 0 || !alerted)

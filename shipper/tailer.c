@@ -370,6 +370,46 @@ static int offset_by_fingerprint(struct ls_tailer *t, uint64_t fp, uint32_t fp_l
 	return 0;
 }
 
+/* A finished file with f's device and inode whose first bytes are still
+ * f's: its offset. */
+static int offset_by_identity(struct ls_tailer *t, const struct ls_tail_file *f, int fd,
+			      uint64_t *offset)
+{
+	uint64_t fp;
+
+	for (size_t i = t->ngone; i-- > 0;) {
+		const struct gone_file *g = &t->gone[i];
+		if (g->dev != f->dev || g->ino != f->ino || g->fp_len > f->fp_len)
+			continue;
+		if (g->fp_len && (fingerprint_fd(fd, g->fp_len, &fp) < 0 || fp != g->fingerprint))
+			continue;
+		*offset = g->offset;
+		return 1;
+	}
+	return 0;
+}
+
+/* A checkpoint entry with f's first bytes (a compressed file's are its
+ * decompressed ones): for a compressed file, its own entry or the entry of
+ * the plain file it was made from, whether or not that was scanned yet. */
+static int offset_by_checkpoint(struct ls_tailer *t, const struct ls_tail_file *f,
+				uint64_t *offset)
+{
+	int found_one = 0;
+
+	if (!t->o.ckpt || !f->compressed || f->fp_len == 0)
+		return 0;
+	for (size_t i = 0; i < ls_checkpoint_count(t->o.ckpt); i++) {
+		const struct ls_ckpt_entry *e = ls_checkpoint_get(t->o.ckpt, i);
+		if (e->fp_len == f->fp_len && e->fingerprint == f->fingerprint &&
+		    (!found_one || e->offset > *offset)) {
+			*offset = e->offset;
+			found_one = 1;
+		}
+	}
+	return found_one;
+}
+
 /* ---- opening and closing ---------------------------------------------- */
 
 static uint64_t file_offset(const struct ls_tail_file *f)
@@ -508,6 +548,10 @@ static uint64_t start_offset(struct ls_tailer *t, struct ls_tail_file *f, int fd
 	const struct ls_ckpt_entry *e;
 	uint64_t off;
 
+	/* a file finished during this run (closed, then renamed): where it
+	 * stopped is known exactly, while the checkpoint may be older */
+	if (!f->compressed && offset_by_identity(t, f, fd, &off))
+		return off <= size ? off : 0;
 	if (t->o.ckpt && !f->compressed &&
 	    (e = ls_checkpoint_find(t->o.ckpt, f->dev, f->ino)) != NULL &&
 	    e->fp_len <= f->fp_len && (e->fp_len == f->fp_len ? e->fingerprint == f->fingerprint
@@ -519,7 +563,8 @@ static uint64_t start_offset(struct ls_tailer *t, struct ls_tail_file *f, int fd
 		     (unsigned long long)e->offset);
 		return 0;
 	}
-	if (offset_by_fingerprint(t, f->fingerprint, f->fp_len, &off))
+	if (offset_by_fingerprint(t, f->fingerprint, f->fp_len, &off) ||
+	    offset_by_checkpoint(t, f, &off))
 		return f->compressed ? off : (off <= size ? off : 0);
 	if (t->started || t->o.start == LS_TAIL_START_BEGIN)
 		return 0;
@@ -736,6 +781,13 @@ static int restart_file(struct ls_tailer *t, struct ls_tail_file *f, uint64_t si
 	     "lines written between a copy and a truncate are lost (copytruncate)",
 	     f->last_path, (unsigned long long)size, (unsigned long long)ls_reader_bytes_out(f->r));
 	t->stats.truncations++;
+	/* the copy copytruncate made has the old first bytes: remembering how
+	 * far they were read lets the copy (or its .gz) start there */
+	if (f->fp_len) {
+		struct gone_file g = { f->dev, f->ino, f->fingerprint, ls_reader_bytes_out(f->r),
+				       f->size, f->fp_len, wall_ms(), f->last_path };
+		remember_gone(t, &g);
+	}
 	f->fp_len = 0;
 	f->committed = 0;
 	f->partial_since_ms = 0;
@@ -813,15 +865,15 @@ static int read_file(struct ls_tailer *t, struct ls_tail_file *f, struct ls_erro
 	if (!f->r) {
 		rc = reopen(t, f, err);
 		if (rc <= 0) {
-			if (rc == 0 && f->path) {
-				/* its path names another file now */
-				char *p = strdup(f->path);
-				detach(t, f);
-				rc = p ? check_path(t, p, err) : LS_ENOMEM;
-				free(p);
-			}
-			if (rc == 0 && !f->r)
+			/* it was read to its end before it was closed, and its
+			 * path names another file now (or none): f is finished,
+			 * and whatever is at the path is looked at afresh */
+			char *p = rc == 0 && f->path ? strdup(f->path) : NULL;
+			if (rc == 0)
 				forget(t, f);
+			if (p)
+				rc = check_path(t, p, err);
+			free(p);
 			return rc;
 		}
 	}
@@ -850,7 +902,7 @@ static int read_file(struct ls_tailer *t, struct ls_tail_file *f, struct ls_erro
 		rc = deliver(t, f, line, len, off, flags);
 		if (rc < 0)
 			return rc;
-		if (ls_reader_bytes_out(f->r) - start >= READ_BUDGET) {
+		if (t->paused || ls_reader_bytes_out(f->r) - start >= READ_BUDGET) {
 			/* more next time; what the user holds goes out now, so a
 			 * commit never passes lines not yet delivered */
 			f->dirty = 1;
@@ -1079,6 +1131,29 @@ static int choose_watch(struct ls_tailer *t, struct ls_error *err)
 	return 0;
 }
 
+/* 1 when e's path still holds e's file: same device and inode, and (for
+ * a plain file) the same first bytes; rotated while logship was stopped,
+ * a path may keep the inode with other content (copytruncate, or an
+ * inode freed and reused at once). */
+static int entry_still_there(const struct ls_ckpt_entry *e)
+{
+	struct stat st;
+	uint64_t fp;
+	int fd, same;
+
+	if (stat(e->path, &st) < 0 || (uint64_t)st.st_dev != e->dev || (uint64_t)st.st_ino != e->ino)
+		return 0;
+	if (e->fp_len == 0)
+		return 1;
+	fd = open(e->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return 1;
+	same = is_compressed(fd) ||
+	       (fingerprint_fd(fd, e->fp_len, &fp) == 0 && fp == e->fingerprint);
+	close(fd);
+	return same;
+}
+
 int ls_tailer_start(struct ls_tailer *t, struct ls_error *err)
 {
 	int rc = choose_watch(t, err);
@@ -1088,10 +1163,8 @@ int ls_tailer_start(struct ls_tailer *t, struct ls_error *err)
 	/* finished files first: a compressed copy found in the scan is matched */
 	for (size_t i = 0; t->o.ckpt && i < ls_checkpoint_count(t->o.ckpt); i++) {
 		const struct ls_ckpt_entry *e = ls_checkpoint_get(t->o.ckpt, i);
-		struct stat st;
-		if (stat(e->path, &st) == 0 && (uint64_t)st.st_dev == e->dev &&
-		    (uint64_t)st.st_ino == e->ino)
-			continue; /* still there: the scan finds it */
+		if (entry_still_there(e))
+			continue; /* the scan finds it */
 		if (e->gone_since_ms && wall_ms() - e->gone_since_ms > t->o.forget_after_ms)
 			continue;
 		struct gone_file g = { e->dev, e->ino, e->fingerprint, e->offset, e->size,

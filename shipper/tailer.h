@@ -94,7 +94,8 @@ int ls_tailer_dispatch(struct ls_tailer *t, int fd_ready, struct ls_error *err);
 int ls_tailer_drain(struct ls_tailer *t, struct ls_error *err);
 
 /* While paused (the consumer's memory bound is reached) no file is read;
- * watch events still mark which files to read afterwards. */
+ * watch events still mark which files to read afterwards. The line
+ * callback may pause the tailer: reading stops after that line. */
 void ls_tailer_set_paused(struct ls_tailer *t, int paused);
 
 /* 1 when every file was read to its end and nothing is left to look at

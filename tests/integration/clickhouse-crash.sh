@@ -1,0 +1,363 @@
+#!/usr/bin/env bash
+# clickhouse-crash.sh - crash safety of `logship ship` into a real
+# ClickHouse server (clickhouse-server 18.16 on Debian 12), started here on
+# loopback ports with its data in a temp dir and stopped (by its PID) on
+# exit.
+#
+# A deterministic corpus (awk, fixed-seed PRNG) of 50000 lines in three
+# files (auth.log: syslog/sshd with brute-force bursts, access.log: nginx,
+# app.log: JSON lines); 40000 are there at the start, a writer appends the
+# other 10000 in random chunks (about 100 lines every 30-70 ms) during the
+# first seconds. Meanwhile
+#   logship ship --state S --create-table --batch-size 200 \
+#     --flush-interval 100ms --checkpoint-interval 100ms \
+#     --to clickhouse+http://127.0.0.1:P/default.logs 'DIR/*.log'
+# runs in follow mode and is killed with SIGKILL at random moments
+# (20 ms to 1 s after its start), KILLS times (default 24), restarted each
+# time. Then the writer is waited for and one --once run finishes.
+# Checks:
+#  - the server starts (else FAIL with its error log, never a skip)
+#  - every follow-mode run was still running when killed (none exited)
+#  - the final --once run exits 0
+#  - the files hold exactly the generated 50000 lines
+#  - no line lost: every line event's event_id that `logship parse`
+#    computes for the final files is in ClickHouse, and
+#    uniqExact(event_id) over the line events == that number; no event_id
+#    that parse does not compute (re-sent lines keep their ids)
+#  - logship never warned that a file was truncated (none was)
+# Printed, not checked: duplicates (count() - uniqExact(event_id): at least
+# once delivery re-sends what was unacknowledged at a kill), dead letters,
+# and the alerts (threshold rules: their counting state is in memory, so a
+# kill may move, drop or repeat an alert; alerts are not lines).
+#
+# Random choices come from bash $RANDOM seeded with SEED (printed as
+# "seed=N"; replay: SEED=N bash tests/integration/clickhouse-crash.sh); the
+# timing still varies. KILLS sets the number of kills, KEEP=1 keeps the temp
+# dir, LOGSHIP=path picks the binary. Ends with "N passed, N failed".
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+LOGSHIP=${LOGSHIP:-$PWD/logship}
+case $LOGSHIP in /*) ;; *) LOGSHIP=$PWD/$LOGSHIP ;; esac
+export LC_ALL=C
+SEED=${SEED:-$(( ($$ ^ $(date +%s)) % 32768 ))}
+KILLS=${KILLS:-24}
+echo "seed=$SEED (replay: SEED=$SEED bash tests/integration/clickhouse-crash.sh)"
+RANDOM=$SEED
+
+passed=0
+failed=0
+ok() {
+	passed=$((passed + 1))
+	echo "ok   $1"
+}
+bad() {
+	failed=$((failed + 1))
+	echo "FAIL $1"
+	shift
+	[ $# -gt 0 ] && printf '     %s\n' "$@"
+	return 0
+}
+# expect NAME EXPECTED ACTUAL [details...]
+expect() {
+	local name=$1 want=$2 got=$3
+	shift 3
+	if [ "$want" = "$got" ]; then ok "$name"; else bad "$name" "expected: $want" "actual:   $got" "$@"; fi
+}
+finish() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ]
+	exit
+}
+die() {
+	bad "$@"
+	finish
+}
+
+for tool in clickhouse-server curl awk timeout; do
+	command -v "$tool" >/dev/null 2>&1 ||
+		die "clickhouse-crash: '$tool' is installed" "not found: apt-get install clickhouse-server clickhouse-client curl"
+done
+[ -x "$LOGSHIP" ] || die "clickhouse-crash: $LOGSHIP is built" "run make"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/logship-chcrash.XXXXXX")
+export HOME=$T/home XDG_CONFIG_HOME=$T/config XDG_STATE_HOME=$T/xstate XDG_CACHE_HOME=$T/cache
+export TZ=UTC LOGSHIP_NOW=2023-11-15T00:00:00Z
+mkdir -p "$HOME"
+CH_PID=
+SHIP_PID=
+WRITER_PID=
+cleanup() {
+	[ -n "$SHIP_PID" ] && kill -9 "$SHIP_PID" 2>/dev/null
+	[ -n "$WRITER_PID" ] && kill -9 "$WRITER_PID" 2>/dev/null
+	if [ -n "$CH_PID" ] && kill -0 "$CH_PID" 2>/dev/null; then
+		kill "$CH_PID" 2>/dev/null
+		for _ in $(seq 100); do
+			kill -0 "$CH_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$CH_PID" 2>/dev/null
+	fi
+	wait 2>/dev/null
+	if [ "${KEEP:-0}" = 1 ]; then
+		echo "kept $T"
+	else
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# A private copy: a rebuild of ./logship during the run cannot change it.
+cp "$LOGSHIP" "$T/logship" || die "clickhouse-crash: copy $LOGSHIP"
+LOGSHIP=$T/logship
+
+cat >"$T/gen.awk" <<'AWK'
+# -v kind=auth|nginx|app -v n=LINES -v seed=S -v known=LINE_INDEX
+# Deterministic (Park-Miller PRNG, no srand); times 2023-11-14 00:00:00
+# to 22:13:20 UTC, in order.
+function rnd(k) { st = (st * 16807) % 2147483647; return int(st / 2147483647 * k) }
+function pick(list,    a, c) { c = split(list, a, "|"); return a[rnd(c) + 1] }
+function hms(t) { return sprintf("%02d:%02d:%02d", int(t / 3600), int(t % 3600 / 60), t % 60) }
+BEGIN {
+	st = seed % 2147483646 + 1
+	for (i = 0; i < n; i++) {
+		t = int(i * 80000 / n)
+		if (kind == "auth") {
+			host = "web0" (rnd(3) + 1)
+			pre = "Nov 14 " hms(t) " " host " "
+			r = rnd(100); pid = 20000 + rnd(9000)
+			ip = "203.0.113." (rnd(60) + 1); port = 30000 + rnd(30000)
+			if (r < 30)
+				line = pre "sshd[" pid "]: Failed password for " (rnd(2) ? "invalid user " : "") pick("root|admin|test|oracle|ubuntu|git|postgres") " from " ip " port " port " ssh2"
+			else if (r < 40)
+				line = pre "sshd[" pid "]: Invalid user " pick("admin|test|oracle|ubuntu|pi|ftp") " from " ip " port " port
+			else if (r < 55)
+				line = pre "sshd[" pid "]: Connection closed by " ip " port " port " [preauth]"
+			else if (r < 70)
+				line = pre "sshd[" pid "]: Accepted publickey for " pick("alice|bob|carol") " from 10.0.0." (rnd(20) + 1) " port " port " ssh2: ED25519 SHA256:Xq3Zt0bFvY2uJ8kP1sQwR5nH7mC4aL9eD6gK" rnd(1000)
+			else if (r < 85)
+				line = pre "CRON[" pid "]: pam_unix(cron:session): session " pick("opened|closed") " for user root"
+			else if (r < 92)
+				line = pre "sudo:    " pick("alice|bob") " : TTY=pts/" rnd(4) " ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/" pick("apt update|systemctl restart nginx|journalctl -n 50")
+			else
+				line = pre "systemd[1]: Started Session " rnd(5000) " of user " pick("alice|bob|carol") "."
+			# a brute-force burst every 1000 lines: 6 failures from
+			# one address in a second (an alert)
+			if (i % 1000 >= 500 && i % 1000 < 506)
+				line = pre "sshd[" pid "]: Failed password for root from 203.0.113." (200 + int(i / 1000) % 50) " port " port " ssh2"
+			if (i == known)
+				line = "Nov 14 03:33:33 bastion sshd[31337]: Failed password for invalid user zz_known_user from 192.0.2.201 port 40404 ssh2"
+		} else if (kind == "nginx") {
+			ip = "198.51.100." (rnd(200) + 1)
+			r = rnd(100)
+			if (r < 3) {
+				path = pick("/.env|/.git/config|/wp-login.php|/../../etc/passwd|/backup.sql")
+				status = pick("404|403|404")
+			} else {
+				path = pick("/|/index.html|/api/v1/items/" rnd(500) "|/static/app.js|/static/app.css|/login|/search?q=shoes&page=" rnd(9) "|/cart")
+				status = pick("200|200|200|200|200|200|200|200|200|200|200|200|304|301|302|404|401|403|500|502|503")
+			}
+			line = ip " - - [14/Nov/2023:" hms(t) " +0000] \"" pick("GET|GET|GET|GET|POST|HEAD") " " path " HTTP/1.1\" " status " " rnd(60000) " \"" pick("-|https://shop.example.com/") "\" \"" pick("Mozilla/5.0 (X11; Linux x86_64) Firefox/119.0|Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/119.0.0.0 Safari/537.36|curl/8.4.0|Go-http-client/1.1") "\""
+			if (i == known)
+				line = "198.51.100.250 - - [14/Nov/2023:04:44:44 +0000] \"GET /known/zz-path HTTP/1.1\" 418 42 \"-\" \"known-agent/1.0\""
+			if (i == known + 1)
+				line = "198.51.100.251 - - [14/Nov/2023:04:44:45 +0000] \"GET /.git/config HTTP/1.1\" 404 153 \"-\" \"known-scanner/2.0\""
+		} else {
+			ms = sprintf("%03d", rnd(1000))
+			line = "{\"time\":\"2023-11-14T" hms(t) "." ms "Z\",\"level\":\"" pick("info|info|info|debug|warn|error") "\",\"logger\":\"" pick("http|db|cache|worker") "\",\"msg\":\"" pick("request completed|cache miss|job done|slow query|retrying") "\",\"request_id\":\"" sprintf("%08x-%04x", rnd(2147483647), rnd(65536)) "\",\"duration_ms\":" rnd(5000) / 10 ",\"seq\":" i "}"
+			if (i == known)
+				line = "{\"time\":\"2023-11-14T05:55:55.321Z\",\"level\":\"error\",\"logger\":\"db\",\"msg\":\"zz known json line\",\"user\":\"carol\",\"password\":\"hunter2\"}"
+		}
+		print line
+	}
+}
+AWK
+
+now_ms() { date +%s%3N; }
+
+# port_free PORT: nothing listens on 127.0.0.1:PORT.
+port_free() { ! timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+
+# ch_start: a server on free loopback ports (a port taken between the check
+# and the bind is retried with other ports); sets CH_PID and CH_PORT.
+ch_start() {
+	local d=$T/ch http tcp limit
+	for _ in 1 2 3 4 5; do
+		rm -rf "$d"
+		mkdir -p "$d"
+		# /dev/urandom, not $RANDOM: a seeded test keeps its sequence
+		http=$((20000 + $(od -An -N4 -tu4 /dev/urandom) % 40000))
+		tcp=$((http + 1))
+		port_free "$http" && port_free "$tcp" || continue
+		cat >"$d/config.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>$d/server.log</log><errorlog>$d/server.err.log</errorlog><console>0</console></logger>
+  <http_port>$http</http_port><tcp_port>$tcp</tcp_port><listen_host>127.0.0.1</listen_host>
+  <path>$d/data/</path><tmp_path>$d/tmp/</tmp_path><user_files_path>$d/user_files/</user_files_path>
+  <format_schema_path>$d/format_schemas/</format_schema_path>
+  <users_config>/etc/clickhouse-server/users.xml</users_config>
+  <default_profile>default</default_profile><default_database>default</default_database>
+  <mark_cache_size>5368709</mark_cache_size><max_concurrent_queries>50</max_concurrent_queries>
+</yandex>
+EOF
+		clickhouse-server --config-file="$d/config.xml" >"$d/stdout" 2>&1 &
+		CH_PID=$!
+		limit=$(($(now_ms) + 60000))
+		while kill -0 "$CH_PID" 2>/dev/null && [ "$(now_ms)" -lt "$limit" ]; do
+			if [ "$(curl -s --max-time 2 "http://127.0.0.1:$http/ping")" = "Ok." ]; then
+				CH_PORT=$http
+				return 0
+			fi
+			sleep 0.05
+		done
+		kill -9 "$CH_PID" 2>/dev/null
+		wait "$CH_PID" 2>/dev/null
+		CH_PID=
+		# lost a port race: try others
+		grep -qi 'address already in use' "$d/server.err.log" "$d/stdout" 2>/dev/null && continue
+		break
+	done
+	echo "clickhouse-server (uid $(id -u)) did not start; its output and error log:"
+	tail -n 30 "$d/stdout" "$d/server.err.log" 2>/dev/null | sed 's/^/     | /'
+	return 1
+}
+
+# chq SQL: runs a query over HTTP, prints the TSV result (or the error).
+chq() { curl -sS --max-time 60 "http://127.0.0.1:$CH_PORT/" --data-binary "$1" 2>&1; }
+
+SINK="clickhouse+http://127.0.0.1:PORT/default.logs"
+SHIP_OPTS=(--state "$T/state" --create-table --batch-size 200 --flush-interval 100ms
+	--checkpoint-interval 100ms)
+
+# ------------------------------------------------------------- the corpus
+
+L=$T/logs
+F=$T/full
+mkdir -p "$L" "$F"
+FILES=(auth.log access.log app.log)
+declare -A TOTAL=([auth.log]=17000 [access.log]=17000 [app.log]=16000)
+declare -A INITIAL=([auth.log]=13500 [access.log]=13500 [app.log]=13000)
+awk -v kind=auth -v n=${TOTAL[auth.log]} -v seed=101 -v known=-1 -f "$T/gen.awk" >"$F/auth.log"
+awk -v kind=nginx -v n=${TOTAL[access.log]} -v seed=202 -v known=-1 -f "$T/gen.awk" >"$F/access.log"
+awk -v kind=app -v n=${TOTAL[app.log]} -v seed=303 -v known=-1 -f "$T/gen.awk" >"$F/app.log"
+for f in "${FILES[@]}"; do
+	head -n "${INITIAL[$f]}" "$F/$f" >"$L/$f"
+done
+
+# writer: appends the rest in chunks of 50-150 lines to a random file,
+# every 30-70 ms (its own seeded sequence).
+writer() {
+	local f k pos left
+	declare -A at
+	RANDOM=$((SEED + 7))
+	for f in "${FILES[@]}"; do at[$f]=${INITIAL[$f]}; done
+	while :; do
+		left=()
+		for f in "${FILES[@]}"; do
+			[ "${at[$f]}" -lt "${TOTAL[$f]}" ] && left+=("$f")
+		done
+		[ ${#left[@]} -eq 0 ] && break
+		f=${left[RANDOM % ${#left[@]}]}
+		k=$((50 + RANDOM % 101))
+		pos=${at[$f]}
+		[ $((pos + k)) -gt "${TOTAL[$f]}" ] && k=$((TOTAL[$f] - pos))
+		sed -n "$((pos + 1)),$((pos + k))p" "$F/$f" >>"$L/$f"
+		at[$f]=$((pos + k))
+		sleep "0.0$((3 + RANDOM % 5))"
+	done
+}
+
+# ------------------------------------------------------------- the server
+
+t0=$(now_ms)
+ch_start || die "clickhouse-server starts (on 127.0.0.1)"
+ok "clickhouse-server $(chq 'SELECT version()') up on 127.0.0.1:$CH_PORT in $(($(now_ms) - t0)) ms"
+SINK=${SINK/PORT/$CH_PORT}
+
+# ------------------------------------------------------------- kill -9 loop
+
+t0=$(now_ms)
+writer &
+WRITER_PID=$!
+kills=0
+exited=""
+for i in $(seq "$KILLS"); do
+	"$LOGSHIP" ship "${SHIP_OPTS[@]}" --to "$SINK" "$L/*.log" >>"$T/follow.out" 2>>"$T/follow.err" &
+	SHIP_PID=$!
+	ms=$((20 + RANDOM % 981))
+	sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
+	if kill -9 "$SHIP_PID" 2>/dev/null; then
+		wait "$SHIP_PID" 2>/dev/null
+		rc=$?
+		[ "$rc" = 137 ] && kills=$((kills + 1)) || exited+=" run $i: exit $rc;"
+	else
+		wait "$SHIP_PID"
+		exited+=" run $i: exit $?;"
+	fi
+	SHIP_PID=
+	printf '     kill %2d after %4d ms: %6s rows\n' "$i" "$ms" "$(chq 'SELECT count() FROM logs' 2>/dev/null | grep -E '^[0-9]+$' || echo '-')"
+done
+wait "$WRITER_PID"
+WRITER_PID=
+echo "     ($kills kills in $(($(now_ms) - t0)) ms; the writer is done)"
+if [ -z "$exited" ] && [ "$kills" -ge 20 ]; then
+	ok "$kills follow-mode runs killed with SIGKILL, none exited by itself"
+else
+	bad "at least 20 follow-mode runs killed with SIGKILL, none exited by itself" \
+		"kills: $kills; exited by themselves:${exited:- none}" \
+		"stderr (tail): $(tail -n 5 "$T/follow.err" | tr '\n' '|' | cut -c1-600)"
+fi
+
+# ------------------------------------------------------------- finish
+
+timeout 120 "$LOGSHIP" ship --once "${SHIP_OPTS[@]}" --to "$SINK" "$L/*.log" >"$T/once.out" 2>"$T/once.err"
+expect "the final --once run exit status" 0 "$?" "stderr: $(tail -n 5 "$T/once.err" | tr '\n' '|' | cut -c1-600)"
+echo "     ($(tail -n 1 "$T/once.err"))"
+# an insert of a killed run cannot still be on its way: wait for none
+limit=$(($(now_ms) + 30000))
+while [ "$(chq "SELECT count() FROM system.processes WHERE query LIKE 'INSERT%'")" != 0 ] &&
+	[ "$(now_ms)" -lt "$limit" ]; do
+	sleep 0.1
+done
+
+same=0
+for f in "${FILES[@]}"; do
+	cmp -s "$F/$f" "$L/$f" && same=$((same + 1))
+done
+expect "the files hold exactly the 50000 generated lines" "3 50000" "$same $(cat "$L"/*.log | wc -l)"
+
+# expected: the line events parse makes of the final files
+"$LOGSHIP" parse -o tsv --fields event.id,log.file.path,log.offset -w event.kind=event \
+	"$L/auth.log" "$L/access.log" "$L/app.log" | tail -n +2 | sort >"$T/expect.tsv"
+cut -f1 "$T/expect.tsv" | sort -u >"$T/expect.ids"
+n=$(wc -l <"$T/expect.ids")
+chq "SELECT DISTINCT event_id FROM logs WHERE NOT has(tags, 'alert') ORDER BY event_id FORMAT TSV" >"$T/got.ids"
+missing=$(comm -23 "$T/expect.ids" "$T/got.ids" | wc -l)
+extra=$(comm -13 "$T/expect.ids" "$T/got.ids" | wc -l)
+if [ "$missing" = 0 ]; then
+	ok "no line lost: all $n line events' event_ids are in ClickHouse"
+else
+	bad "no line lost: all $n line events' event_ids are in ClickHouse" \
+		"missing: $missing; the first (file, offset):" \
+		"$(comm -23 "$T/expect.ids" "$T/got.ids" | head -5 | join -t $'\t' - "$T/expect.tsv" | cut -f2,3 | tr '\t\n' ': ')"
+fi
+expect "uniqExact(event_id) of the line events == the $n lines' events" "$n" \
+	"$(chq "SELECT uniqExact(event_id) FROM logs WHERE NOT has(tags, 'alert')")"
+expect "no event_id that parse does not compute (re-sent lines keep their ids)" 0 "$extra" \
+	"first: $(comm -13 "$T/expect.ids" "$T/got.ids" | head -3 | tr '\n' ' ')"
+if grep -q 'truncated' "$T/follow.err" "$T/once.err"; then
+	bad "logship never saw a truncation (none happened)" "$(grep -h 'truncated' "$T/follow.err" "$T/once.err" | sort | uniq -c | head -3)"
+else
+	ok "logship never saw a truncation (none happened)"
+fi
+
+read -r rows uniq <<<"$(chq "SELECT count(), uniqExact(event_id) FROM logs FORMAT TSV")"
+echo "     (rows: $rows, distinct event_id: $uniq, duplicates: $((rows - uniq)))"
+want_alerts=$("$LOGSHIP" parse -o tsv --fields event.id -w event.kind=alert "$L/auth.log" "$L/access.log" "$L/app.log" | tail -n +2 | sort -u)
+got_alerts=$(chq "SELECT DISTINCT event_id FROM logs WHERE has(tags, 'alert') ORDER BY event_id FORMAT TSV")
+echo "     (alerts: parse raises $(grep -c . <<<"$want_alerts"); ClickHouse holds $(grep -c . <<<"$got_alerts") distinct, $(comm -12 <(echo "$want_alerts") <(echo "$got_alerts") | grep -c .) of them parse's)"
+dl=$(cat "$T"/state/dead-letter/* 2>/dev/null | wc -l)
+echo "     (dead-lettered: $dl; warnings in the follow runs' stderr: $(grep -c . "$T/follow.err"))"
+
+finish

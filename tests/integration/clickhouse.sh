@@ -1,0 +1,402 @@
+#!/usr/bin/env bash
+# clickhouse.sh - `logship ship` into a real ClickHouse server (the
+# clickhouse-server package: 18.16 on Debian 12), started here on loopback
+# ports with its data in a temp dir, and stopped (by its PID) on exit.
+#
+# A deterministic corpus (awk, fixed-seed PRNG): auth.log (syslog: sshd
+# failures with source addresses, brute-force bursts that raise alerts,
+# accepted keys, cron, sudo), access.log (nginx combined, varied statuses,
+# some attack paths), app.log (JSON lines, one holding a password), 8000
+# lines each, with known lines in the middle. Shipped with
+#   logship ship --once --create-table --to clickhouse+http://127.0.0.1:P/default.logs 'DIR/*.log*'
+# Checks:
+#  a) exit 0; the table has the documented columns and types
+#  b) rows == `logship parse -c` of the same files (events and alerts);
+#     uniqExact(event_id) == count(); the set of event_id values equals the
+#     one `logship parse` computes (same ids, none lost, none invented);
+#     per log_file counts match parse -c per file; each row's event column
+#     holds its own event_id
+#  c) field values: a known sshd line (source_ip, user_name, rule_id,
+#     host_name, dataset, timestamp, log_offset, tags has 'security'); a
+#     known nginx line (status 418, source_ip, timestamp, not tagged
+#     security); a known nginx scan (rule web.sensitive_file, 'security');
+#     nginx rows per status == the statuses in the file; rows tagged
+#     'security' == parse -c -w tag:security; alerts == parse's alerts;
+#     a JSON line's timestamp and timestamp_ms, level; its password is
+#     redacted (the secret is in no row)
+#  d) a second --once run: exit 0, reads nothing, inserts nothing
+#  e) a gzip copy of a shipped file appearing (app.log.1.gz next to
+#     app.log): nothing inserted; another --once run: still nothing (a .gz
+#     read before is not read again)
+#  f) a rotation while logship is not running (access.log -> access.log.1
+#     -> gzip -> access.log.1.gz, a new access.log of 300 lines, which may
+#     get the old inode): exactly the new file's events are inserted
+#  g) a copytruncate rotation while logship is not running (auth.log copied
+#     to auth.log.1, gzipped to auth.log.1.gz, auth.log truncated and 200 new
+#     lines written: the same inode, new content): exactly the new lines'
+#     events are inserted
+#  finally the distinct event_id values are exactly those parse computes
+#  for every file shipped (nothing lost, nothing invented); the duplicate
+#  count is printed
+#
+# The server must start: when it cannot (not installed, refuses to run as
+# this user, ...) the test FAILS and shows the server's error log; it never
+# skips. KEEP=1 keeps the temp dir. LOGSHIP=path picks the binary.
+# Ends with one line "N passed, N failed".
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+LOGSHIP=${LOGSHIP:-$PWD/logship}
+case $LOGSHIP in /*) ;; *) LOGSHIP=$PWD/$LOGSHIP ;; esac
+export LC_ALL=C
+
+passed=0
+failed=0
+ok() {
+	passed=$((passed + 1))
+	echo "ok   $1"
+}
+bad() {
+	failed=$((failed + 1))
+	echo "FAIL $1"
+	shift
+	[ $# -gt 0 ] && printf '     %s\n' "$@"
+	return 0
+}
+# expect NAME EXPECTED ACTUAL [details...]
+expect() {
+	local name=$1 want=$2 got=$3
+	shift 3
+	if [ "$want" = "$got" ]; then ok "$name"; else bad "$name" "expected: $want" "actual:   $got" "$@"; fi
+}
+finish() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ]
+	exit
+}
+die() {
+	bad "$@"
+	finish
+}
+
+for tool in clickhouse-server curl gzip awk; do
+	command -v "$tool" >/dev/null 2>&1 ||
+		die "clickhouse: '$tool' is installed" "not found: apt-get install clickhouse-server clickhouse-client curl gzip"
+done
+[ -x "$LOGSHIP" ] || die "clickhouse: $LOGSHIP is built" "run make"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/logship-clickhouse.XXXXXX")
+export HOME=$T/home XDG_CONFIG_HOME=$T/config XDG_STATE_HOME=$T/xstate XDG_CACHE_HOME=$T/cache
+export TZ=UTC LOGSHIP_NOW=2023-11-15T00:00:00Z
+mkdir -p "$HOME"
+CH_PID=
+cleanup() {
+	if [ -n "$CH_PID" ] && kill -0 "$CH_PID" 2>/dev/null; then
+		kill "$CH_PID" 2>/dev/null
+		for _ in $(seq 100); do
+			kill -0 "$CH_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$CH_PID" 2>/dev/null
+	fi
+	wait 2>/dev/null
+	if [ "${KEEP:-0}" = 1 ]; then
+		echo "kept $T"
+	else
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# A private copy: a rebuild of ./logship during the run cannot change it.
+cp "$LOGSHIP" "$T/logship" || die "clickhouse: copy $LOGSHIP"
+LOGSHIP=$T/logship
+
+now_ms() { date +%s%3N; }
+
+# port_free PORT: nothing listens on 127.0.0.1:PORT.
+port_free() { ! timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+
+# ch_start: a server on free loopback ports (a port taken between the check
+# and the bind is retried with other ports); sets CH_PID and CH_PORT.
+ch_start() {
+	local d=$T/ch http tcp limit
+	for _ in 1 2 3 4 5; do
+		rm -rf "$d"
+		mkdir -p "$d"
+		# /dev/urandom, not $RANDOM: a seeded test keeps its sequence
+		http=$((20000 + $(od -An -N4 -tu4 /dev/urandom) % 40000))
+		tcp=$((http + 1))
+		port_free "$http" && port_free "$tcp" || continue
+		cat >"$d/config.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>$d/server.log</log><errorlog>$d/server.err.log</errorlog><console>0</console></logger>
+  <http_port>$http</http_port><tcp_port>$tcp</tcp_port><listen_host>127.0.0.1</listen_host>
+  <path>$d/data/</path><tmp_path>$d/tmp/</tmp_path><user_files_path>$d/user_files/</user_files_path>
+  <format_schema_path>$d/format_schemas/</format_schema_path>
+  <users_config>/etc/clickhouse-server/users.xml</users_config>
+  <default_profile>default</default_profile><default_database>default</default_database>
+  <mark_cache_size>5368709</mark_cache_size><max_concurrent_queries>50</max_concurrent_queries>
+</yandex>
+EOF
+		clickhouse-server --config-file="$d/config.xml" >"$d/stdout" 2>&1 &
+		CH_PID=$!
+		limit=$(($(now_ms) + 60000))
+		while kill -0 "$CH_PID" 2>/dev/null && [ "$(now_ms)" -lt "$limit" ]; do
+			if [ "$(curl -s --max-time 2 "http://127.0.0.1:$http/ping")" = "Ok." ]; then
+				CH_PORT=$http
+				return 0
+			fi
+			sleep 0.05
+		done
+		kill -9 "$CH_PID" 2>/dev/null
+		wait "$CH_PID" 2>/dev/null
+		CH_PID=
+		# lost a port race: try others
+		grep -qi 'address already in use' "$d/server.err.log" "$d/stdout" 2>/dev/null && continue
+		break
+	done
+	echo "clickhouse-server (uid $(id -u)) did not start; its output and error log:"
+	tail -n 30 "$d/stdout" "$d/server.err.log" 2>/dev/null | sed 's/^/     | /'
+	return 1
+}
+
+# chq SQL: runs a query over HTTP, prints the TSV result (or the error).
+chq() { curl -sS --max-time 60 "http://127.0.0.1:$CH_PORT/" --data-binary "$1" 2>&1; }
+
+# ship NAME ARGS...: logship ship --once (timeout 120 s), stderr in
+# $T/NAME.err; sets RC.
+ship() {
+	local name=$1
+	shift
+	timeout 120 "$LOGSHIP" ship --once --state "$T/state" --create-table \
+		--to "clickhouse+http://127.0.0.1:$CH_PORT/default.logs" "$@" \
+		>"$T/$name.out" 2>"$T/$name.err"
+	RC=$?
+}
+show_err() { echo "stderr: $(tail -n 5 "$T/$1.err" | tr '\n' '|' | cut -c1-800)"; }
+
+# parse ARGS...: logship parse with the pipeline's defaults.
+parse() { "$LOGSHIP" parse "$@"; }
+
+# ------------------------------------------------------------- the corpus
+
+cat >"$T/gen.awk" <<'AWK'
+# -v kind=auth|nginx|app -v n=LINES -v seed=S -v known=LINE_INDEX
+# Deterministic (Park-Miller PRNG, no srand); times 2023-11-14 00:00:00
+# to 22:13:20 UTC, in order.
+function rnd(k) { st = (st * 16807) % 2147483647; return int(st / 2147483647 * k) }
+function pick(list,    a, c) { c = split(list, a, "|"); return a[rnd(c) + 1] }
+function hms(t) { return sprintf("%02d:%02d:%02d", int(t / 3600), int(t % 3600 / 60), t % 60) }
+BEGIN {
+	st = seed % 2147483646 + 1
+	for (i = 0; i < n; i++) {
+		t = int(i * 80000 / n)
+		if (kind == "auth") {
+			host = "web0" (rnd(3) + 1)
+			pre = "Nov 14 " hms(t) " " host " "
+			r = rnd(100); pid = 20000 + rnd(9000)
+			ip = "203.0.113." (rnd(60) + 1); port = 30000 + rnd(30000)
+			if (r < 30)
+				line = pre "sshd[" pid "]: Failed password for " (rnd(2) ? "invalid user " : "") pick("root|admin|test|oracle|ubuntu|git|postgres") " from " ip " port " port " ssh2"
+			else if (r < 40)
+				line = pre "sshd[" pid "]: Invalid user " pick("admin|test|oracle|ubuntu|pi|ftp") " from " ip " port " port
+			else if (r < 55)
+				line = pre "sshd[" pid "]: Connection closed by " ip " port " port " [preauth]"
+			else if (r < 70)
+				line = pre "sshd[" pid "]: Accepted publickey for " pick("alice|bob|carol") " from 10.0.0." (rnd(20) + 1) " port " port " ssh2: ED25519 SHA256:Xq3Zt0bFvY2uJ8kP1sQwR5nH7mC4aL9eD6gK" rnd(1000)
+			else if (r < 85)
+				line = pre "CRON[" pid "]: pam_unix(cron:session): session " pick("opened|closed") " for user root"
+			else if (r < 92)
+				line = pre "sudo:    " pick("alice|bob") " : TTY=pts/" rnd(4) " ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/" pick("apt update|systemctl restart nginx|journalctl -n 50")
+			else
+				line = pre "systemd[1]: Started Session " rnd(5000) " of user " pick("alice|bob|carol") "."
+			# a brute-force burst every 1000 lines: 6 failures from
+			# one address in a second (an alert)
+			if (i % 1000 >= 500 && i % 1000 < 506)
+				line = pre "sshd[" pid "]: Failed password for root from 203.0.113." (200 + int(i / 1000) % 50) " port " port " ssh2"
+			if (i == known)
+				line = "Nov 14 03:33:33 bastion sshd[31337]: Failed password for invalid user zz_known_user from 192.0.2.201 port 40404 ssh2"
+		} else if (kind == "nginx") {
+			ip = "198.51.100." (rnd(200) + 1)
+			r = rnd(100)
+			if (r < 3) {
+				path = pick("/.env|/.git/config|/wp-login.php|/../../etc/passwd|/backup.sql")
+				status = pick("404|403|404")
+			} else {
+				path = pick("/|/index.html|/api/v1/items/" rnd(500) "|/static/app.js|/static/app.css|/login|/search?q=shoes&page=" rnd(9) "|/cart")
+				status = pick("200|200|200|200|200|200|200|200|200|200|200|200|304|301|302|404|401|403|500|502|503")
+			}
+			line = ip " - - [14/Nov/2023:" hms(t) " +0000] \"" pick("GET|GET|GET|GET|POST|HEAD") " " path " HTTP/1.1\" " status " " rnd(60000) " \"" pick("-|https://shop.example.com/") "\" \"" pick("Mozilla/5.0 (X11; Linux x86_64) Firefox/119.0|Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/119.0.0.0 Safari/537.36|curl/8.4.0|Go-http-client/1.1") "\""
+			if (i == known)
+				line = "198.51.100.250 - - [14/Nov/2023:04:44:44 +0000] \"GET /known/zz-path HTTP/1.1\" 418 42 \"-\" \"known-agent/1.0\""
+			if (i == known + 1)
+				line = "198.51.100.251 - - [14/Nov/2023:04:44:45 +0000] \"GET /.git/config HTTP/1.1\" 404 153 \"-\" \"known-scanner/2.0\""
+		} else {
+			ms = sprintf("%03d", rnd(1000))
+			line = "{\"time\":\"2023-11-14T" hms(t) "." ms "Z\",\"level\":\"" pick("info|info|info|debug|warn|error") "\",\"logger\":\"" pick("http|db|cache|worker") "\",\"msg\":\"" pick("request completed|cache miss|job done|slow query|retrying") "\",\"request_id\":\"" sprintf("%08x-%04x", rnd(2147483647), rnd(65536)) "\",\"duration_ms\":" rnd(5000) / 10 ",\"seq\":" i "}"
+			if (i == known)
+				line = "{\"time\":\"2023-11-14T05:55:55.321Z\",\"level\":\"error\",\"logger\":\"db\",\"msg\":\"zz known json line\",\"user\":\"carol\",\"password\":\"hunter2\"}"
+		}
+		print line
+	}
+}
+AWK
+
+L=$T/logs
+mkdir -p "$L"
+N=8000
+awk -v kind=auth -v n=$N -v seed=11 -v known=4000 -f "$T/gen.awk" >"$L/auth.log"
+awk -v kind=nginx -v n=$N -v seed=22 -v known=4000 -f "$T/gen.awk" >"$L/access.log"
+awk -v kind=app -v n=$N -v seed=33 -v known=4000 -f "$T/gen.awk" >"$L/app.log"
+FILES=("$L/access.log" "$L/app.log" "$L/auth.log")
+GLOB="$L/*.log*"
+
+# The expectations, from `logship parse` over the same files (the same
+# pipeline: formats, rules, alerts, redaction, event ids).
+EXPECT_N=$(parse -c "${FILES[@]}")
+EXPECT_ALERTS=$(parse -c -w event.kind=alert "${FILES[@]}")
+EXPECT_SECURITY=$(parse -c -w tag:security "${FILES[@]}")
+parse -o tsv --fields event.id "${FILES[@]}" | tail -n +2 | sort >"$T/expect.ids"
+echo "     (corpus: $((3 * N)) lines, $EXPECT_N events of which $EXPECT_ALERTS alerts, $EXPECT_SECURITY tagged security)"
+[ "${EXPECT_ALERTS:-0}" -gt 0 ] || bad "the corpus raises alerts" "parse -c -w event.kind=alert: ${EXPECT_ALERTS:-none}"
+
+# ------------------------------------------------------------- the server
+
+t0=$(now_ms)
+ch_start || die "clickhouse-server starts (on 127.0.0.1)"
+ok "clickhouse-server $(chq 'SELECT version()') up on 127.0.0.1:$CH_PORT in $(($(now_ms) - t0)) ms"
+
+# ------------------------------------------------------------- a) ship
+
+ship a "$GLOB"
+expect "a: ship --once exit status" 0 "$RC" "$(show_err a)"
+cols=$(chq "SELECT name, type FROM system.columns WHERE database = 'default' AND table = 'logs' FORMAT TabSeparatedRaw" |
+	tr '\t\n' ': ')
+expect "a: --create-table made the documented columns" \
+	"timestamp:DateTime('UTC') timestamp_ms:UInt16 event_id:String dataset:String message:String source_ip:String user_name:String host_name:String log_file:String log_offset:UInt64 status:UInt16 level:String severity:UInt8 rule_id:String tags:Array(String) event:String " \
+	"$cols"
+
+# ------------------------------------------------------------- b) counts and ids
+
+count=$(chq "SELECT count() FROM logs")
+expect "b: rows == events parse counts (incl. alerts)" "$EXPECT_N" "$count"
+expect "b: uniqExact(event_id) == count() (no duplicates)" "$count" "$(chq "SELECT uniqExact(event_id) FROM logs")"
+chq "SELECT event_id FROM logs ORDER BY event_id FORMAT TSV" >"$T/got.ids"
+if cmp -s "$T/expect.ids" "$T/got.ids"; then
+	ok "b: the event_id values are exactly parse's event ids"
+else
+	bad "b: the event_id values are exactly parse's event ids" \
+		"missing from ClickHouse: $(comm -23 "$T/expect.ids" "$T/got.ids" | wc -l) (first: $(comm -23 "$T/expect.ids" "$T/got.ids" | head -3 | tr '\n' ' '))" \
+		"not from parse: $(comm -13 "$T/expect.ids" "$T/got.ids" | wc -l) (first: $(comm -13 "$T/expect.ids" "$T/got.ids" | head -3 | tr '\n' ' '))"
+fi
+want_files=""
+for f in "${FILES[@]}"; do
+	want_files+="$f:$(parse -c "$f") "
+done
+expect "b: rows per log_file == parse -c per file" "$want_files" \
+	"$(chq "SELECT log_file, count() FROM logs GROUP BY log_file ORDER BY log_file FORMAT TSV" | tr '\t\n' ': ')"
+expect "b: every row's event column holds its event_id" "$count" \
+	"$(chq "SELECT count() FROM logs WHERE event_id != '' AND position(event, concat('\"id\":\"', event_id, '\"')) > 0")"
+
+# ------------------------------------------------------------- c) fields
+
+off=$(grep -b -F 'zz_known_user' "$L/auth.log" | cut -d: -f1)
+expect "c: the known sshd line's fields" \
+	"2023-11-14 03:33:33|0|syslog|192.0.2.201|zz_known_user|bastion|ssh.failed_password|$L/auth.log|$off|1|Failed password for invalid user zz_known_user from 192.0.2.201 port 40404 ssh2" \
+	"$(chq "SELECT toString(timestamp), timestamp_ms, dataset, source_ip, user_name, host_name, rule_id, log_file, log_offset, has(tags, 'security'), message FROM logs WHERE message LIKE '%zz_known_user%' AND NOT has(tags, 'alert') FORMAT TSV" | tr '\t' '|')"
+expect "c: the known nginx line's fields" \
+	"2023-11-14 04:44:44|nginx.access|198.51.100.250|418|0|" \
+	"$(chq "SELECT toString(timestamp), dataset, source_ip, status, has(tags, 'security'), rule_id FROM logs WHERE message LIKE '%/known/zz-path%' FORMAT TSV" | tr '\t' '|')"
+expect "c: the known nginx scan is tagged security" \
+	"404|web.sensitive_file|1" \
+	"$(chq "SELECT status, rule_id, has(tags, 'security') FROM logs WHERE message LIKE '%known-scanner/2.0%' FORMAT TSV" | tr '\t' '|')"
+expect "c: nginx rows per status == statuses in access.log" \
+	"$(awk '{ print $9 }' "$L/access.log" | sort -n | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')" \
+	"$(chq "SELECT status, count() FROM logs WHERE dataset = 'nginx.access' AND NOT has(tags, 'alert') GROUP BY status ORDER BY status FORMAT TSV" | tr '\t\n' ': ')"
+expect "c: rows tagged security == parse -c -w tag:security" "$EXPECT_SECURITY" \
+	"$(chq "SELECT countIf(has(tags, 'security')) FROM logs")"
+expect "c: alert rows == parse's alerts (auth.brute_force, from auth.log)" \
+	"$EXPECT_ALERTS|$EXPECT_ALERTS|$EXPECT_ALERTS" \
+	"$(chq "SELECT count(), countIf(rule_id = 'auth.brute_force'), countIf(log_file = '$L/auth.log') FROM logs WHERE has(tags, 'alert') FORMAT TSV" | tr '\t' '|')"
+expect "c: the known JSON line's time (with milliseconds), level and dataset" \
+	"2023-11-14 05:55:55|321|error|json|zz known json line" \
+	"$(chq "SELECT toString(timestamp), timestamp_ms, level, dataset, message FROM logs WHERE message = 'zz known json line' FORMAT TSV" | tr '\t' '|')"
+expect "c: its password is redacted in the event column" "1|1" \
+	"$(chq "SELECT position(event, '[REDACTED:password]') > 0, has(tags, 'redacted') FROM logs WHERE message = 'zz known json line' FORMAT TSV" | tr '\t' '|')"
+expect "c: the secret is in no row" 0 \
+	"$(chq "SELECT count() FROM logs WHERE position(event, 'hunter2') > 0 OR position(message, 'hunter2') > 0")"
+expect "c: no row has a zero timestamp" 0 "$(chq "SELECT count() FROM logs WHERE toUnixTimestamp(timestamp) = 0")"
+
+# ------------------------------------------------------------- d) again
+
+ship d "$GLOB"
+expect "d: second --once exit status" 0 "$RC" "$(show_err d)"
+expect "d: second --once inserts nothing" "$count" "$(chq "SELECT count() FROM logs")"
+if grep -q ' 0 events,' "$T/d.err"; then
+	ok "d: second --once reads no events"
+else
+	bad "d: second --once reads no events" "$(show_err d)"
+fi
+
+# ------------------------------------------------------------- e) gzip copy
+
+# rows COUNT_BEFORE: "+N" rows since then.
+delta() { echo "+$(($(chq "SELECT count() FROM logs") - $1))"; }
+
+gzip -c "$L/app.log" >"$L/app.log.1.gz"
+ship e1 "$GLOB"
+expect "e: --once with app.log.1.gz (a gzip copy of shipped app.log) exit status" 0 "$RC" "$(show_err e1)"
+expect "e: the gzip copy of a shipped file inserts nothing" "+0" "$(delta "$count")" \
+	"(readdir order here: $(ls -U "$L" | tr '\n' ' '))"
+before=$(chq "SELECT count() FROM logs")
+ship e2 "$GLOB"
+expect "e: another --once exit status" 0 "$RC" "$(show_err e2)"
+expect "e: a .gz file read before is not read again" "+0" "$(delta "$before")"
+rm -f "$L/app.log.1.gz"
+
+# ------------------------------------------------------------- f) rotation
+
+# logrotate's create + compress while logship is not running: the new
+# access.log may well get the inode gzip freed.
+before=$(chq "SELECT count() FROM logs")
+ino=$(stat -c %i "$L/access.log")
+mv "$L/access.log" "$L/access.log.1"
+gzip "$L/access.log.1"
+awk -v kind=nginx -v n=300 -v seed=44 -v known=-1 -f "$T/gen.awk" | sed 's/^198\.51\.100\./198.51.101./' >"$L/access.log"
+new=$(parse -c "$L/access.log")
+parse -o tsv --fields event.id "$L/access.log" | tail -n +2 >>"$T/expect.ids"
+sort -o "$T/expect.ids" "$T/expect.ids"
+ship f "$GLOB"
+expect "f: --once after a rotation (access.log.1.gz + a new access.log) exit status" 0 "$RC" "$(show_err f)"
+expect "f: only the new access.log's $new events are inserted" "+$new" "$(delta "$before")"
+echo "     (f: the old access.log's inode: $ino, the new one's: $(stat -c %i "$L/access.log"))"
+# ------------------------------------------------------------- g) copytruncate
+
+# logrotate's copytruncate + compress while logship is not running (every
+# line was shipped, so none is lost): auth.log keeps its inode, with new
+# content. (access.log.1.gz leaves: each check sees one rotated file.)
+rm -f "$L/access.log.1.gz"
+before=$(chq "SELECT count() FROM logs")
+cp "$L/auth.log" "$L/auth.log.1"
+gzip "$L/auth.log.1"
+: >"$L/auth.log"
+awk -v kind=auth -v n=200 -v seed=55 -v known=-1 -f "$T/gen.awk" | sed 's/ web0/ db0/' >>"$L/auth.log"
+new=$(parse -c "$L/auth.log")
+parse -o tsv --fields event.id "$L/auth.log" | tail -n +2 >>"$T/expect.ids"
+sort -o "$T/expect.ids" "$T/expect.ids"
+ship g "$GLOB"
+expect "g: --once after a copytruncate (auth.log.1.gz + auth.log truncated and rewritten) exit status" 0 "$RC" "$(show_err g)"
+expect "g: only the rewritten auth.log's $new events are inserted" "+$new" "$(delta "$before")"
+
+chq "SELECT DISTINCT event_id FROM logs ORDER BY event_id FORMAT TSV" >"$T/got.ids"
+if cmp -s "$T/expect.ids" "$T/got.ids"; then
+	ok "the distinct event_id values are exactly parse's, old and new files"
+else
+	bad "the distinct event_id values are exactly parse's, old and new files" \
+		"missing: $(comm -23 "$T/expect.ids" "$T/got.ids" | wc -l), not from parse: $(comm -13 "$T/expect.ids" "$T/got.ids" | wc -l)"
+fi
+echo "     (rows: $(chq "SELECT count() FROM logs"), duplicates: $(chq "SELECT count() - uniqExact(event_id) FROM logs"))"
+
+finish
