@@ -104,3 +104,24 @@ enum ls_outfmt ls_common_outfmt(const struct ls_common *c)
 		return (enum ls_outfmt)c->outfmt;
 	return isatty(1) ? LS_OUT_PRETTY : LS_OUT_JSON;
 }
+
+int ls_journal_opt(struct ls_journal_args *ja, const char *sub, int key, const char *arg)
+{
+	switch (key) {
+	case LS_OPT_JOURNAL: break;
+	case LS_OPT_JOURNAL_UNIT: ja->jo.unit = arg; break;
+	case LS_OPT_JOURNAL_DIR: ja->jo.directory = arg; break;
+	case LS_OPT_JOURNAL_MATCH:
+		if (ja->jo.nmatches == LS_MAX_JOURNAL_MATCHES) {
+			ls_die_msg(sub, "at most %d --journal-match options", LS_MAX_JOURNAL_MATCHES);
+			return -2;
+		}
+		ja->matches[ja->jo.nmatches++] = arg;
+		break;
+	default:
+		return 0;
+	}
+	ja->enabled = 1;
+	ja->jo.matches = ja->matches;
+	return 1;
+}

@@ -8,6 +8,7 @@
 #include "output.h"
 
 #include "../parsers/where.h"
+#include "../shipper/journal.h"
 #include "../shipper/pipeline.h"
 
 /* Option keys >= 256 shared by the commands; each command numbers its own
@@ -15,6 +16,7 @@
 enum {
 	LS_OPT_PATTERNS = 256, LS_OPT_FIELDS, LS_OPT_NO_TAG, LS_OPT_NO_REDACT, LS_OPT_TZ,
 	LS_OPT_MAX_LINE, LS_OPT_ML_START, LS_OPT_ML_LINES, LS_OPT_ML_BYTES, LS_OPT_COLOR,
+	LS_OPT_JOURNAL, LS_OPT_JOURNAL_UNIT, LS_OPT_JOURNAL_MATCH, LS_OPT_JOURNAL_DIR,
 	LS_OPT_COMMAND_FIRST = 300
 };
 
@@ -41,6 +43,26 @@ enum {
 	{"multiline-max-bytes", LS_OPT_ML_BYTES, 1, "BYTES", "at most BYTES per multi-line event (default 1M)"}, \
 	{"color", LS_OPT_COLOR, 1, "WHEN", "auto, always or never (NO_COLOR is honoured)"}, \
 	{"help", 'h', 0, NULL, "show this help"}
+
+/* The journal as an input (tail, ship). */
+#define LS_COMMON_OPTS_JOURNAL \
+	{"journal", LS_OPT_JOURNAL, 0, NULL, "read the systemd journal instead of files"}, \
+	{"journal-unit", LS_OPT_JOURNAL_UNIT, 1, "UNIT", "only this systemd unit's entries"}, \
+	{"journal-match", LS_OPT_JOURNAL_MATCH, 1, "FIELD=VALUE", "only entries with this field (repeatable)"}, \
+	{"journal-directory", LS_OPT_JOURNAL_DIR, 1, "DIR", "read the journal files in DIR"}
+
+#define LS_MAX_JOURNAL_MATCHES 32
+
+/* The journal settings, filled by ls_journal_opt(). */
+struct ls_journal_args {
+	int enabled;                 /* --journal or any --journal-* */
+	struct ls_journal_opts jo;
+	const char *matches[LS_MAX_JOURNAL_MATCHES];
+};
+
+/* Handles a journal option: 1 when key was one, 0 when not, -2 after an
+ * error message. */
+int ls_journal_opt(struct ls_journal_args *ja, const char *sub, int key, const char *arg);
 
 /* The shared settings, filled by ls_common_opt(). */
 struct ls_common {

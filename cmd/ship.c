@@ -43,7 +43,7 @@ enum {
 	OPT_DL_MAX, OPT_HEADER, OPT_HEADER_ENV, OPT_AUTH_ENV, OPT_AUTH_FILE, OPT_LABEL,
 	OPT_CREATE_TABLE, OPT_CACERT, OPT_CLIENT_CERT, OPT_CLIENT_KEY, OPT_INSECURE,
 	OPT_TIMEOUT, OPT_SHUTDOWN, OPT_CKPT_INTERVAL, OPT_PARTIAL_TIMEOUT, OPT_MAX_OPEN,
-	OPT_FORGET_AFTER, OPT_ROTATE_WAIT, OPT_REPLAY, OPT_CONFIG, OPT_CHECK
+	OPT_FORGET_AFTER, OPT_ROTATE_WAIT, OPT_REPLAY, OPT_CONFIG, OPT_CHECK, OPT_METRICS
 };
 
 static const struct ls_opt ship_opts[] = {
@@ -51,6 +51,7 @@ static const struct ls_opt ship_opts[] = {
 	{"once", OPT_ONCE, 0, NULL, "ship what is there now, then exit (0 done, 3 sink failing, 4 some dead-lettered)"},
 	{"config", OPT_CONFIG, 1, "FILE", "read settings from FILE ('key: value' per line, keys are these options' names; 'path: GLOB' adds inputs)"},
 	{"check", OPT_CHECK, 0, NULL, "with --config: check the settings and the sink URL, then exit"},
+	{"metrics-file", OPT_METRICS, 1, "FILE", "write Prometheus metrics to FILE every 10 s (textfile collector)"},
 	{"replay-dead-letter", OPT_REPLAY, 0, NULL, "send this pipeline's dead letters again (same paths and --to, or --name), then exit"},
 	{"state", OPT_STATE, 1, "DIR", "checkpoints and dead letters (default: ~/.local/state/logship, /var/lib/logship as root)"},
 	{"name", OPT_NAME, 1, "NAME", "name of this pipeline's state (default: from the paths and the sink)"},
@@ -84,6 +85,7 @@ static const struct ls_opt ship_opts[] = {
 	{"rotate-wait", OPT_ROTATE_WAIT, 1, "TIME", "keep reading a file rotated away for TIME (default 5s)"},
 	{"max-open", OPT_MAX_OPEN, 1, "N", "keep at most N idle files open (default 256)"},
 	{"forget-after", OPT_FORGET_AFTER, 1, "TIME", "drop checkpoints of files gone for TIME (default 24h)"},
+	LS_COMMON_OPTS_JOURNAL,
 	LS_COMMON_OPTS_PARSING,
 	{"where", 'w', 1, "EXPR", "ship only events matching EXPR (repeatable, ANDed)"},
 	LS_COMMON_OPTS_REST,
@@ -137,6 +139,16 @@ struct ship_ctx {
 	const char *state_dir, *name, *auth_env, *auth_file;
 	int once, compress, replay, check;
 	struct ls_config cfg;
+	struct ls_journal_args ja;
+	struct ls_journal *j;          /* --journal: the input */
+	struct ls_stream *jstream;
+	struct ship_file jfile;        /* the journal's items point here */
+	const struct ls_journal_entry *jentry;
+	struct ls_buf jline;
+	uint64_t jseq;                 /* entries read this run */
+	struct jpending { uint64_t seq; char *cursor; } *jq; /* read, not yet committed */
+	size_t jq_head, jq_len, jq_cap;
+	int64_t cursor_saved_ms;
 	char replay_path[4420];        /* dead letters being sent again */
 	struct ls_reader *replay_r;
 	struct ls_event replay_ev;
@@ -164,6 +176,10 @@ struct ship_ctx {
 	char last_error[256];
 	uint64_t events, bytes, batches_sent, retries, dead, dead_dropped;
 	char auth_buf[1024];
+	const char *metrics_path;
+	int64_t metrics_at_ms;
+	uint64_t shipped;
+	char pipeline_name[128];
 	char stats_path[4300];
 	int64_t stats_at_ms;         /* STATE/NAME.stats: counters for status */
 	char *header_store[MAX_LIST];
@@ -208,6 +224,8 @@ static int handle_opt(void *vctx, int key, const char *arg)
 	int64_t ms;
 	int rc = ls_common_opt(&c->co, "ship", key, arg);
 
+	if (rc == 0)
+		rc = ls_journal_opt(&c->ja, "ship", key, arg);
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
 	switch (key) {
@@ -216,6 +234,7 @@ static int handle_opt(void *vctx, int key, const char *arg)
 	case OPT_REPLAY: c->replay = 1; c->once = 1; break;
 	case OPT_CONFIG: break; /* read before the command line: see load_config() */
 	case OPT_CHECK: c->check = 1; break;
+	case OPT_METRICS: c->metrics_path = arg; break;
 	case OPT_STATE: c->state_dir = arg; break;
 	case OPT_NAME: c->name = arg; break;
 	case OPT_START_AT:
@@ -502,7 +521,8 @@ static int add_event(struct ship_ctx *c, const struct ls_event *ev)
 		b->data.len = before;
 		return rc;
 	}
-	return item_added(c, b, before, ev->offset);
+	/* journal items are numbered by entry, for the cursor queue */
+	return item_added(c, b, before, c->cur_file == &c->jfile ? c->jseq : ev->offset);
 }
 
 /* Adds one dead letter's item (already in the sink's encoding) again. */
@@ -555,6 +575,108 @@ static int on_event(void *vctx, struct ls_event *ev)
 	if (!ls_where_match(c->co.where, ev))
 		return 0;
 	return add_event(c, ev);
+}
+
+/* ---- the journal ------------------------------------------------------ */
+
+static int on_journal_event(void *vctx, struct ls_event *ev)
+{
+	struct ship_ctx *c = vctx;
+
+	ls_journal_enrich(ev, c->jentry);
+	return on_event(c, ev);
+}
+
+/* Remembers entry seq's cursor until its events are acknowledged. */
+static int cursor_push(struct ship_ctx *c, const char *cursor)
+{
+	char *copy = strdup(cursor);
+
+	if (!copy)
+		return LS_ENOMEM;
+	if (c->jq_len == c->jq_cap) {
+		size_t cap = c->jq_cap ? c->jq_cap * 2 : 256;
+		struct jpending *q = malloc(cap * sizeof(*q));
+		if (!q) {
+			free(copy);
+			return LS_ENOMEM;
+		}
+		for (size_t i = 0; i < c->jq_len; i++)
+			q[i] = c->jq[(c->jq_head + i) % c->jq_cap];
+		free(c->jq);
+		c->jq = q;
+		c->jq_cap = cap;
+		c->jq_head = 0;
+	}
+	c->jq[(c->jq_head + c->jq_len) % c->jq_cap] = (struct jpending){ c->jseq, copy };
+	c->jq_len++;
+	return 0;
+}
+
+/* Reads entries while there is room; 1 when there are no more for now. */
+static int journal_some(struct ship_ctx *c, struct ls_error *err)
+{
+	struct ls_journal_entry e;
+	int rc;
+
+	while (c->held_bytes < c->max_inflight) {
+		rc = ls_journal_next(c->j, &e, err);
+		if (rc <= 0)
+			return rc < 0 ? rc : 1;
+		c->jseq++;
+		if (cursor_push(c, e.cursor) < 0 || ls_journal_format_line(&e, &c->jline) < 0)
+			return ls_error_set(err, LS_ENOMEM, "out of memory");
+		c->cur_file = &c->jfile;
+		c->jentry = &e;
+		c->bytes += e.message_len;
+		rc = ls_stream_line(c->jstream, c->jline.data, c->jline.len,
+				    (uint64_t)e.realtime_us, 0, on_journal_event, c);
+		if (rc >= 0)
+			rc = ls_stream_flush(c->jstream, on_journal_event, c);
+		c->jentry = NULL;
+		if (rc < 0)
+			return ls_error_set(err, rc, "out of memory");
+	}
+	return 0;
+}
+
+/* Moves the saved cursor past every entry whose events were all
+ * acknowledged (compute_pending() ran). */
+static int journal_commit(struct ship_ctx *c, int force, struct ls_error *err)
+{
+	uint64_t first_open = c->jfile.pending_gen == c->pending_gen ? c->jfile.pending_min
+								     : UINT64_MAX;
+	char *last = NULL;
+
+	while (c->jq_len && c->jq[c->jq_head].seq < first_open) {
+		free(last);
+		last = c->jq[c->jq_head].cursor;
+		c->jq_head = (c->jq_head + 1) % c->jq_cap;
+		c->jq_len--;
+	}
+	if (last && ls_checkpoint_set_cursor(c->cp, last) < 0) {
+		free(last);
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	}
+	free(last);
+	if (!force && ls_monotonic_ms() - c->cursor_saved_ms < c->to.checkpoint_interval_ms)
+		return 0;
+	c->cursor_saved_ms = ls_monotonic_ms();
+	return ls_checkpoint_save(c->cp, err);
+}
+
+/* Opens the journal at the saved cursor (or where --start-at says). */
+static int open_journal(struct ship_ctx *c, struct ls_error *err)
+{
+	c->ja.jo.cursor = ls_checkpoint_cursor(c->cp);
+	c->ja.jo.from_start = c->to.start != LS_TAIL_START_END;
+	c->jfile.refs = 1; /* never freed: it is part of c */
+	ls_buf_init(&c->jline, 0);
+	if (ls_journal_open(&c->j, &c->ja.jo, err) < 0)
+		return -1;
+	if (ls_stream_new(c->p, &c->jstream, NULL, 0) < 0)
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	return 0;
 }
 
 /* ---- the tailer's callbacks ------------------------------------------- */
@@ -723,6 +845,7 @@ static int write_out(struct ship_ctx *c, struct request *r)
 		off += (size_t)w;
 	}
 	c->batches_sent++;
+	c->shipped += r->hi - r->lo;
 	for (size_t i = r->lo; i < r->hi; i++)
 		item_done(c, r->b, i);
 	return 0;
@@ -833,6 +956,7 @@ static int handle_result(struct ship_ctx *c, const struct ls_http_result *res)
 	switch (sr.verdict) {
 	case LS_SINK_OK:
 		c->batches_sent++;
+		c->shipped += r->hi - r->lo;
 		c->sink_attempts = 0;
 		c->failing = 0;
 		for (size_t i = r->lo; i < r->hi; i++)
@@ -841,10 +965,12 @@ static int handle_result(struct ship_ctx *c, const struct ls_http_result *res)
 	case LS_SINK_PARTIAL:
 		c->batches_sent++;
 		for (size_t i = r->lo; i < r->hi; i++) {
-			if (bad[i - r->lo])
+			if (bad[i - r->lo]) {
 				dead_letter(c, r, i, res->status, sr.reason);
-			else
+			} else {
+				c->shipped++;
 				item_done(c, r->b, i);
+			}
 		}
 		goto finished;
 	case LS_SINK_BAD:
@@ -908,7 +1034,8 @@ static int signal_fd(void)
 static int next_timeout(struct ship_ctx *c, int reading)
 {
 	int64_t now = ls_monotonic_ms(), next = -1;
-	int t = reading && c->t ? ls_tailer_timeout_ms(c->t) : -1;
+	int t = !reading ? -1 : c->t ? ls_tailer_timeout_ms(c->t)
+				 : c->j ? ls_journal_timeout_ms(c->j) : -1;
 
 	if (t >= 0)
 		next = now + t;
@@ -951,22 +1078,111 @@ static void write_stats(struct ship_ctx *c)
 		unlink(tmp);
 }
 
+/* Prometheus label values escape backslash, quote and newline. */
+static void put_label(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', f);
+		if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
+}
+
+static void metric(FILE *f, const char *name, const char *type, const char *help,
+		   const char *pipeline, unsigned long long v)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s{pipeline=\"", name, help, name, type, name);
+	put_label(f, pipeline);
+	fprintf(f, "\"} %llu\n", v);
+}
+
+struct lag_ctx {
+	FILE *f;
+	const char *pipeline;
+};
+
+static void lag_line(void *vctx, const char *path, uint64_t size, uint64_t delivered)
+{
+	struct lag_ctx *lc = vctx;
+
+	fputs("logship_file_lag_bytes{pipeline=\"", lc->f);
+	put_label(lc->f, lc->pipeline);
+	fputs("\",path=\"", lc->f);
+	put_label(lc->f, path);
+	fprintf(lc->f, "\"} %llu\n", (unsigned long long)(size > delivered ? size - delivered : 0));
+}
+
+/* Writes the Prometheus text file (temp file and rename: the textfile
+ * collector never reads half of it). */
+static void write_metrics(struct ship_ctx *c)
+{
+	char tmp[4200];
+	struct lag_ctx lc;
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", c->metrics_path);
+	f = fopen(tmp, "w");
+	if (!f) {
+		ls_die_msg(NULL, "warning: cannot write %s: %s", tmp, strerror(errno));
+		return;
+	}
+	metric(f, "logship_events_read_total", "counter", "Events made from the input.",
+	       c->pipeline_name, c->events);
+	metric(f, "logship_events_shipped_total", "counter", "Events the sink acknowledged.",
+	       c->pipeline_name, c->shipped);
+	metric(f, "logship_bytes_read_total", "counter", "Input bytes read.", c->pipeline_name, c->bytes);
+	metric(f, "logship_batches_sent_total", "counter", "Requests the sink accepted.",
+	       c->pipeline_name, c->batches_sent);
+	metric(f, "logship_retries_total", "counter", "Requests retried.", c->pipeline_name, c->retries);
+	metric(f, "logship_dead_letters_total", "counter", "Events the sink rejected as bad.",
+	       c->pipeline_name, c->dead);
+	metric(f, "logship_bytes_held", "gauge", "Encoded events in memory, not yet acknowledged.",
+	       c->pipeline_name, c->held_bytes);
+	metric(f, "logship_sink_failing", "gauge", "1 while the sink refuses requests (401/403/404).",
+	       c->pipeline_name, (unsigned long long)c->failing);
+	if (c->t) {
+		fputs("# HELP logship_file_lag_bytes Bytes of a file not yet delivered.\n"
+		      "# TYPE logship_file_lag_bytes gauge\n", f);
+		lc.f = f;
+		lc.pipeline = c->pipeline_name;
+		ls_tailer_each(c->t, lag_line, &lc);
+	}
+	if (fclose(f) != 0 || rename(tmp, c->metrics_path) < 0) {
+		ls_die_msg(NULL, "warning: cannot write %s: %s", c->metrics_path, strerror(errno));
+		unlink(tmp);
+	}
+}
+
 static int checkpoint(struct ship_ctx *c, int force)
 {
+	if (c->metrics_path && (force || ls_monotonic_ms() - c->metrics_at_ms >= 10000)) {
+		write_metrics(c);
+		c->metrics_at_ms = ls_monotonic_ms();
+	}
 	struct ls_error err;
 
-	if (!c->t)
-		return 0; /* replaying dead letters: no files */
-	compute_pending(c);
-	ls_tailer_commit(c->t);
+	if (c->j) {
+		compute_pending(c);
+		if (journal_commit(c, force, &err) < 0) {
+			ls_die_msg(NULL, "%s", err.msg);
+			return -1;
+		}
+	}
 	if (force && c->dl)
 		ls_deadletter_sync(c->dl, &err);
-	if (force && c->out_fd > 2)
-		fsync(c->out_fd);
 	if (force || ls_monotonic_ms() - c->stats_at_ms >= 5000) {
 		write_stats(c);
 		c->stats_at_ms = ls_monotonic_ms();
 	}
+	if (!c->t)
+		return 0; /* the journal or dead letters: no files */
+	compute_pending(c);
+	ls_tailer_commit(c->t);
+	if (force && c->out_fd > 2)
+		fsync(c->out_fd);
 	if (ls_tailer_checkpoint(c->t, force, &err) < 0) {
 		ls_die_msg(NULL, "%s", err.msg);
 		return -1;
@@ -984,7 +1200,13 @@ static int run(struct ship_ctx *c, int sig_fd)
 	for (;;) {
 		int paused = c->held_bytes >= c->max_inflight || c->stop || reading_done;
 		int64_t now = ls_monotonic_ms();
-		if (c->replay && !c->stop && !reading_done) {
+		if (c->j && !c->stop && !reading_done && !paused) {
+			rc = journal_some(c, &err);
+			if (rc < 0)
+				break;
+			reading_done = c->once && rc == 1;
+			rc = 0;
+		} else if (c->replay && !c->stop && !reading_done) {
 			rc = replay_some(c, &err);
 			if (rc < 0)
 				break;
@@ -1015,12 +1237,14 @@ static int run(struct ship_ctx *c, int sig_fd)
 		paused = c->held_bytes >= c->max_inflight || c->stop || reading_done;
 		if (c->t)
 			ls_tailer_set_paused(c->t, paused);
-		fds[0] = c->t ? ls_tailer_fd(c->t) : -1;
+		fds[0] = c->t ? ls_tailer_fd(c->t) : c->j ? ls_journal_fd(c->j) : -1;
 		fds[1] = sig_fd;
 		ls_http_wait(c->http, fds, 2, ready,
 			     c->replay && !reading_done && !paused ? 0 : next_timeout(c, !paused));
 		if (fds[0] < 0)
 			ready[0] = 0;
+		if (c->j && ready[0])
+			ls_journal_process(c->j);
 		while (ls_http_next(c->http, &res) == 1)
 			if ((rc = handle_result(c, &res)) < 0)
 				break;
@@ -1098,6 +1322,11 @@ static int state_name(struct ship_ctx *c, char **paths, int n, char *name, size_
 
 	if (c->name) {
 		snprintf(name, size, "%s", c->name);
+		return 0;
+	}
+	if (c->ja.enabled || n == 0) {
+		const char *input[1] = { c->ja.jo.directory ? c->ja.jo.directory : "journal" };
+		ls_checkpoint_pipeline_name("ship-journal", input, 1, c->sc.url, name, size);
 		return 0;
 	}
 	if (!getcwd(cwd, sizeof(cwd)) || !(abs = calloc((size_t)n, sizeof(*abs))))
@@ -1183,6 +1412,7 @@ static int setup(struct ship_ctx *c, char **paths, int n)
 		}
 	}
 	snprintf(c->stats_path, sizeof(c->stats_path), "%s/%s.stats", c->state_dir, name);
+	snprintf(c->pipeline_name, sizeof(c->pipeline_name), "%s", name);
 	c->state_dir = NULL; /* dir is on this stack frame */
 	return 0;
 }
@@ -1263,6 +1493,12 @@ static void release(struct ship_ctx *c)
 		bn = b->next;
 		batch_free(c, b);
 	}
+	ls_stream_free(c->jstream);
+	ls_journal_free(c->j);
+	ls_buf_release(&c->jline);
+	for (size_t i = 0; i < c->jq_len; i++)
+		free(c->jq[(c->jq_head + i) % c->jq_cap].cursor);
+	free(c->jq);
 	ls_reader_free(c->replay_r);
 	ls_event_release(&c->replay_ev);
 	ls_http_free(c->http);
@@ -1321,7 +1557,13 @@ int cmd_ship(int argc, char **argv)
 		ls_die_msg("ship", "no sink: give --to URL (see 'logship ship --help')");
 		goto out;
 	}
-	if (npaths == 0 && !(c->replay && c->name)) {
+	if (c->ja.enabled && npaths) {
+		ls_die_msg("ship", "--journal ships the journal; give no paths with it");
+		goto out;
+	}
+	if (c->ja.enabled && !c->co.po.format && !c->co.po.regex)
+		c->co.po.format = "journal";
+	if (npaths == 0 && !c->ja.enabled && !(c->replay && c->name)) {
 		ls_die_msg("ship", "no files to ship: give paths or globs");
 		goto out;
 	}
@@ -1366,7 +1608,11 @@ int cmd_ship(int argc, char **argv)
 	c->to.excludes = c->excludes;
 	c->to.max_line = c->co.po.max_line;
 	c->to.ckpt = c->cp;
-	if (sig_fd < 0 || (!c->replay && (ls_tailer_new(&c->t, &c->to, &cbs, c, &err) < 0 ||
+	if (c->ja.enabled && !c->replay && open_journal(c, &err) < 0) {
+		ls_die_msg(NULL, "%s", err.msg);
+		goto out;
+	}
+	if (sig_fd < 0 || (!c->replay && !c->ja.enabled && (ls_tailer_new(&c->t, &c->to, &cbs, c, &err) < 0 ||
 					  ls_tailer_start(c->t, &err) < 0))) {
 		ls_die_msg(NULL, "%s", sig_fd < 0 ? strerror(errno) : err.msg);
 		goto out;

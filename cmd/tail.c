@@ -19,8 +19,7 @@
 
 enum {
 	OPT_FROM_START = LS_OPT_COMMAND_FIRST, OPT_STATE, OPT_NAME, OPT_EXCLUDE, OPT_POLL,
-	OPT_PARTIAL_TIMEOUT, OPT_MAX_OPEN, OPT_CKPT_INTERVAL, OPT_FORGET_AFTER, OPT_ROTATE_WAIT,
-	OPT_JOURNAL, OPT_JOURNAL_UNIT, OPT_JOURNAL_MATCH, OPT_JOURNAL_DIR
+	OPT_PARTIAL_TIMEOUT, OPT_MAX_OPEN, OPT_CKPT_INTERVAL, OPT_FORGET_AFTER, OPT_ROTATE_WAIT
 };
 
 static const struct ls_opt tail_opts[] = {
@@ -35,17 +34,13 @@ static const struct ls_opt tail_opts[] = {
 	{"max-open", OPT_MAX_OPEN, 1, "N", "keep at most N idle files open (default 256)"},
 	{"checkpoint-interval", OPT_CKPT_INTERVAL, 1, "TIME", "save checkpoints at most every TIME (default 5s)"},
 	{"forget-after", OPT_FORGET_AFTER, 1, "TIME", "drop checkpoints of files gone for TIME (default 24h)"},
-	{"journal", OPT_JOURNAL, 0, NULL, "follow the systemd journal instead of files"},
-	{"journal-unit", OPT_JOURNAL_UNIT, 1, "UNIT", "only this systemd unit's entries"},
-	{"journal-match", OPT_JOURNAL_MATCH, 1, "FIELD=VALUE", "only entries with this field (repeatable)"},
-	{"journal-directory", OPT_JOURNAL_DIR, 1, "DIR", "read the journal files in DIR"},
+	LS_COMMON_OPTS_JOURNAL,
 	LS_COMMON_OPTS_PARSING,
 	LS_COMMON_OPTS_OUTPUT,
 	LS_COMMON_OPTS_REST,
 	{NULL, 0, 0, NULL, NULL}
 };
 
-#define MAX_JOURNAL_MATCHES 32
 #define MAX_EXCLUDES 64
 
 struct tail_ctx {
@@ -54,9 +49,7 @@ struct tail_ctx {
 	struct ls_tailer_opts to;
 	const char *excludes[MAX_EXCLUDES];
 	const char *state_dir, *name;
-	int journal;
-	struct ls_journal_opts jo;
-	const char *matches[MAX_JOURNAL_MATCHES];
+	struct ls_journal_args ja;
 	struct ls_pipeline *p;
 	int failed;
 };
@@ -85,6 +78,8 @@ static int handle_opt(void *vctx, int key, const char *arg)
 	int64_t ms;
 	int rc = ls_common_opt(&c->co, "tail", key, arg);
 
+	if (rc == 0)
+		rc = ls_journal_opt(&c->ja, "tail", key, arg);
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
 	switch (key) {
@@ -94,11 +89,11 @@ static int handle_opt(void *vctx, int key, const char *arg)
 			return ls_bad_number("tail", "--lines", arg);
 		c->to.start = LS_TAIL_START_LINES;
 		c->to.start_lines = (long)v;
-		c->jo.tail_lines = (long)v;
+		c->ja.jo.tail_lines = (long)v;
 		break;
 	case OPT_FROM_START:
 		c->to.start = LS_TAIL_START_BEGIN;
-		c->jo.from_start = 1;
+		c->ja.jo.from_start = 1;
 		break;
 	case OPT_STATE: c->state_dir = arg; break;
 	case OPT_NAME: c->name = arg; break;
@@ -127,17 +122,6 @@ static int handle_opt(void *vctx, int key, const char *arg)
 		if (v < 1 || v > 1 << 20)
 			return ls_bad_number("tail", "--max-open", arg);
 		c->to.max_open = (int)v;
-		break;
-	case OPT_JOURNAL: c->journal = 1; break;
-	case OPT_JOURNAL_UNIT: c->jo.unit = arg; c->journal = 1; break;
-	case OPT_JOURNAL_DIR: c->jo.directory = arg; c->journal = 1; break;
-	case OPT_JOURNAL_MATCH:
-		if (c->jo.nmatches == MAX_JOURNAL_MATCHES) {
-			ls_die_msg("tail", "at most %d --journal-match options", MAX_JOURNAL_MATCHES);
-			return -2;
-		}
-		c->matches[c->jo.nmatches++] = arg;
-		c->journal = 1;
 		break;
 	default: return -2;
 	}
@@ -305,10 +289,6 @@ static int follow_files(struct tail_ctx *c, int sig_fd)
 
 /* ---- the journal ------------------------------------------------------ */
 
-static const char *const syslog_levels[] = {
-	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"
-};
-
 /* Adds log.level and systemd.unit: the stream calls back into on_event,
  * so these go through a wrapper context. */
 struct journal_emit {
@@ -320,10 +300,7 @@ static int on_journal_event(void *vctx, struct ls_event *ev)
 {
 	struct journal_emit *je = vctx;
 
-	if (je->e->priority >= 0 && je->e->priority < 8 && !ls_event_get(ev, "log.level"))
-		ls_event_set_str(ev, "log.level", syslog_levels[je->e->priority]);
-	if (je->e->unit_len)
-		ls_event_set(ev, "systemd.unit", je->e->unit, je->e->unit_len, LS_F_STR);
+	ls_journal_enrich(ev, je->e);
 	return on_event(je->c, ev);
 }
 
@@ -339,28 +316,19 @@ static int follow_journal(struct tail_ctx *c, int sig_fd, struct ls_checkpoint *
 	int ready, stop = 0, rc;
 
 	ls_buf_init(&line, 0);
-	c->jo.matches = c->matches;
 	if (cp && ls_checkpoint_cursor(cp))
-		c->jo.cursor = ls_checkpoint_cursor(cp);
-	rc = ls_journal_open(&j, &c->jo, &err);
+		c->ja.jo.cursor = ls_checkpoint_cursor(cp);
+	rc = ls_journal_open(&j, &c->ja.jo, &err);
 	if (rc == 0 && ls_stream_new(c->p, &s, NULL, 0) < 0)
 		rc = ls_error_set(&err, LS_ENOMEM, "out of memory");
 	while (rc >= 0 && !stop) {
 		while ((rc = ls_journal_next(j, &e, &err)) > 0) {
 			free(cursor);
 			cursor = strdup(e.cursor);
-			/* a journalctl -o short-unix line: parsed and tagged like
-			 * the journal's text output */
-			line.len = 0;
-			ls_buf_printf(&line, "%lld.%06lld %.*s %.*s", (long long)(e.realtime_us / 1000000),
-				      (long long)(e.realtime_us % 1000000),
-				      e.hostname_len ? (int)e.hostname_len : 9,
-				      e.hostname_len ? e.hostname : "localhost",
-				      e.ident_len ? (int)e.ident_len : 7, e.ident_len ? e.ident : "unknown");
-			if (e.pid >= 0)
-				ls_buf_printf(&line, "[%lld]", e.pid);
-			ls_buf_puts(&line, ": ");
-			ls_buf_append(&line, e.message, e.message_len);
+			if (ls_journal_format_line(&e, &line) < 0) {
+				rc = ls_error_set(&err, LS_ENOMEM, "out of memory");
+				break;
+			}
 			rc = ls_stream_line(s, line.data, line.len, (uint64_t)e.realtime_us, 0,
 					    on_journal_event, &je);
 			if (rc >= 0)
@@ -401,14 +369,14 @@ static int follow_journal(struct tail_ctx *c, int sig_fd, struct ls_checkpoint *
 static int state_name(struct tail_ctx *c, char **paths, int npaths, char *name, size_t n)
 {
 	char cwd[4096], **abs = NULL;
-	const char *journal_input[1] = { c->jo.directory ? c->jo.directory : "journal" };
+	const char *journal_input[1] = { c->ja.jo.directory ? c->ja.jo.directory : "journal" };
 	int rc = -1;
 
 	if (c->name) {
 		snprintf(name, n, "%s", c->name);
 		return 0;
 	}
-	if (c->journal) {
+	if (c->ja.enabled) {
 		ls_checkpoint_pipeline_name("tail-journal", journal_input, 1, NULL, name, n);
 		return 0;
 	}
@@ -475,11 +443,11 @@ int cmd_tail(int argc, char **argv)
 		exit_code = 0;
 		goto out;
 	}
-	if (!c->journal && first >= argc) {
+	if (!c->ja.enabled && first >= argc) {
 		ls_die_msg("tail", "no files to follow (give paths or globs, or --journal)");
 		goto out;
 	}
-	if (c->journal && first < argc) {
+	if (c->ja.enabled && first < argc) {
 		ls_die_msg("tail", "--journal follows the journal; give no paths with it");
 		goto out;
 	}
@@ -491,7 +459,7 @@ int cmd_tail(int argc, char **argv)
 	}
 	if (ls_now_ms(&c->co.po.now_ms) < 0)
 		goto out;
-	if (c->journal && !c->co.po.format && !c->co.po.regex)
+	if (c->ja.enabled && !c->co.po.format && !c->co.po.regex)
 		c->co.po.format = "journal";
 	if (ls_pipeline_new(&c->p, &c->co.po, ls_warn_cb, NULL, &err) < 0) {
 		ls_die_msg(NULL, "%s", err.msg);
@@ -508,8 +476,8 @@ int cmd_tail(int argc, char **argv)
 	c->to.excludes = c->excludes;
 	c->to.max_line = c->co.po.max_line;
 	c->to.ckpt = cp;
-	c->out.show_file = !c->journal && several_files(argv + first, argc - first);
-	if (c->journal)
+	c->out.show_file = !c->ja.enabled && several_files(argv + first, argc - first);
+	if (c->ja.enabled)
 		follow_journal(c, sig_fd, cp);
 	else
 		follow_files(c, sig_fd);

@@ -528,3 +528,31 @@ void ls_journal_process(struct ls_journal *j)
 {
 	(void)sd.process(j->sdj);
 }
+
+int ls_journal_format_line(const struct ls_journal_entry *e, struct ls_buf *out)
+{
+	out->len = 0;
+	if (ls_buf_printf(out, "%lld.%06lld ", (long long)(e->realtime_us / 1000000),
+			  (long long)(e->realtime_us % 1000000)) < 0 ||
+	    (e->hostname_len ? ls_buf_append(out, e->hostname, e->hostname_len)
+			     : ls_buf_puts(out, "localhost")) < 0 ||
+	    ls_buf_putc(out, ' ') < 0 ||
+	    (e->ident_len ? ls_buf_append(out, e->ident, e->ident_len)
+			  : ls_buf_puts(out, "unknown")) < 0 ||
+	    (e->pid >= 0 && ls_buf_printf(out, "[%lld]", e->pid) < 0) ||
+	    ls_buf_puts(out, ": ") < 0 || ls_buf_append(out, e->message, e->message_len) < 0)
+		return LS_ENOMEM;
+	return 0;
+}
+
+void ls_journal_enrich(struct ls_event *ev, const struct ls_journal_entry *e)
+{
+	static const char *const levels[] = {
+		"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"
+	};
+
+	if (e->priority >= 0 && e->priority < 8 && !ls_event_get(ev, "log.level"))
+		ls_event_set_str(ev, "log.level", levels[e->priority]);
+	if (e->unit_len)
+		ls_event_set(ev, "systemd.unit", e->unit, e->unit_len, LS_F_STR);
+}

@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../parsers/buf.h"
 #include "../parsers/error.h"
+#include "../parsers/event.h"
 
 struct ls_journal;
 
@@ -69,5 +71,16 @@ int ls_journal_next(struct ls_journal *j, struct ls_journal_entry *e, struct ls_
 int ls_journal_fd(struct ls_journal *j);
 int ls_journal_timeout_ms(struct ls_journal *j);
 void ls_journal_process(struct ls_journal *j);
+
+/* Writes e as a journalctl -o short-unix line ("SECONDS.USEC HOST
+ * IDENT[PID]: MESSAGE") into out (replacing its contents), so the entry is
+ * parsed and tagged like the journal's text output (format "journal").
+ * LS_ENOMEM when out is full. */
+int ls_journal_format_line(const struct ls_journal_entry *e, struct ls_buf *out);
+
+/* Adds what the line does not carry to an event made from e: log.level
+ * from PRIORITY (emerg..debug, when the message gave none) and
+ * systemd.unit. */
+void ls_journal_enrich(struct ls_event *ev, const struct ls_journal_entry *e);
 
 #endif

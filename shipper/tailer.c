@@ -1373,6 +1373,17 @@ void ls_tailer_stats(const struct ls_tailer *t, struct ls_tailer_stats *st)
 	st->polling = t->polling;
 }
 
+void ls_tailer_each(const struct ls_tailer *t,
+		    void (*fn)(void *ctx, const char *path, uint64_t size, uint64_t delivered),
+		    void *ctx)
+{
+	for (size_t i = 0; i < t->nfiles; i++) {
+		const struct ls_tail_file *f = t->files[i];
+		if (f->last_path && !f->done)
+			fn(ctx, f->last_path, f->size, f->committed);
+	}
+}
+
 const char *ls_tail_file_path(const struct ls_tail_file *f)
 {
 	return f->last_path;

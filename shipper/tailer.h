@@ -117,6 +117,12 @@ struct ls_tailer_stats {
 };
 void ls_tailer_stats(const struct ls_tailer *t, struct ls_tailer_stats *st);
 
+/* Calls fn for every file followed: its path, current size and the offset
+ * delivered (the checkpoint's), for lag metrics. */
+void ls_tailer_each(const struct ls_tailer *t,
+		    void (*fn)(void *ctx, const char *path, uint64_t size, uint64_t delivered),
+		    void *ctx);
+
 /* The path a file was last seen under (valid until the next dispatch), its
  * fingerprint, and a slot for the user's per-file state. */
 const char *ls_tail_file_path(const struct ls_tail_file *f);
