@@ -62,6 +62,7 @@ _logship_arg()
 		case $2 in
 		--to) _logship_kind=text ;;
 		--config) _logship_kind=file ;;
+		--metrics-file) _logship_kind=file ;;
 		--state) _logship_kind=dir ;;
 		--name) _logship_kind=text ;;
 		--start-at) _logship_kind='words:beginning end' ;;
@@ -92,6 +93,9 @@ _logship_arg()
 		--rotate-wait) _logship_kind=text ;;
 		--max-open) _logship_kind=text ;;
 		--forget-after) _logship_kind=text ;;
+		--journal-unit) _logship_kind=text ;;
+		--journal-match) _logship_kind=text ;;
+		--journal-directory) _logship_kind=dir ;;
 		-f|--format) _logship_kind=format ;;
 		-e|--regex) _logship_kind=text ;;
 		--patterns) _logship_kind=dir ;;
@@ -126,7 +130,7 @@ _logship_options()
 	case $1 in
 	parse) _logship_kind='--format --regex --patterns --output --fields --where --count --max-count --unparsed --since --until --stats --summary --fail-on --no-tag --no-redact --tz --max-line --multiline-start --multiline-max-lines --multiline-max-bytes --color --help' ;;
 	tail) _logship_kind='--lines --from-start --state --name --exclude --poll --partial-timeout --rotate-wait --max-open --checkpoint-interval --forget-after --journal --journal-unit --journal-match --journal-directory --format --regex --patterns --output --fields --where --no-tag --no-redact --tz --max-line --multiline-start --multiline-max-lines --multiline-max-bytes --color --help' ;;
-	ship) _logship_kind='--to --once --config --check --replay-dead-letter --state --name --start-at --exclude --batch-size --batch-bytes --flush-interval --compress --concurrency --max-inflight-bytes --backoff-base --backoff-cap --max-retry-time --dead-letter-max-bytes --header --header-env --auth-env --auth-file --label --create-table --cacert --client-cert --client-key --insecure --timeout --shutdown-timeout --checkpoint-interval --poll --partial-timeout --rotate-wait --max-open --forget-after --format --regex --patterns --where --no-tag --no-redact --tz --max-line --multiline-start --multiline-max-lines --multiline-max-bytes --color --help' ;;
+	ship) _logship_kind='--to --once --config --check --metrics-file --replay-dead-letter --state --name --start-at --exclude --batch-size --batch-bytes --flush-interval --compress --concurrency --max-inflight-bytes --backoff-base --backoff-cap --max-retry-time --dead-letter-max-bytes --header --header-env --auth-env --auth-file --label --create-table --cacert --client-cert --client-key --insecure --timeout --shutdown-timeout --checkpoint-interval --poll --partial-timeout --rotate-wait --max-open --forget-after --journal --journal-unit --journal-match --journal-directory --format --regex --patterns --where --no-tag --no-redact --tz --max-line --multiline-start --multiline-max-lines --multiline-max-bytes --color --help' ;;
 	status) _logship_kind='--state --help' ;;
 	patterns) _logship_kind='--patterns --names --kind --help' ;;
 	esac

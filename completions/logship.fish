@@ -27,7 +27,7 @@ function __logship_takes_arg
 		case tail
 			contains -- $argv[2] -n --lines --state --name --exclude --poll --partial-timeout --rotate-wait --max-open --checkpoint-interval --forget-after --journal-unit --journal-match --journal-directory -f --format -e --regex --patterns -o --output --fields -w --where --tz --max-line --multiline-start --multiline-max-lines --multiline-max-bytes --color
 		case ship
-			contains -- $argv[2] --to --config --state --name --start-at --exclude --batch-size --batch-bytes --flush-interval --compress --concurrency --max-inflight-bytes --backoff-base --backoff-cap --max-retry-time --dead-letter-max-bytes --header --header-env --auth-env --auth-file --label --cacert --client-cert --client-key --timeout --shutdown-timeout --checkpoint-interval --poll --partial-timeout --rotate-wait --max-open --forget-after -f --format -e --regex --patterns -w --where --tz --max-line --multiline-start --multiline-max-lines --multiline-max-bytes --color
+			contains -- $argv[2] --to --config --metrics-file --state --name --start-at --exclude --batch-size --batch-bytes --flush-interval --compress --concurrency --max-inflight-bytes --backoff-base --backoff-cap --max-retry-time --dead-letter-max-bytes --header --header-env --auth-env --auth-file --label --cacert --client-cert --client-key --timeout --shutdown-timeout --checkpoint-interval --poll --partial-timeout --rotate-wait --max-open --forget-after --journal-unit --journal-match --journal-directory -f --format -e --regex --patterns -w --where --tz --max-line --multiline-start --multiline-max-lines --multiline-max-bytes --color
 		case status
 			contains -- $argv[2] --state
 		case patterns
@@ -135,7 +135,7 @@ complete -c logship -n '__logship_sub_is tail' -l rotate-wait -x -d 'keep readin
 complete -c logship -n '__logship_sub_is tail' -l max-open -x -d 'keep at most N idle files open (default 256)'
 complete -c logship -n '__logship_sub_is tail' -l checkpoint-interval -x -d 'save checkpoints at most every TIME (default 5s)'
 complete -c logship -n '__logship_sub_is tail' -l forget-after -x -d 'drop checkpoints of files gone for TIME (default 24h)'
-complete -c logship -n '__logship_sub_is tail' -l journal -d 'follow the systemd journal instead of files'
+complete -c logship -n '__logship_sub_is tail' -l journal -d 'read the systemd journal instead of files'
 complete -c logship -n '__logship_sub_is tail' -l journal-unit -x -d 'only this systemd unit\'s entries'
 complete -c logship -n '__logship_sub_is tail' -l journal-match -x -d 'only entries with this field (repeatable)'
 complete -c logship -n '__logship_sub_is tail' -l journal-directory -x -a '(__fish_complete_directories (commandline -ct) "")' -d 'read the journal files in DIR'
@@ -161,6 +161,7 @@ complete -c logship -n '__logship_sub_is ship' -l to -x -d 'the sink: http(s)://
 complete -c logship -n '__logship_sub_is ship' -l once -d 'ship what is there now, then exit (0 done, 3 sink failing, 4 some dead-lettered)'
 complete -c logship -n '__logship_sub_is ship' -l config -r -F -d 'read settings from FILE (\'key: value\' per line, keys are these options\' names; \'path: GLOB\' adds inputs)'
 complete -c logship -n '__logship_sub_is ship' -l check -d 'with --config: check the settings and the sink URL, then exit'
+complete -c logship -n '__logship_sub_is ship' -l metrics-file -r -F -d 'write Prometheus metrics to FILE every 10 s (textfile collector)'
 complete -c logship -n '__logship_sub_is ship' -l replay-dead-letter -d 'send this pipeline\'s dead letters again (same paths and --to, or --name), then exit'
 complete -c logship -n '__logship_sub_is ship' -l state -x -a '(__fish_complete_directories (commandline -ct) "")' -d 'checkpoints and dead letters (default: ~/.local/state/logship, /var/lib/logship as root)'
 complete -c logship -n '__logship_sub_is ship' -l name -x -d 'name of this pipeline\'s state (default: from the paths and the sink)'
@@ -194,6 +195,10 @@ complete -c logship -n '__logship_sub_is ship' -l partial-timeout -x -d 'send a 
 complete -c logship -n '__logship_sub_is ship' -l rotate-wait -x -d 'keep reading a file rotated away for TIME (default 5s)'
 complete -c logship -n '__logship_sub_is ship' -l max-open -x -d 'keep at most N idle files open (default 256)'
 complete -c logship -n '__logship_sub_is ship' -l forget-after -x -d 'drop checkpoints of files gone for TIME (default 24h)'
+complete -c logship -n '__logship_sub_is ship' -l journal -d 'read the systemd journal instead of files'
+complete -c logship -n '__logship_sub_is ship' -l journal-unit -x -d 'only this systemd unit\'s entries'
+complete -c logship -n '__logship_sub_is ship' -l journal-match -x -d 'only entries with this field (repeatable)'
+complete -c logship -n '__logship_sub_is ship' -l journal-directory -x -a '(__fish_complete_directories (commandline -ct) "")' -d 'read the journal files in DIR'
 complete -c logship -n '__logship_sub_is ship' -s f -l format -x -a '(__logship_formats)' -d 'log format, or auto (default): see \'logship patterns list\''
 complete -c logship -n '__logship_sub_is ship' -s e -l regex -x -d 'parse with this PCRE2 regex (named groups, %{GROK:field} macros)'
 complete -c logship -n '__logship_sub_is ship' -l patterns -x -a '(__fish_complete_directories (commandline -ct) "")' -d 'load extra format and rule files from DIR'
