@@ -137,7 +137,7 @@ struct ship_ctx {
 	struct ls_sink_config sc;
 	struct ls_http_opts ho;
 	const char *state_dir, *name, *auth_env, *auth_file;
-	int once, compress, replay, check;
+	int once, compress, replay, check, reload;
 	struct ls_config cfg;
 	struct ls_journal_args ja;
 	struct ls_journal *j;          /* --journal: the input */
@@ -1252,6 +1252,7 @@ static int run(struct ship_ctx *c, int sig_fd)
 			struct signalfd_siginfo si;
 			if (read(sig_fd, &si, sizeof(si)) > 0) {
 				c->stop = 1;
+				c->reload = si.ssi_signo == SIGHUP && !c->once;
 				deadline = ls_monotonic_ms() + c->shutdown_ms;
 			}
 		}
@@ -1514,6 +1515,24 @@ static void release(struct ship_ctx *c)
 	ls_common_release(&c->co);
 }
 
+/* SIGHUP: everything was delivered or checkpointed and the state lock
+ * released (its descriptor is close-on-exec); run again from the start, so
+ * the config file is read again and every file reopened by path. */
+static void restart(int argc, char **argv)
+{
+	char **args = calloc((size_t)argc + 2, sizeof(*args));
+
+	if (!args)
+		return;
+	args[0] = "logship";
+	for (int i = 0; i < argc; i++)
+		args[i + 1] = argv[i];
+	ls_die_msg(NULL, "SIGHUP: starting again with the config reread");
+	execv("/proc/self/exe", args);
+	ls_die_msg(NULL, "cannot restart: %s", strerror(errno));
+	free(args);
+}
+
 int cmd_ship(int argc, char **argv)
 {
 	static const struct ls_tailer_cbs cbs = {
@@ -1525,6 +1544,7 @@ int cmd_ship(int argc, char **argv)
 	int first, sig_fd = -1, exit_code = 2;
 	int64_t started = ls_monotonic_ms();
 	const char *config = NULL;
+	int reload;
 	char **paths;
 	int npaths;
 
@@ -1632,8 +1652,11 @@ int cmd_ship(int argc, char **argv)
 out:
 	if (sig_fd >= 0)
 		close(sig_fd);
+	reload = c->reload && exit_code == 0;
 	release(c);
 	free(c);
+	if (reload)
+		restart(argc, argv);
 	return exit_code;
 }
 
