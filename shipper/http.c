@@ -23,6 +23,7 @@ struct xfer {
 	int has_retry_after;
 	char errbuf[CURL_ERROR_SIZE];
 	int used;
+	int cut_short;            /* the body passed BODY_KEEP: we stopped reading */
 };
 
 struct ls_http {
@@ -140,6 +141,12 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	struct xfer *x = ctx;
 	size_t len = size * n, room = BODY_KEEP - x->body_len;
 
+	if (room == 0) {
+		/* enough to classify the answer: end the transfer rather than
+		 * read a body of any size (the status is already known) */
+		x->cut_short = 1;
+		return 0;
+	}
 	if (!x->body && !(x->body = malloc(BODY_KEEP + 1)))
 		return 0;
 	if (len < room)
@@ -276,7 +283,8 @@ int ls_http_next(struct ls_http *h, struct ls_http_result *res)
 		cu.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 		memset(res, 0, sizeof(*res));
 		res->user = x->user;
-		if (m->data.result == CURLE_OK) {
+		if (m->data.result == CURLE_OK ||
+		    (m->data.result == CURLE_WRITE_ERROR && x->cut_short)) {
 			cu.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &res->status);
 			res->body = x->body ? x->body : "";
 			res->body_len = x->body_len;
