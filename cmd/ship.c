@@ -78,7 +78,7 @@ static const struct ls_opt ship_opts[] = {
 	{"client-key", OPT_CLIENT_KEY, 1, "FILE", "TLS client key"},
 	{"insecure", OPT_INSECURE, 0, NULL, "do not verify the sink's certificate (warns)"},
 	{"timeout", OPT_TIMEOUT, 1, "TIME", "a request's time limit (default 30s)"},
-	{"shutdown-timeout", OPT_SHUTDOWN, 1, "TIME", "on SIGTERM, wait this long for requests in flight (default 10s)"},
+	{"shutdown-timeout", OPT_SHUTDOWN, 1, "TIME", "on SIGTERM, keep delivering what was read for at most TIME (default 10s)"},
 	{"checkpoint-interval", OPT_CKPT_INTERVAL, 1, "TIME", "save checkpoints at most every TIME (default 5s)"},
 	{"poll", OPT_POLL, 1, "MS", "poll files every MS instead of using inotify"},
 	{"partial-timeout", OPT_PARTIAL_TIMEOUT, 1, "TIME", "send a last line without newline after TIME (default 5s)"},
@@ -138,6 +138,7 @@ struct ship_ctx {
 	struct ls_http_opts ho;
 	const char *state_dir, *name, *auth_env, *auth_file;
 	int once, compress, replay, check, reload;
+	int64_t stop_deadline_ms;      /* SIGTERM: stop delivering by then */
 	struct ls_config cfg;
 	struct ls_journal_args ja;
 	struct ls_journal *j;          /* --journal: the input */
@@ -990,9 +991,14 @@ static int handle_result(struct ship_ctx *c, const struct ls_http_result *res)
 				rc = LS_ENOMEM;
 				break;
 			}
-			enqueue(c, a);
-			enqueue(c, b);
-			goto finished;
+			/* in place of r, so events keep their order */
+			unqueue(c, r);
+			b->next = c->queue;
+			a->next = b;
+			c->queue = a;
+			request_free(r);
+			free(bad);
+			return 0;
 		}
 	case LS_SINK_FAILING:
 		if (!c->failing)
@@ -1049,7 +1055,13 @@ static int next_timeout(struct ship_ctx *c, int reading)
 								   : c->sink_paused_until;
 		if (!r->inflight && (next < 0 || at < next))
 			next = at;
+		/* --once gives up at --max-retry-time, whatever Retry-After said */
+		at = r->first_fail_ms + c->max_retry_ms;
+		if (c->once && r->first_fail_ms && (next < 0 || at < next))
+			next = at;
 	}
+	if (c->stop && (next < 0 || c->stop_deadline_ms < next))
+		next = c->stop_deadline_ms;
 	if (next < 0)
 		return c->once ? 1000 : -1;
 	return next <= now ? 0 : (int)(next - now > 3600000 ? 3600000 : next - now);
@@ -1231,6 +1243,10 @@ static int run(struct ship_ctx *c, int sig_fd)
 		checkpoint(c, 0);
 		if ((c->stop || reading_done) && !c->queue && !c->batches)
 			break;
+		if (c->once)
+			for (struct request *r = c->queue; r; r = r->next)
+				if (r->first_fail_ms && now - r->first_fail_ms >= c->max_retry_ms)
+					c->gave_up = 1;
 		if (c->gave_up || (c->stop && now >= deadline))
 			break;
 		/* delivering may have made room: read again at once if so */
@@ -1254,6 +1270,7 @@ static int run(struct ship_ctx *c, int sig_fd)
 				c->stop = 1;
 				c->reload = si.ssi_signo == SIGHUP && !c->once;
 				deadline = ls_monotonic_ms() + c->shutdown_ms;
+				c->stop_deadline_ms = deadline;
 			}
 		}
 	}

@@ -188,7 +188,7 @@ complete -c logship -n '__logship_sub_is ship' -l client-cert -r -F -d 'TLS clie
 complete -c logship -n '__logship_sub_is ship' -l client-key -r -F -d 'TLS client key'
 complete -c logship -n '__logship_sub_is ship' -l insecure -d 'do not verify the sink\'s certificate (warns)'
 complete -c logship -n '__logship_sub_is ship' -l timeout -x -d 'a request\'s time limit (default 30s)'
-complete -c logship -n '__logship_sub_is ship' -l shutdown-timeout -x -d 'on SIGTERM, wait this long for requests in flight (default 10s)'
+complete -c logship -n '__logship_sub_is ship' -l shutdown-timeout -x -d 'on SIGTERM, keep delivering what was read for at most TIME (default 10s)'
 complete -c logship -n '__logship_sub_is ship' -l checkpoint-interval -x -d 'save checkpoints at most every TIME (default 5s)'
 complete -c logship -n '__logship_sub_is ship' -l poll -x -d 'poll files every MS instead of using inotify'
 complete -c logship -n '__logship_sub_is ship' -l partial-timeout -x -d 'send a last line without newline after TIME (default 5s)'

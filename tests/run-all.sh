@@ -41,6 +41,14 @@ suite patterns ./logship patterns test
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] && suite "$(basename "$t" .sh)" bash "$t"
 done
+# The same unit suites and command-line scripts under ASan and UBSan (memory
+# bounds are not asserted there: shadow memory is not logship's).
+if [ -n "${SAN_LOGSHIP:-}" ]; then
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	suite unit-sanitized "$SAN_UNIT_TESTS"
+	suite cli-sanitized env LOGSHIP="$PWD/$SAN_LOGSHIP" LOGSHIP_SANITIZE=address,undefined \
+		bash tests/cli/run.sh
+fi
 
 echo
 [ -z "$broken" ] || echo "failed suites:$broken"

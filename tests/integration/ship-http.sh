@@ -29,9 +29,9 @@
 #     the sink fails
 #  k) a connection closed without an answer, a non-HTTP answer and a truncated
 #     answer are retried: everything exactly once; --compress zstd and none
-#  l) a sink answering 429 with Retry-After: 20: --once --max-retry-time 2s
-#     gives up (exit 3) well before 20 s; in follow mode SIGTERM with
-#     --shutdown-timeout 2s stops it well before 20 s
+#  l) a sink answering 429 with Retry-After: 12: --once --max-retry-time 2s
+#     gives up (exit 3) well before 12 s; in follow mode SIGTERM with
+#     --shutdown-timeout 2s stops it well before 12 s
 #  j) memory bound: 200k lines into a sink answering 503 for 5 s, with
 #     --max-inflight-bytes 1M: peak RSS (VmHWM, sampled) at most 1 MiB + 16 MiB
 #     above the peak of a 1000-line run (the shared libraries alone are ~10
@@ -578,36 +578,36 @@ fi
 
 # ---- l) a long Retry-After bounded by --max-retry-time and by SIGTERM
 if want l; then
-	sink_start l --then '429@20'
+	sink_start l --then '429@12'
 	t0=$(now_ms)
-	LAST_CMD="logship ship --once --max-retry-time 2s (sink: 429, Retry-After: 20)"
-	timeout 25 "$LOGSHIP" ship --to "http://127.0.0.1:$SINK_PORT/l" --once --state "$T/st-l" \
+	LAST_CMD="logship ship --once --max-retry-time 2s (sink: 429, Retry-After: 12)"
+	timeout 20 "$LOGSHIP" ship --to "http://127.0.0.1:$SINK_PORT/l" --once --state "$T/st-l" \
 		--max-retry-time 2s "${OPTS[@]}" "$IN" >"$T/l.stdout" 2>"$T/l.err"
 	RC=$?
 	el=$(($(now_ms) - t0))
-	expect "l: exit status when Retry-After (20 s) outlasts --max-retry-time 2s" 3 "$RC" "took ${el} ms" "$(show_err l)"
-	if [ "$el" -lt 15000 ]; then ok "l: gave up in ${el} ms, not after the 20 s Retry-After"; else bad "l: gives up near --max-retry-time 2s, not after the 20 s Retry-After" "took ${el} ms"; fi
+	expect "l: exit status when Retry-After (12 s) outlasts --max-retry-time 2s" 3 "$RC" "took ${el} ms" "$(show_err l)"
+	if [ "$el" -lt 8000 ]; then ok "l: gave up in ${el} ms, not after the 12 s Retry-After"; else bad "l: gives up near --max-retry-time 2s, not after the 12 s Retry-After" "took ${el} ms"; fi
 	expect "l: nothing recorded" 0 "$(count_lines "$T/l.out")"
 	sink_stop "$SINK_PID"
 
-	sink_start l2 --then '429@20'
+	sink_start l2 --then '429@12'
 	"$LOGSHIP" ship --to "http://127.0.0.1:$SINK_PORT/l" --state "$T/st-l2" --shutdown-timeout 2s \
 		"${OPTS[@]}" "$IN" >"$T/l2.stdout" 2>"$T/l2.err" &
 	lp=$!
 	bg_pids+=("$lp")
-	LAST_CMD="logship ship --shutdown-timeout 2s (follow; sink: 429, Retry-After: 20)"
+	LAST_CMD="logship ship --shutdown-timeout 2s (follow; sink: 429, Retry-After: 12)"
 	if wait_for 20 grep -q $'\tstatus=429\t' "$T/l2.log"; then
 		sleep 0.2
 		t0=$(now_ms)
 		kill -TERM "$lp"
-		if wait_for 12 eval '! kill -0 '"$lp"' 2>/dev/null'; then
+		if wait_for 8 eval '! kill -0 '"$lp"' 2>/dev/null'; then
 			wait "$lp"
 			rc=$?
 			el=$(($(now_ms) - t0))
 			expect "l2: exit status after SIGTERM during a Retry-After pause" 0 "$rc" "$(show_err l2)"
-			if [ "$el" -le 7000 ]; then ok "l2: stopped ${el} ms after SIGTERM (--shutdown-timeout 2s)"; else bad "l2: stops within the shutdown timeout (2 s) during a 20 s Retry-After pause" "took ${el} ms"; fi
+			if [ "$el" -le 7000 ]; then ok "l2: stopped ${el} ms after SIGTERM (--shutdown-timeout 2s)"; else bad "l2: stops within the shutdown timeout (2 s) during a 12 s Retry-After pause" "took ${el} ms"; fi
 		else
-			bad "l2: stops within the shutdown timeout (2 s) during a 20 s Retry-After pause" "still running 12 s after SIGTERM: killed" "$(show_err l2)"
+			bad "l2: stops within the shutdown timeout (2 s) during a 12 s Retry-After pause" "still running 8 s after SIGTERM: killed" "$(show_err l2)"
 			kill -9 "$lp" 2>/dev/null
 			wait "$lp" 2>/dev/null
 		fi
