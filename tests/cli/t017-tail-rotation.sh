@@ -14,12 +14,17 @@
 
 PIDS=" "   # the logships still running, " 12 34 "
 OLD_QUEUE=""
+OLD_WATCHES=""
 cleanup() {
 	local p
 	for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
 	if [ -n "$OLD_QUEUE" ]; then
 		echo "$OLD_QUEUE" >/proc/sys/fs/inotify/max_queued_events 2>/dev/null
 		OLD_QUEUE=""
+	fi
+	if [ -n "$OLD_WATCHES" ]; then
+		echo "$OLD_WATCHES" >/proc/sys/fs/inotify/max_user_watches 2>/dev/null
+		OLD_WATCHES=""
 	fi
 }
 # lib.sh's EXIT trap writes the counts: run it after ours
@@ -318,6 +323,36 @@ else
 	exec 9>&-
 	OLD_QUEUE=""
 	echo "SKIP overflow: needs root"
+fi
+
+# ---- 11. out of inotify watches ---------------------------------------------
+# With the per-user watch limit reached, logship warns (naming the sysctl)
+# and polls instead: lines written later still arrive. The limit is
+# system-wide: set to 1 only while logship starts, under the same lock.
+W=/proc/sys/fs/inotify/max_user_watches
+if [ "$(id -u)" = 0 ] && [ -w "$W" ] && exec 9>/tmp/logship-t017-inotify.lock &&
+	flock -w 30 9 && OLD_WATCHES=$(cat "$W") && echo 1 >"$W" 2>/dev/null; then
+	[ "$OLD_WATCHES" = 1 ] && OLD_WATCHES=65536
+	mkdir -p "$T/c11/d" && cd "$T/c11"
+	echo 'limit-0 line 0' >d/a.log
+	start_tail c11 --from-start 'd/*.log'
+	wait_for has_line 'limit-0 line 0'
+	wait_for grep -q 'max_user_watches' "$TERR"
+	echo "$OLD_WATCHES" >"$W"
+	OLD_WATCHES=""
+	exec 9>&-
+	expect_contains "watch limit: the warning names fs.inotify.max_user_watches" \
+		"$(cat "$TERR")" "fs.inotify.max_user_watches"
+	expect_contains "watch limit: logship says it polls instead" "$(cat "$TERR")" "polling"
+	lines limit-1 1 5 >>d/a.log
+	lines limit-2 1 5 >d/b.log
+	wait_for has_lines 11
+	stop_and_check "watch limit: polling still delivers appended lines and new files" \
+		"$(echo 'limit-0 line 0'; lines limit-1 1 5; lines limit-2 1 5)"
+else
+	exec 9>&-
+	OLD_WATCHES=""
+	echo "SKIP watch limit: needs root"
 fi
 
 finish
