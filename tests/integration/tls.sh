@@ -71,7 +71,7 @@ check "untrusted certificate: the error says why" \
 	"$(grep -q 'certificate' "$T/err1"; echo $?)" "$(head -c 300 "$T/err1")"
 check "untrusted certificate: no request reached the server" \
 	"$(! grep -q 'POST' "$T/untrusted.got"; echo $?)"
-"$LOGSHIP" status --state "$T/s1" --name tls >"$T/status1"
+"$LOGSHIP" status --state "$T/s1" >"$T/status1"
 check "untrusted certificate: the checkpoint did not move" \
 	"$(grep -qE 'a\.log +0 ' "$T/status1"; echo $?)" "$(cat "$T/status1")"
 
