@@ -26,6 +26,8 @@
  *   --max-lines N          a request that would be answered 2xx with more than
  *                          N lines is answered 413 (nothing recorded)
  *   --delay MS             sleep MS before every answer (a slow sink)
+ *   --ok-body TEXT         the body of every 2xx answer (default
+ *                          {"accepted":LINES}), e.g. a bulk API's answer
  *   --max-body BYTES       bodies above this (raw or decompressed) get 413
  *                          (default 512 MiB)
  *
@@ -109,6 +111,7 @@ static const char *bad_texts[MAX_BAD];
 static int nbad;
 static long max_lines = -1;
 static long delay_ms;
+static const char *ok_body; /* --ok-body: the body of every 2xx answer */
 static size_t max_body = 512u << 20;
 static int out_fd = -1, log_fd = 2;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -863,7 +866,10 @@ static int handle_post(struct conn *c, struct request *r)
 			status = 413;
 			snprintf(body, sizeof(body), "{\"error\":\"too many lines\",\"lines\":%ld}", lines);
 		} else if (status >= 200 && status < 300) {
-			snprintf(body, sizeof(body), "{\"accepted\":%ld}", lines);
+			if (ok_body)
+				snprintf(body, sizeof(body), "%s", ok_body);
+			else
+				snprintf(body, sizeof(body), "{\"accepted\":%ld}", lines);
 			pthread_mutex_lock(&lock);
 			if (out_fd >= 0 && r->body.len) {
 				write_all(out_fd, r->body.p, r->body.len);
@@ -1007,6 +1013,9 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "--max-lines") == 0) {
 			NEEDV();
 			max_lines = atol(v);
+		} else if (strcmp(a, "--ok-body") == 0) {
+			NEEDV();
+			ok_body = v;
 		} else if (strcmp(a, "--delay") == 0) {
 			NEEDV();
 			delay_ms = atol(v);
