@@ -1,7 +1,12 @@
 /* common.c - the options parse, tail and ship share. */
 #include "common.h"
 
+#include "../shipper/checkpoint.h"
+
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/signalfd.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -124,4 +129,67 @@ int ls_journal_opt(struct ls_journal_args *ja, const char *sub, int key, const c
 	ja->enabled = 1;
 	ja->jo.matches = ja->matches;
 	return 1;
+}
+
+int ls_duration_opt(const char *sub, const char *opt, const char *arg, long long unit_ms,
+		    int64_t *out)
+{
+	long long v = ls_opts_duration_ms(arg, unit_ms);
+
+	if (v < 0) {
+		ls_die_msg(sub, "%s: '%s' is not a duration (500ms, 5s, 10m, 24h)", opt, arg);
+		return -2;
+	}
+	*out = v;
+	return 0;
+}
+
+int ls_signal_fd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int ls_state_name(const char *command, const char *name_opt, int journal,
+		  const char *journal_dir, char **paths, int npaths, const char *sink,
+		  char *out, size_t size)
+{
+	char cwd[4096], **abs = NULL, journal_cmd[64];
+	const char *input[1] = { journal_dir ? journal_dir : "journal" };
+	int rc = -1;
+
+	if (name_opt) {
+		snprintf(out, size, "%s", name_opt);
+		return 0;
+	}
+	if (journal || npaths == 0) {
+		snprintf(journal_cmd, sizeof(journal_cmd), "%s-journal", command);
+		ls_checkpoint_pipeline_name(journal_cmd, input, 1, sink, out, size);
+		return 0;
+	}
+	if (!getcwd(cwd, sizeof(cwd)) || !(abs = calloc((size_t)npaths, sizeof(*abs))))
+		return -1;
+	for (int i = 0; i < npaths; i++) {
+		size_t len = strlen(cwd) + strlen(paths[i]) + 2;
+		if (!(abs[i] = malloc(len)))
+			goto out;
+		if (paths[i][0] == '/')
+			snprintf(abs[i], len, "%s", paths[i]);
+		else
+			snprintf(abs[i], len, "%s/%s", cwd, paths[i]);
+	}
+	ls_checkpoint_pipeline_name(command, (const char *const *)abs, npaths, sink, out, size);
+	rc = 0;
+out:
+	for (int i = 0; i < npaths; i++)
+		free(abs[i]);
+	free(abs);
+	return rc;
 }

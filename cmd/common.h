@@ -86,6 +86,23 @@ int ls_common_opt(struct ls_common *c, const char *sub, int key, const char *arg
 /* Complains that arg is not a valid number for opt; returns -2. */
 int ls_bad_number(const char *sub, const char *opt, const char *arg);
 
+/* Parses a duration option (see ls_opts_duration_ms) into *out, or prints
+ * "logship SUB: OPT: 'ARG' is not a duration" and returns -2. */
+int ls_duration_opt(const char *sub, const char *opt, const char *arg, long long unit_ms,
+		    int64_t *out);
+
+/* Blocks SIGINT, SIGTERM and SIGHUP and returns a signalfd for them, so a
+ * poll() loop sees them and stops cleanly; -1 on failure (errno set). */
+int ls_signal_fd(void);
+
+/* The state name of a pipeline: name_opt (--name) when given; for the
+ * journal "<command>-journal-<hash>" of the journal directory; otherwise
+ * "<command>-<hash>" of the inputs made absolute (so a run from another
+ * directory finds the same state) and the sink. -1 when out of memory. */
+int ls_state_name(const char *command, const char *name_opt, int journal,
+		  const char *journal_dir, char **paths, int npaths, const char *sink,
+		  char *out, size_t size);
+
 /* 1 when colour is wanted on fd 1 (--color, NO_COLOR, a terminal). */
 int ls_use_color(const char *when);
 

@@ -59,18 +59,6 @@ struct tail_file {
 	struct ls_stream *stream;
 };
 
-static int duration_opt(const char *opt, const char *arg, long long unit_ms, int64_t *out)
-{
-	long long v = ls_opts_duration_ms(arg, unit_ms);
-
-	if (v < 0) {
-		ls_die_msg("tail", "%s: '%s' is not a duration (500ms, 5s, 10m, 24h)", opt, arg);
-		return -2;
-	}
-	*out = v;
-	return 0;
-}
-
 static int handle_opt(void *vctx, int key, const char *arg)
 {
 	struct tail_ctx *c = vctx;
@@ -105,18 +93,18 @@ static int handle_opt(void *vctx, int key, const char *arg)
 		c->excludes[c->to.nexcludes++] = arg;
 		break;
 	case OPT_POLL:
-		if (duration_opt("--poll", arg, 1, &ms) < 0)
+		if (ls_duration_opt("tail", "--poll", arg, 1, &ms) < 0)
 			return -2;
 		c->to.poll_ms = ms < 1 ? 1 : (int)(ms > 3600000 ? 3600000 : ms);
 		break;
 	case OPT_PARTIAL_TIMEOUT:
-		return duration_opt("--partial-timeout", arg, 1000, &c->to.partial_timeout_ms);
+		return ls_duration_opt("tail", "--partial-timeout", arg, 1000, &c->to.partial_timeout_ms);
 	case OPT_ROTATE_WAIT:
-		return duration_opt("--rotate-wait", arg, 1000, &c->to.rotate_wait_ms);
+		return ls_duration_opt("tail", "--rotate-wait", arg, 1000, &c->to.rotate_wait_ms);
 	case OPT_CKPT_INTERVAL:
-		return duration_opt("--checkpoint-interval", arg, 1000, &c->to.checkpoint_interval_ms);
+		return ls_duration_opt("tail", "--checkpoint-interval", arg, 1000, &c->to.checkpoint_interval_ms);
 	case OPT_FORGET_AFTER:
-		return duration_opt("--forget-after", arg, 1000, &c->to.forget_after_ms);
+		return ls_duration_opt("tail", "--forget-after", arg, 1000, &c->to.forget_after_ms);
 	case OPT_MAX_OPEN:
 		v = ls_opts_size(arg);
 		if (v < 1 || v > 1 << 20)
@@ -198,21 +186,6 @@ static void file_closed(void *vctx, struct ls_tail_file *f)
 }
 
 /* ---- signals ---------------------------------------------------------- */
-
-/* A descriptor that becomes readable on SIGINT, SIGTERM or SIGHUP (blocked
- * for normal delivery), so the poll() loop sees them. */
-static int signal_fd(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -1;
-	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-}
 
 /* Waits for the tailer's fd, a signal or the next timer. Returns 1 when a
  * signal asks to stop, 0 otherwise (*ready: the tailer's fd is readable). */
@@ -364,42 +337,6 @@ static int follow_journal(struct tail_ctx *c, int sig_fd, struct ls_checkpoint *
 
 /* ---- the command ------------------------------------------------------ */
 
-/* The pipeline's state name: --name, or derived from the absolute paths
- * (so the same files give the same state from any directory). */
-static int state_name(struct tail_ctx *c, char **paths, int npaths, char *name, size_t n)
-{
-	char cwd[4096], **abs = NULL;
-	const char *journal_input[1] = { c->ja.jo.directory ? c->ja.jo.directory : "journal" };
-	int rc = -1;
-
-	if (c->name) {
-		snprintf(name, n, "%s", c->name);
-		return 0;
-	}
-	if (c->ja.enabled) {
-		ls_checkpoint_pipeline_name("tail-journal", journal_input, 1, NULL, name, n);
-		return 0;
-	}
-	if (!getcwd(cwd, sizeof(cwd)) || !(abs = calloc((size_t)npaths, sizeof(*abs))))
-		goto out;
-	for (int i = 0; i < npaths; i++) {
-		size_t len = strlen(cwd) + strlen(paths[i]) + 2;
-		if (!(abs[i] = malloc(len)))
-			goto out;
-		if (paths[i][0] == '/')
-			snprintf(abs[i], len, "%s", paths[i]);
-		else
-			snprintf(abs[i], len, "%s/%s", cwd, paths[i]);
-	}
-	ls_checkpoint_pipeline_name("tail", (const char *const *)abs, npaths, NULL, name, n);
-	rc = 0;
-out:
-	for (int i = 0; abs && i < npaths; i++)
-		free(abs[i]);
-	free(abs);
-	return rc;
-}
-
 /* Opens the state when --state is given. Returns 0, 5 (locked) or 2. */
 static int open_state(struct tail_ctx *c, char **paths, int npaths, struct ls_checkpoint **cp)
 {
@@ -409,7 +346,8 @@ static int open_state(struct tail_ctx *c, char **paths, int npaths, struct ls_ch
 
 	if (!c->state_dir)
 		return 0;
-	if (state_name(c, paths, npaths, name, sizeof(name)) < 0) {
+	if (ls_state_name("tail", c->name, c->ja.enabled, c->ja.jo.directory, paths, npaths,
+			  NULL, name, sizeof(name)) < 0) {
 		ls_die_msg(NULL, "cannot name the state: %s", strerror(errno));
 		return 2;
 	}
@@ -452,7 +390,7 @@ int cmd_tail(int argc, char **argv)
 		goto out;
 	}
 	/* from here on a signal asks for a clean stop */
-	sig_fd = signal_fd();
+	sig_fd = ls_signal_fd();
 	if (sig_fd < 0) {
 		ls_die_msg(NULL, "cannot set up signal handling: %s", strerror(errno));
 		goto out;
