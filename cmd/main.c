@@ -1,6 +1,7 @@
 /* main.c - the subcommand table, --help, --version and `help SUB`. */
 #include "commands.h"
 #include "opts.h"
+#include "progress.h"
 
 #include "../parsers/timestamp.h"
 
@@ -66,6 +67,7 @@ int ls_now_ms(int64_t *now)
 void ls_warn_cb(void *ctx, const char *msg)
 {
 	(void)ctx;
+	ls_progress_erase();
 	fprintf(stderr, "logship: warning: %s\n", msg);
 }
 

@@ -1,5 +1,6 @@
 /* opts.c - table-driven option parsing with getopt_long. */
 #include "opts.h"
+#include "progress.h"
 
 #include "../parsers/text.h"
 
@@ -16,6 +17,7 @@ void ls_die_msg(const char *sub, const char *fmt, ...)
 {
 	va_list ap;
 
+	ls_progress_erase();
 	fprintf(stderr, sub ? "logship %s: " : "logship: ", sub);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

@@ -3,19 +3,25 @@
 #include "common.h"
 #include "opts.h"
 #include "output.h"
+#include "progress.h"
+#include "summary.h"
 
 #include "../parsers/patfile.h"
 #include "../parsers/where.h"
 #include "../shipper/pipeline.h"
 #include "../shipper/reader.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum {
-	OPT_SINCE = LS_OPT_COMMAND_FIRST, OPT_UNTIL, OPT_STATS, OPT_SUMMARY, OPT_FAIL_ON
+	OPT_SINCE = LS_OPT_COMMAND_FIRST, OPT_UNTIL, OPT_STATS, OPT_SUMMARY, OPT_SUMMARY_FILE,
+	OPT_FAIL_ON, OPT_NO_PROGRESS
 };
 
 static const struct ls_opt parse_opts[] = {
@@ -28,7 +34,9 @@ static const struct ls_opt parse_opts[] = {
 	{"until", OPT_UNTIL, 1, "TIME", "only events before TIME"},
 	{"stats", OPT_STATS, 0, NULL, "print lines, bytes, events, unparsed, per format and tag on stderr"},
 	{"summary", OPT_SUMMARY, 1, "md", "print a Markdown summary instead of the events"},
+	{"summary-file", OPT_SUMMARY_FILE, 1, "FILE", "append the Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY); events still printed"},
 	{"fail-on", OPT_FAIL_ON, 1, "LEVEL", "exit 1 when an event is at or above LEVEL (low, medium, ...)"},
+	{"no-progress", OPT_NO_PROGRESS, 0, NULL, "no progress line on stderr (shown only on a terminal)"},
 	LS_COMMON_OPTS_REST,
 	{NULL, 0, 0, NULL, NULL}
 };
@@ -38,18 +46,21 @@ static const struct ls_opt parse_opts[] = {
 struct parse_ctx {
 	struct ls_common co;
 	struct ls_output out;
-	int count_only, only_unparsed, stats, summary;
+	int count_only, only_unparsed, stats, summary, no_progress;
+	const char *summary_path;      /* --summary-file */
+	int summary_fd;                /* open from the start: a bad path fails early */
+	struct ls_summary *sum;        /* --summary or --summary-file */
 	long long max_count;
 	int fail_on;
 	const char *since_arg, *until_arg;
 	int64_t since_ms, until_ms;
 	uint64_t printed, max_severity_hits;
 	uint64_t bytes_read; /* input bytes (decompressed), whatever the line endings */
+	uint64_t bytes_in_done; /* on-disk bytes of the inputs finished (progress) */
+	int progress;        /* a progress line is shown */
 	int stop;
 	struct { const char *tag; uint64_t n; } tag_stats[MAX_TAG_STATS];
 	int ntag_stats;
-	struct { char id[64]; int level; uint64_t n; } rule_stats[MAX_TAG_STATS];
-	int nrule_stats;
 };
 
 static int handle_opt(void *vctx, int key, const char *arg)
@@ -79,6 +90,8 @@ static int handle_opt(void *vctx, int key, const char *arg)
 		}
 		c->summary = 1;
 		break;
+	case OPT_SUMMARY_FILE: c->summary_path = arg; break;
+	case OPT_NO_PROGRESS: c->no_progress = 1; break;
 	case OPT_FAIL_ON:
 		c->fail_on = ls_level_from_name(arg);
 		if (!c->fail_on) {
@@ -102,8 +115,6 @@ void cmd_parse_help(void)
 
 static void count_stats(struct parse_ctx *c, const struct ls_event *ev)
 {
-	const struct ls_field *rid = ls_event_get(ev, "rule.id");
-
 	for (int t = 0; t < ev->ntags; t++) {
 		int i;
 		for (i = 0; i < c->ntag_stats; i++)
@@ -115,22 +126,6 @@ static void count_stats(struct parse_ctx *c, const struct ls_event *ev)
 			c->tag_stats[c->ntag_stats++].tag = ev->tags[t];
 		}
 		c->tag_stats[i].n++;
-	}
-	if (rid && rid->len < 64) {
-		int i;
-		for (i = 0; i < c->nrule_stats; i++)
-			if (strlen(c->rule_stats[i].id) == rid->len &&
-			    memcmp(c->rule_stats[i].id, rid->val, rid->len) == 0)
-				break;
-		if (i == c->nrule_stats) {
-			if (i == MAX_TAG_STATS)
-				return;
-			memcpy(c->rule_stats[i].id, rid->val, rid->len);
-			c->rule_stats[i].id[rid->len] = '\0';
-			c->rule_stats[i].level = ev->severity;
-			c->nrule_stats++;
-		}
-		c->rule_stats[i].n++;
 	}
 }
 
@@ -149,10 +144,13 @@ static int on_event(void *vctx, struct ls_event *ev)
 		return 0;
 	if (c->fail_on && ev->severity >= c->fail_on)
 		c->max_severity_hits++;
-	if (c->stats || c->summary)
+	if (c->stats)
 		count_stats(c, ev);
+	if (c->sum)
+		ls_summary_add(c->sum, ev);
 	c->printed++;
-	if (!c->count_only && !c->summary && ls_output_event(&c->out, ev) < 0)
+	if (!c->count_only && !(c->summary && !c->summary_path) &&
+	    ls_output_event(&c->out, ev) < 0)
 		return LS_EIO;
 	if (c->max_count && c->printed >= (uint64_t)c->max_count) {
 		c->stop = 1;
@@ -173,6 +171,7 @@ static int parse_input(struct parse_ctx *c, struct ls_pipeline *p, const char *p
 	size_t len;
 	uint64_t offset;
 	unsigned flags;
+	unsigned lines = 0;
 	int rc, first = 1, status = 0;
 
 	rc = ls_reader_open(&r, path, c->co.po.max_line ? c->co.po.max_line : (1 << 20), &err);
@@ -193,6 +192,9 @@ static int parse_input(struct parse_ctx *c, struct ls_pipeline *p, const char *p
 		rc = ls_stream_line(s, line, len, offset, flags, on_event, c);
 		if (rc < 0)
 			break;
+		/* the clock is read every 256 lines, not per line */
+		if (c->progress && (++lines & 255) == 0)
+			ls_progress_update(c->bytes_in_done + ls_reader_bytes_in(r), c->printed);
 	}
 	if (rc == LS_EIO && (c->stop || c->out.closed))
 		goto out;
@@ -206,6 +208,9 @@ out:
 	if (c->stop || c->out.closed)
 		status = LS_EIO;
 	c->bytes_read += ls_reader_bytes_out(r);
+	c->bytes_in_done += ls_reader_bytes_in(r);
+	if (c->progress)
+		ls_progress_update(c->bytes_in_done, c->printed);
 	ls_stream_free(s);
 	ls_reader_free(r);
 	return status;
@@ -230,33 +235,55 @@ static void print_stats(struct parse_ctx *c, struct ls_pipeline *p)
 			(unsigned long long)c->tag_stats[i].n);
 }
 
-static void print_summary(struct parse_ctx *c, struct ls_pipeline *p)
+/* Writes the summary to stdout, or appends it to --summary-file in one
+ * write (GitHub reads $GITHUB_STEP_SUMMARY after the step). Returns 0, or
+ * -1 after a message. */
+static int print_summary(struct parse_ctx *c, struct ls_pipeline *p)
 {
-	const struct ls_pipeline_stats *st = ls_pipeline_stats(p);
-	struct ls_catalog *cat = ls_pipeline_catalog(p);
 	struct ls_buf b;
+	int rc = 0;
 
-	ls_buf_init(&b, 0);
-	ls_buf_printf(&b, "# logship summary\n\n| lines | events | unparsed | alerts |\n"
-		      "|---:|---:|---:|---:|\n| %llu | %llu | %llu | %llu |\n\n"
-		      "## Formats\n\n| format | events |\n|---|---:|\n",
-		      (unsigned long long)st->lines, (unsigned long long)c->printed,
-		      (unsigned long long)st->unparsed, (unsigned long long)st->alerts);
-	for (int i = 0; i < ls_formats_count(cat->formats); i++)
-		if (ls_pipeline_format_count(p, i))
-			ls_buf_printf(&b, "| %s | %llu |\n", ls_formats_name(cat->formats, i),
-				      (unsigned long long)ls_pipeline_format_count(p, i));
-	ls_buf_printf(&b, "\n## Security findings\n\n");
-	if (c->nrule_stats == 0)
-		ls_buf_printf(&b, "None.\n");
-	else
-		ls_buf_printf(&b, "| rule | level | events |\n|---|---|---:|\n");
-	for (int i = 0; i < c->nrule_stats; i++)
-		ls_buf_printf(&b, "| %s | %s | %llu |\n", c->rule_stats[i].id,
-			      ls_level_name(c->rule_stats[i].level),
-			      (unsigned long long)c->rule_stats[i].n);
-	ls_output_text(&c->out, b.data, b.len);
+	ls_buf_init(&b, (size_t)16 << 20);
+	if (ls_summary_write(c->sum, p, c->printed, &b) < 0) {
+		ls_die_msg(NULL, "the summary is too large");
+		rc = -1;
+		goto out;
+	}
+	if (!c->summary_path) {
+		ls_output_text(&c->out, b.data, b.len);
+		goto out;
+	}
+	for (size_t done = 0; done < b.len;) {
+		ssize_t n = write(c->summary_fd, b.data + done, b.len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ls_die_msg(NULL, "cannot write %s: %s", c->summary_path, strerror(errno));
+			rc = -1;
+			goto out;
+		}
+		done += (size_t)n;
+	}
+out:
 	ls_buf_release(&b);
+	return rc;
+}
+
+/* The bytes the inputs hold on disk, for the progress line; 0 (unknown)
+ * when one is stdin or not a regular file. */
+static uint64_t inputs_size(int argc, char **argv, int first)
+{
+	uint64_t total = 0;
+	struct stat st;
+
+	if (first >= argc)
+		return 0;
+	for (int i = first; i < argc; i++) {
+		if (strcmp(argv[i], "-") == 0 || stat(argv[i], &st) < 0 || !S_ISREG(st.st_mode))
+			return 0;
+		total += (uint64_t)st.st_size;
+	}
+	return total;
 }
 
 static int resolve_times(struct parse_ctx *c, struct ls_pipeline *p)
@@ -283,6 +310,7 @@ int cmd_parse(int argc, char **argv)
 		ls_die_msg(NULL, "out of memory");
 		goto out;
 	}
+	c->summary_fd = -1;
 	if (ls_opts_parse("parse", parse_opts, argc, argv, handle_opt, c, &first) < 0)
 		goto out;
 	if (c->co.help) {
@@ -294,8 +322,21 @@ int cmd_parse(int argc, char **argv)
 		goto out;
 	/* the event id and redaction change only what is shown: a bare
 	 * count or summary needs neither */
-	if ((c->count_only || c->summary) && !c->co.nwhere && !c->stats)
+	if (c->count_only && !c->co.nwhere && !c->stats && !c->summary_path)
 		c->co.po.count_only = 1;
+	if (c->summary || c->summary_path) {
+		if (ls_summary_new(&c->sum) < 0) {
+			ls_die_msg(NULL, "out of memory");
+			goto out;
+		}
+	}
+	if (c->summary_path) {
+		c->summary_fd = open(c->summary_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+		if (c->summary_fd < 0) {
+			ls_die_msg("parse", "--summary-file %s: %s", c->summary_path, strerror(errno));
+			goto out;
+		}
+	}
 	if (ls_pipeline_new(&p, &c->co.po, ls_warn_cb, NULL, &err) < 0) {
 		ls_die_msg(NULL, "%s", err.msg);
 		goto out;
@@ -304,6 +345,11 @@ int cmd_parse(int argc, char **argv)
 		goto out;
 	ls_output_init(&c->out, 1, ls_common_outfmt(&c->co), ls_use_color(c->co.color),
 		       c->co.fields);
+	/* a progress line between events on the terminal would garble them:
+	 * only when stdout is written at the end (-c, a summary) or unseen */
+	if (!c->no_progress && (c->count_only || (c->summary && !c->summary_path) ||
+				ls_progress_stdout_unseen()))
+		c->progress = ls_progress_start(inputs_size(argc, argv, first));
 	if (first >= argc) {
 		status |= parse_input(c, p, "-", 0) == 1;
 	} else {
@@ -320,8 +366,9 @@ int cmd_parse(int argc, char **argv)
 		int n = snprintf(num, sizeof(num), "%llu\n", (unsigned long long)c->printed);
 		ls_output_text(&c->out, num, (size_t)n);
 	}
-	if (c->summary)
-		print_summary(c, p);
+	ls_progress_end();
+	if (c->sum && print_summary(c, p) < 0)
+		status = 1;
 	ls_output_flush(&c->out);
 	if (c->stats)
 		print_stats(c, p);
@@ -334,8 +381,12 @@ int cmd_parse(int argc, char **argv)
 	ls_output_release(&c->out);
 out:
 	ls_pipeline_free(p);
-	if (c)
+	if (c) {
+		if (c->summary_fd >= 0)
+			close(c->summary_fd);
+		ls_summary_free(c->sum);
 		ls_common_release(&c->co);
+	}
 	free(c);
 	return exit_code;
 }

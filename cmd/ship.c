@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "common.h"
 #include "config.h"
+#include "progress.h"
 
 #include "../parsers/json_out.h"
 #include "../shipper/backoff.h"
@@ -43,12 +44,15 @@ enum {
 	OPT_DL_MAX, OPT_HEADER, OPT_HEADER_ENV, OPT_AUTH_ENV, OPT_AUTH_FILE, OPT_LABEL,
 	OPT_CREATE_TABLE, OPT_CACERT, OPT_CLIENT_CERT, OPT_CLIENT_KEY, OPT_INSECURE,
 	OPT_TIMEOUT, OPT_SHUTDOWN, OPT_CKPT_INTERVAL, OPT_PARTIAL_TIMEOUT, OPT_MAX_OPEN,
-	OPT_FORGET_AFTER, OPT_ROTATE_WAIT, OPT_REPLAY, OPT_CONFIG, OPT_CHECK, OPT_METRICS
+	OPT_FORGET_AFTER, OPT_ROTATE_WAIT, OPT_REPLAY, OPT_CONFIG, OPT_CHECK, OPT_METRICS,
+	OPT_NO_PROGRESS
 };
 
 static const struct ls_opt ship_opts[] = {
 	{"to", OPT_TO, 1, "URL", "the sink: http(s)://, clickhouse+http://host:port/DB.TABLE, elasticsearch+, loki+, splunk+, otlp+, file:///path or -"},
 	{"once", OPT_ONCE, 0, NULL, "ship what is there now, then exit (0 done, 3 sink failing, 4 some dead-lettered)"},
+	{"quiet", 'q', 0, NULL, "--once: no progress line, no summary line unless the exit status is 3 or 4"},
+	{"no-progress", OPT_NO_PROGRESS, 0, NULL, "--once: no progress line on stderr (shown only on a terminal)"},
 	{"config", OPT_CONFIG, 1, "FILE", "read settings from FILE ('key: value' per line, keys are these options' names; 'path: GLOB' adds inputs)"},
 	{"check", OPT_CHECK, 0, NULL, "with --config: check the settings and the sink URL, then exit"},
 	{"metrics-file", OPT_METRICS, 1, "FILE", "write Prometheus metrics to FILE every 10 s (textfile collector)"},
@@ -138,6 +142,7 @@ struct ship_ctx {
 	struct ls_http_opts ho;
 	const char *state_dir, *name, *auth_env, *auth_file;
 	int once, compress, replay, check, reload;
+	int quiet, no_progress;        /* -q, --no-progress */
 	int64_t stop_deadline_ms;      /* SIGTERM: stop delivering by then */
 	struct ls_config cfg;
 	struct ls_journal_args ja;
@@ -232,6 +237,8 @@ static int handle_opt(void *vctx, int key, const char *arg)
 	switch (key) {
 	case OPT_TO: c->sc.url = arg; break;
 	case OPT_ONCE: c->once = 1; break;
+	case 'q': c->quiet = 1; break;
+	case OPT_NO_PROGRESS: c->no_progress = 1; break;
 	case OPT_REPLAY: c->replay = 1; c->once = 1; break;
 	case OPT_CONFIG: break; /* read before the command line: see load_config() */
 	case OPT_CHECK: c->check = 1; break;
@@ -1241,6 +1248,7 @@ static int run(struct ship_ctx *c, int sig_fd)
 		if (rc < 0)
 			break;
 		checkpoint(c, 0);
+		ls_progress_update(c->bytes, c->events);
 		if ((c->stop || reading_done) && !c->queue && !c->batches)
 			break;
 		if (c->once)
@@ -1465,6 +1473,25 @@ static int sink_setup(struct ship_ctx *c)
 	return 0;
 }
 
+static void add_unread(void *ctx, const char *path, uint64_t size, uint64_t delivered)
+{
+	(void)path;
+	*(uint64_t *)ctx += size > delivered ? size - delivered : 0;
+}
+
+/* --once: a progress line over the bytes between the checkpoints and the
+ * files' ends, unless the events go to stdout where they may be seen. */
+static void start_progress(struct ship_ctx *c)
+{
+	uint64_t unread = 0;
+
+	if (!c->once || !c->t || c->quiet || c->no_progress ||
+	    (c->out_fd == 1 && !ls_progress_stdout_unseen()))
+		return;
+	ls_tailer_each(c->t, add_unread, &unread);
+	ls_progress_start(unread);
+}
+
 static void print_summary(struct ship_ctx *c, int64_t started_ms)
 {
 	struct ls_tailer_stats st;
@@ -1654,19 +1681,23 @@ int cmd_ship(int argc, char **argv)
 		ls_die_msg(NULL, "%s", sig_fd < 0 ? strerror(errno) : err.msg);
 		goto out;
 	}
+	start_progress(c);
 	if (run(c, sig_fd) < 0)
 		goto out;
-	if (c->once)
-		print_summary(c, started);
+	ls_progress_end();
 	if (c->gave_up || (c->once && (c->queue || c->batches)))
 		exit_code = 3;
 	else if (c->once && c->dead)
 		exit_code = 4;
 	else
 		exit_code = 0;
+	/* -q: the line stays for a run that failed or dead-lettered */
+	if (c->once && (!c->quiet || exit_code))
+		print_summary(c, started);
 	if (c->replay && exit_code != 3 && unlink(c->replay_path) < 0)
 		ls_die_msg(NULL, "warning: cannot remove %s: %s", c->replay_path, strerror(errno));
 out:
+	ls_progress_end();
 	if (sig_fd >= 0)
 		close(sig_fd);
 	reload = c->reload && exit_code == 0;

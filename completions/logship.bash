@@ -20,6 +20,7 @@ _logship_arg()
 		--since) _logship_kind=text ;;
 		--until) _logship_kind=text ;;
 		--summary) _logship_kind='words:md' ;;
+		--summary-file) _logship_kind=file ;;
 		--fail-on) _logship_kind='words:informational low medium high critical' ;;
 		--tz) _logship_kind=text ;;
 		--max-line) _logship_kind=text ;;
@@ -128,9 +129,9 @@ _logship_options()
 {
 	_logship_kind=
 	case $1 in
-	parse) _logship_kind='--format --regex --patterns --output --fields --where --count --max-count --unparsed --since --until --stats --summary --fail-on --no-tag --no-redact --tz --max-line --multiline-start --multiline-max-lines --multiline-max-bytes --color --help' ;;
+	parse) _logship_kind='--format --regex --patterns --output --fields --where --count --max-count --unparsed --since --until --stats --summary --summary-file --fail-on --no-progress --no-tag --no-redact --tz --max-line --multiline-start --multiline-max-lines --multiline-max-bytes --color --help' ;;
 	tail) _logship_kind='--lines --from-start --state --name --exclude --poll --partial-timeout --rotate-wait --max-open --checkpoint-interval --forget-after --journal --journal-unit --journal-match --journal-directory --format --regex --patterns --output --fields --where --no-tag --no-redact --tz --max-line --multiline-start --multiline-max-lines --multiline-max-bytes --color --help' ;;
-	ship) _logship_kind='--to --once --config --check --metrics-file --replay-dead-letter --state --name --start-at --exclude --batch-size --batch-bytes --flush-interval --compress --concurrency --max-inflight-bytes --backoff-base --backoff-cap --max-retry-time --dead-letter-max-bytes --header --header-env --auth-env --auth-file --label --create-table --cacert --client-cert --client-key --insecure --timeout --shutdown-timeout --checkpoint-interval --poll --partial-timeout --rotate-wait --max-open --forget-after --journal --journal-unit --journal-match --journal-directory --format --regex --patterns --where --no-tag --no-redact --tz --max-line --multiline-start --multiline-max-lines --multiline-max-bytes --color --help' ;;
+	ship) _logship_kind='--to --once --quiet --no-progress --config --check --metrics-file --replay-dead-letter --state --name --start-at --exclude --batch-size --batch-bytes --flush-interval --compress --concurrency --max-inflight-bytes --backoff-base --backoff-cap --max-retry-time --dead-letter-max-bytes --header --header-env --auth-env --auth-file --label --create-table --cacert --client-cert --client-key --insecure --timeout --shutdown-timeout --checkpoint-interval --poll --partial-timeout --rotate-wait --max-open --forget-after --journal --journal-unit --journal-match --journal-directory --format --regex --patterns --where --no-tag --no-redact --tz --max-line --multiline-start --multiline-max-lines --multiline-max-bytes --color --help' ;;
 	status) _logship_kind='--state --help' ;;
 	patterns) _logship_kind='--patterns --names --kind --help' ;;
 	esac

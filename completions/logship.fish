@@ -23,7 +23,7 @@ end
 function __logship_takes_arg
 	switch $argv[1]
 		case parse
-			contains -- $argv[2] -f --format -e --regex --patterns -o --output --fields -w --where -m --max-count --since --until --summary --fail-on --tz --max-line --multiline-start --multiline-max-lines --multiline-max-bytes --color
+			contains -- $argv[2] -f --format -e --regex --patterns -o --output --fields -w --where -m --max-count --since --until --summary --summary-file --fail-on --tz --max-line --multiline-start --multiline-max-lines --multiline-max-bytes --color
 		case tail
 			contains -- $argv[2] -n --lines --state --name --exclude --poll --partial-timeout --rotate-wait --max-open --checkpoint-interval --forget-after --journal-unit --journal-match --journal-directory -f --format -e --regex --patterns -o --output --fields -w --where --tz --max-line --multiline-start --multiline-max-lines --multiline-max-bytes --color
 		case ship
@@ -111,7 +111,9 @@ complete -c logship -n '__logship_sub_is parse' -l since -x -d 'only events at o
 complete -c logship -n '__logship_sub_is parse' -l until -x -d 'only events before TIME'
 complete -c logship -n '__logship_sub_is parse' -l stats -d 'print lines, bytes, events, unparsed, per format and tag on stderr'
 complete -c logship -n '__logship_sub_is parse' -l summary -x -a 'md' -d 'print a Markdown summary instead of the events'
+complete -c logship -n '__logship_sub_is parse' -l summary-file -r -F -d 'append the Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY); events still printed'
 complete -c logship -n '__logship_sub_is parse' -l fail-on -x -a 'informational low medium high critical' -d 'exit 1 when an event is at or above LEVEL (low, medium, ...)'
+complete -c logship -n '__logship_sub_is parse' -l no-progress -d 'no progress line on stderr (shown only on a terminal)'
 complete -c logship -n '__logship_sub_is parse' -l no-tag -d 'do not apply the security rules'
 complete -c logship -n '__logship_sub_is parse' -l no-redact -d 'do not redact passwords, tokens, keys and card numbers'
 complete -c logship -n '__logship_sub_is parse' -l tz -x -d 'time zone for times without one (default: TZ)'
@@ -159,6 +161,8 @@ complete -c logship -n '__logship_sub_is tail' -F
 # ship
 complete -c logship -n '__logship_sub_is ship' -l to -x -d 'the sink: http(s)://, clickhouse+http://host:port/DB.TABLE, elasticsearch+, loki+, splunk+, otlp+, file:///path or -'
 complete -c logship -n '__logship_sub_is ship' -l once -d 'ship what is there now, then exit (0 done, 3 sink failing, 4 some dead-lettered)'
+complete -c logship -n '__logship_sub_is ship' -s q -l quiet -d '--once: no progress line, no summary line unless the exit status is 3 or 4'
+complete -c logship -n '__logship_sub_is ship' -l no-progress -d '--once: no progress line on stderr (shown only on a terminal)'
 complete -c logship -n '__logship_sub_is ship' -l config -r -F -d 'read settings from FILE (\'key: value\' per line, keys are these options\' names; \'path: GLOB\' adds inputs)'
 complete -c logship -n '__logship_sub_is ship' -l check -d 'with --config: check the settings and the sink URL, then exit'
 complete -c logship -n '__logship_sub_is ship' -l metrics-file -r -F -d 'write Prometheus metrics to FILE every 10 s (textfile collector)'
