@@ -193,18 +193,6 @@ struct ship_ctx {
 
 /* ---- options ---------------------------------------------------------- */
 
-static int duration(const char *opt, const char *arg, long long unit, int64_t *out)
-{
-	long long v = ls_opts_duration_ms(arg, unit);
-
-	if (v < 0) {
-		ls_die_msg("ship", "%s: '%s' is not a duration (500ms, 5s, 10m, 24h)", opt, arg);
-		return -2;
-	}
-	*out = v;
-	return 0;
-}
-
 static int add_list(const char **list, int *n, const char *opt, const char *arg)
 {
 	if (*n == MAX_LIST) {
@@ -322,24 +310,24 @@ static int handle_opt(void *vctx, int key, const char *arg)
 	case OPT_CLIENT_CERT: c->ho.client_cert = arg; break;
 	case OPT_CLIENT_KEY: c->ho.client_key = arg; break;
 	case OPT_INSECURE: c->ho.insecure = 1; break;
-	case OPT_FLUSH: return duration("--flush-interval", arg, 1000, &c->flush_ms);
-	case OPT_BACKOFF_BASE: return duration("--backoff-base", arg, 1, &c->backoff_base);
-	case OPT_BACKOFF_CAP: return duration("--backoff-cap", arg, 1000, &c->backoff_cap);
-	case OPT_MAX_RETRY: return duration("--max-retry-time", arg, 1000, &c->max_retry_ms);
-	case OPT_SHUTDOWN: return duration("--shutdown-timeout", arg, 1000, &c->shutdown_ms);
+	case OPT_FLUSH: return ls_duration_opt("ship", "--flush-interval", arg, 1000, &c->flush_ms);
+	case OPT_BACKOFF_BASE: return ls_duration_opt("ship", "--backoff-base", arg, 1, &c->backoff_base);
+	case OPT_BACKOFF_CAP: return ls_duration_opt("ship", "--backoff-cap", arg, 1000, &c->backoff_cap);
+	case OPT_MAX_RETRY: return ls_duration_opt("ship", "--max-retry-time", arg, 1000, &c->max_retry_ms);
+	case OPT_SHUTDOWN: return ls_duration_opt("ship", "--shutdown-timeout", arg, 1000, &c->shutdown_ms);
 	case OPT_CKPT_INTERVAL:
-		return duration("--checkpoint-interval", arg, 1000, &c->to.checkpoint_interval_ms);
+		return ls_duration_opt("ship", "--checkpoint-interval", arg, 1000, &c->to.checkpoint_interval_ms);
 	case OPT_PARTIAL_TIMEOUT:
-		return duration("--partial-timeout", arg, 1000, &c->to.partial_timeout_ms);
-	case OPT_ROTATE_WAIT: return duration("--rotate-wait", arg, 1000, &c->to.rotate_wait_ms);
-	case OPT_FORGET_AFTER: return duration("--forget-after", arg, 1000, &c->to.forget_after_ms);
+		return ls_duration_opt("ship", "--partial-timeout", arg, 1000, &c->to.partial_timeout_ms);
+	case OPT_ROTATE_WAIT: return ls_duration_opt("ship", "--rotate-wait", arg, 1000, &c->to.rotate_wait_ms);
+	case OPT_FORGET_AFTER: return ls_duration_opt("ship", "--forget-after", arg, 1000, &c->to.forget_after_ms);
 	case OPT_TIMEOUT:
-		if (duration("--timeout", arg, 1000, &ms) < 0)
+		if (ls_duration_opt("ship", "--timeout", arg, 1000, &ms) < 0)
 			return -2;
 		c->ho.timeout_ms = (long)(ms > 0 ? ms : 1);
 		break;
 	case OPT_POLL:
-		if (duration("--poll", arg, 1, &ms) < 0)
+		if (ls_duration_opt("ship", "--poll", arg, 1, &ms) < 0)
 			return -2;
 		c->to.poll_ms = ms < 1 ? 1 : (int)(ms > 3600000 ? 3600000 : ms);
 		break;
@@ -1029,19 +1017,6 @@ finished:
 
 /* ---- the main loop ---------------------------------------------------- */
 
-static int signal_fd(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -1;
-	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-}
-
 /* The poll timeout: the tailer's timers, the filling batch's flush time and
  * the next retry. */
 static int next_timeout(struct ship_ctx *c, int reading)
@@ -1341,38 +1316,6 @@ static int load_header_env(struct ship_ctx *c)
 	return 0;
 }
 
-static int state_name(struct ship_ctx *c, char **paths, int n, char *name, size_t size)
-{
-	char cwd[4096], **abs;
-	int rc = -1;
-
-	if (c->name) {
-		snprintf(name, size, "%s", c->name);
-		return 0;
-	}
-	if (c->ja.enabled || n == 0) {
-		const char *input[1] = { c->ja.jo.directory ? c->ja.jo.directory : "journal" };
-		ls_checkpoint_pipeline_name("ship-journal", input, 1, c->sc.url, name, size);
-		return 0;
-	}
-	if (!getcwd(cwd, sizeof(cwd)) || !(abs = calloc((size_t)n, sizeof(*abs))))
-		return -1;
-	for (int i = 0; i < n; i++) {
-		size_t len = strlen(cwd) + strlen(paths[i]) + 2;
-		if (!(abs[i] = malloc(len)))
-			goto out;
-		snprintf(abs[i], len, paths[i][0] == '/' ? "%s%s" : "%s/%s",
-			 paths[i][0] == '/' ? "" : cwd, paths[i]);
-	}
-	ls_checkpoint_pipeline_name("ship", (const char *const *)abs, n, c->sc.url, name, size);
-	rc = 0;
-out:
-	for (int i = 0; i < n; i++)
-		free(abs[i]);
-	free(abs);
-	return rc;
-}
-
 /* --replay-dead-letter: moves the dead letters to NAME.ndjson.replay (new
  * rejects go to a fresh NAME.ndjson) and opens them; an interrupted replay's
  * file is taken up again. */
@@ -1410,7 +1353,8 @@ static int setup(struct ship_ctx *c, char **paths, int n)
 	}
 	if (!c->state_dir)
 		c->state_dir = dir;
-	if (state_name(c, paths, n, name, sizeof(name)) < 0) {
+	if (ls_state_name("ship", c->name, c->ja.enabled, c->ja.jo.directory, paths, n,
+			  c->sc.url, name, sizeof(name)) < 0) {
 		ls_die_msg(NULL, "out of memory");
 		return 2;
 	}
@@ -1632,7 +1576,7 @@ int cmd_ship(int argc, char **argv)
 		goto out;
 	}
 	/* from here on a signal asks for a clean stop */
-	sig_fd = signal_fd();
+	sig_fd = ls_signal_fd();
 	if (load_auth(c) < 0 || load_header_env(c) < 0 || ls_now_ms(&c->co.po.now_ms) < 0)
 		goto out;
 	if (c->ho.insecure)
