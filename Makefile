@@ -17,7 +17,7 @@ LIBS_PC := $(LIBS_LINKED) $(LIBS_LOADED)
 DEB_BUILD := gcc make pkg-config libpcre2-dev libcurl4-openssl-dev zlib1g-dev \
 	libzstd-dev libxxhash-dev libsystemd-dev libcunit1-dev
 DEB_TEST := util-linux bsdextrautils gzip zstd procps time valgrind systemd-journal-remote \
-	zsh fish bash-completion clickhouse-server clickhouse-client
+	zsh fish bash-completion clickhouse-server clickhouse-client clang libclang-rt-14-dev
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2
 CFLAGS ?= -O2 -g
@@ -148,6 +148,9 @@ install: all
 	  install -m 644 completions/logship.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/logship.fish; }
 
 clean:
-	rm -rf build build-san logship
+	rm -rf build build-san build-fuzz logship
 
 FORCE:
+
+# libFuzzer harnesses: make fuzz, make fuzz-check (see tests/fuzz/fuzz.mk).
+include tests/fuzz/fuzz.mk

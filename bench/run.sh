@@ -9,6 +9,11 @@
 # Then `logship tail`: the delay from a write to the printed event, the
 # throughput on a file appended at full speed (against parse on the same
 # data) and a thousand idle files (CPU, memory); bench/latency.c times those.
+# Then `logship ship --once` of the nginx corpus into a file (the no-network
+# baseline), the fake HTTP sink (tests/integration/fakesink.c, gzip and zstd)
+# and a private clickhouse-server on loopback (bench/clickhouse.sh): events/s,
+# MB/s, CPU seconds per million events, peak RSS, every event checked to
+# have arrived.
 # Exits 0 even when targets fail: it reports, it does not gate.
 #
 # Knobs (environment): BENCH_RUNS (3), BENCH_NGINX_LINES (1000000),
@@ -17,6 +22,8 @@
 # BENCH_CALLGRIND (1: instruction counts on a 20k-line slice; 0 skips),
 # BENCH_MEMCHECK (1), BENCH_TAIL (1: the tail benchmarks; 0 skips),
 # BENCH_LATENCY_WRITES (1000), BENCH_IDLE_FILES (1000),
+# BENCH_SHIP (1: the ship benchmarks; 0 skips), BENCH_SHIP_SLOW (5: a ship
+# run slower than this many seconds is not repeated),
 # BENCH_DOC (docs/BENCHMARKS.md; empty: do not write).
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -31,6 +38,8 @@ DO_MEMCHECK=${BENCH_MEMCHECK:-1}
 DO_TAIL=${BENCH_TAIL:-1}
 LAT_WRITES=${BENCH_LATENCY_WRITES:-1000}
 IDLE_FILES=${BENCH_IDLE_FILES:-1000}
+DO_SHIP=${BENCH_SHIP:-1}
+SHIP_SLOW=${BENCH_SHIP_SLOW:-5}
 DOC=${BENCH_DOC-docs/BENCHMARKS.md}
 SLICE_LINES=20000
 RSS_CAP_KIB=$((16 * 1024))
@@ -48,8 +57,26 @@ die() { echo "bench: $*" >&2; exit 2; }
 TIME_BIN=/usr/bin/time
 [ -x "$TIME_BIN" ] || die "/usr/bin/time is missing: apt-get install time"
 
+# The ship benchmarks start servers (the fake sink, clickhouse-server): they
+# are stopped by their PID whatever way this script ends.
+SINK_PID="" SHIP_RUN_PID=""
+# shellcheck source=bench/clickhouse.sh
+source "$ROOT/bench/clickhouse.sh" || die "cannot read bench/clickhouse.sh"
 TMP=$(mktemp -d) || die "mktemp failed"
-trap 'rm -rf "$TMP"' EXIT
+cleanup() {
+	if [ -n "$SHIP_RUN_PID" ]; then
+		kill "$SHIP_RUN_PID" 2>/dev/null # timeout(1) passes it on to logship
+		wait "$SHIP_RUN_PID" 2>/dev/null
+	fi
+	if [ -n "$SINK_PID" ]; then
+		kill "$SINK_PID" 2>/dev/null
+		wait "$SINK_PID" 2>/dev/null
+	fi
+	ch_stop
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
 mkdir -p "$TMP/home" "$TMP/config"
 # The binary measured is a copy taken now: a `make` running meanwhile (it
 # relinks ./logship, and removes it when the link fails) changes nothing here.
@@ -323,6 +350,203 @@ if [ "$DO_TAIL" = 1 ]; then
 	rm -rf "$TMP/idle"
 fi
 
+# ---------------------------------------------------------------- ship
+
+# `logship ship --once` of the nginx corpus with the shipping defaults
+# (batches of 1000 events / 1 MiB, gzip, 2 requests in flight,
+# --max-inflight-bytes 8 MiB), a fresh --state and an empty sink each run:
+# into a file (no network), the fake HTTP sink (gzip, then zstd) and
+# ClickHouse on loopback. After every run the sink's count must equal the
+# events logship reports, or the row is an error. Results by key: S_*.
+S_KEYS=()
+declare -A S_SEC S_CPU S_RSS S_RUNS S_EVENTS S_ERR S_BASE_RSS S_BASE_ERR S_SINK_CPU S_BATCHES S_RETRIES
+SHIP_INFLIGHT_KIB=$((8 * 1024))
+SHIP_CAP_KIB=$((SHIP_INFLIGHT_KIB + 16 * 1024))
+SHIP_TIMEOUT=300
+SHIP_BASE_LINES=1000
+FAKESINK=$TMP/fakesink
+SHIP_TO="" SHIP_ERR="" SINK_PORT="" CH_START_MS="" CH_TABLE="" CH_RUN=0
+
+# sink_start: a fake sink recording into $TMP/sink.out; sets SINK_PID, SINK_PORT.
+sink_start() {
+	local i
+	rm -f "$TMP/sink.port" "$TMP/sink.out" "$TMP/sink.log"
+	"$FAKESINK" --port-file "$TMP/sink.port" --out "$TMP/sink.out" --log "$TMP/sink.log" \
+		2>"$TMP/sink.err" &
+	SINK_PID=$!
+	for ((i = 0; i < 200; i++)); do
+		[ -s "$TMP/sink.port" ] && break
+		kill -0 "$SINK_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	if [ ! -s "$TMP/sink.port" ]; then
+		SHIP_ERR="the fake sink did not start: $(head -c 200 "$TMP/sink.err" | head -n 1)"
+		sink_stop
+		return 1
+	fi
+	SINK_PORT=$(cat "$TMP/sink.port")
+	touch "$TMP/sink.out"
+}
+sink_stop() {
+	[ -n "$SINK_PID" ] || return 0
+	kill "$SINK_PID" 2>/dev/null
+	wait "$SINK_PID" 2>/dev/null
+	SINK_PID=""
+}
+
+# ship_prep KIND [FILE]: an empty sink and no state; sets SHIP_TO.
+ship_prep() {
+	rm -rf "$TMP/ship-state"
+	SHIP_ERR=""
+	case $1 in
+	file)
+		rm -f "$TMP/ship.out"
+		SHIP_TO="file://$TMP/ship.out"
+		;;
+	fakesink)
+		sink_stop
+		sink_start || return 1
+		SHIP_TO="http://127.0.0.1:$SINK_PORT/ingest"
+		;;
+	clickhouse)
+		# A new table each run: dropping the last one waits for its
+		# merges (minutes on a busy machine); the data goes with $TMP.
+		[ -n "$CH_PID" ] || { SHIP_ERR=$CH_ERR; return 1; }
+		CH_TABLE=default.bench_$((++CH_RUN))
+		SHIP_TO="clickhouse+http://127.0.0.1:$CH_PORT/$CH_TABLE"
+		;;
+	esac
+}
+# ship_sink_pid KIND: the server's PID, for its CPU time (none for a file).
+ship_sink_pid() {
+	case $1 in fakesink) echo "$SINK_PID" ;; clickhouse) echo "$CH_PID" ;; esac
+}
+# ship_count KIND: SR_GOT, the events the sink holds (then frees the space).
+ship_count() {
+	case $1 in
+	file)
+		SR_GOT=$(wc -l <"$TMP/ship.out" 2>/dev/null || echo 0)
+		rm -f "$TMP/ship.out"
+		;;
+	fakesink)
+		sink_stop
+		SR_GOT=$(wc -l <"$TMP/sink.out")
+		rm -f "$TMP/sink.out"
+		;;
+	clickhouse) SR_GOT=$(chq "SELECT count() FROM $CH_TABLE") ;;
+	esac
+}
+# ship_once KIND FILE OPTS...: one timed run; sets SR_RC SR_SEC SR_CPU SR_RSS
+# SR_EVENTS SR_GOT SR_SINK_CPU SR_BATCHES SR_RETRIES (SR_RC 99: no sink).
+ship_once() {
+	local kind=$1 file=$2 t0 t1 pid s0="" s1="" u s
+	shift 2
+	SR_SEC="" SR_CPU="" SR_RSS=0 SR_EVENTS="" SR_GOT="" SR_SINK_CPU="" SR_BATCHES="" SR_RETRIES=""
+	if ! ship_prep "$kind"; then
+		SR_RC=99
+		return
+	fi
+	pid=$(ship_sink_pid "$kind")
+	[ -n "$pid" ] && s0=$(cpu_ticks "$pid")
+	t0=$EPOCHREALTIME
+	# In the background, so that a signal to this script is handled at once
+	# (cleanup stops this run and the servers).
+	timeout "$SHIP_TIMEOUT" "$TIME_BIN" -f '%U %S %M' -o "$TMP/time" "${RUN_ENV[@]}" \
+		"$LOGSHIP" ship --once --state "$TMP/ship-state" "$@" --to "$SHIP_TO" "$file" \
+		>/dev/null 2>"$TMP/err" </dev/null &
+	SHIP_RUN_PID=$!
+	wait "$SHIP_RUN_PID"
+	SR_RC=$?
+	SHIP_RUN_PID=""
+	t1=$EPOCHREALTIME
+	[ -n "$pid" ] && s1=$(cpu_ticks "$pid")
+	if [[ $s0 =~ ^[0-9]+$ && $s1 =~ ^[0-9]+$ ]]; then
+		SR_SINK_CPU=$(awk -v t=$((s1 - s0)) -v h="$CLK_TCK" 'BEGIN { printf "%.2f", t / h }')
+	fi
+	SR_SEC=$(awk -v a="${t0/,/.}" -v b="${t1/,/.}" 'BEGIN { printf "%.3f", b - a }')
+	read -r u s SR_RSS < <(tail -n 1 "$TMP/time")
+	[[ $SR_RSS =~ ^[0-9]+$ ]] || SR_RSS=0
+	SR_CPU=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+	# "logship ship: 1 files, N events, B bytes read, N batches, N retries, ..."
+	read -r SR_EVENTS SR_BATCHES SR_RETRIES < <(sed -n \
+		's/^logship ship: .* \([0-9][0-9]*\) events, .* \([0-9][0-9]*\) batches, \([0-9][0-9]*\) retries.*/\1 \2 \3/p' \
+		"$TMP/err" | tail -n 1)
+	ship_count "$kind"
+}
+
+# ship_measure KEY KIND LABEL OPTS...: best wall time of up to RUNS runs
+# (no more once one is slower than SHIP_SLOW), then one run on a SHIP_BASE_LINES-line slice
+# for the peak RSS of a small run.
+ship_measure() {
+	local key=$1 kind=$2 i best="" maxrss=0 n=0
+	LABEL[ship.$key]=$3
+	shift 3
+	S_KEYS+=("$key")
+	for ((i = 0; i < RUNS; i++)); do
+		ship_once "$kind" "$NGINX" "$@"
+		if [ "$SR_RC" = 99 ]; then
+			S_ERR[$key]=$SHIP_ERR
+			break
+		fi
+		n=$((n + 1))
+		if [ "$SR_RC" != 0 ]; then
+			S_ERR[$key]="exit $SR_RC$([ "$SR_RC" = 124 ] && echo " (timed out after $SHIP_TIMEOUT s)")$(stderr_line)"
+			break
+		elif ! [[ $SR_EVENTS =~ ^[0-9]+$ ]]; then
+			S_ERR[$key]="no summary line on stderr$(stderr_line)"
+			break
+		elif [ "$SR_GOT" != "$SR_EVENTS" ]; then
+			S_ERR[$key]="the sink holds $(head -c 200 <<<"$SR_GOT" | head -n 1) of $SR_EVENTS events (run $n)"
+			break
+		fi
+		((SR_RSS > maxrss)) && maxrss=$SR_RSS
+		if faster "$SR_SEC" "$best"; then
+			best=$SR_SEC
+			S_CPU[$key]=$SR_CPU S_SINK_CPU[$key]=$SR_SINK_CPU S_EVENTS[$key]=$SR_EVENTS
+			S_BATCHES[$key]=$SR_BATCHES S_RETRIES[$key]=$SR_RETRIES
+		fi
+		awk -v a="$SR_SEC" -v s="$SHIP_SLOW" 'BEGIN { exit !(a > s) }' && break
+	done
+	S_RUNS[$key]=$n
+	[ -n "${S_ERR[$key]:-}" ] && return
+	S_SEC[$key]=$best
+	S_RSS[$key]=$maxrss
+	ship_once "$kind" "$TMP/ship-slice.log" "$@"
+	if [ "$SR_RC" = 0 ] && [ "$SR_GOT" = "$SR_EVENTS" ]; then
+		S_BASE_RSS[$key]=$SR_RSS
+	else
+		S_BASE_ERR[$key]="the $SHIP_BASE_LINES-line run failed: exit $SR_RC${SHIP_ERR:+ ($SHIP_ERR)}, $(head -c 100 <<<"$SR_GOT" | head -n 1) of ${SR_EVENTS:-?} events$(stderr_line)"
+	fi
+}
+
+if [ "$DO_SHIP" = 1 ]; then
+	echo "bench: ship --once of the nginx corpus: file, fake sink, ClickHouse; best of $RUNS" >&2
+	head -n "$SHIP_BASE_LINES" "$NGINX" >"$TMP/ship-slice.log"
+
+	ship_measure file file "logship ship --once --to file:///TMP/out.ndjson FILE"
+
+	if ${CC:-cc} -O2 -o "$FAKESINK" "$ROOT/tests/integration/fakesink.c" -lz -lzstd 2>"$TMP/cc.err"; then
+		ship_measure fake fakesink "logship ship --once --to http://127.0.0.1:PORT/ingest FILE"
+		ship_measure fake-zstd fakesink "logship ship --once --compress zstd --to http://127.0.0.1:PORT/ingest FILE" \
+			--compress zstd
+	else
+		for k in fake fake-zstd; do
+			S_KEYS+=("$k")
+			S_ERR[$k]="cannot compile tests/integration/fakesink.c: $(head -c 200 "$TMP/cc.err" | head -n 1)"
+		done
+		LABEL[ship.fake]="logship ship --once --to http://127.0.0.1:PORT/ingest FILE"
+		LABEL[ship.fake-zstd]="logship ship --once --compress zstd --to http://127.0.0.1:PORT/ingest FILE"
+	fi
+
+	t0=$(date +%s%3N)
+	ch_start "$TMP/ch" && CH_START_MS=$(($(date +%s%3N) - t0))
+	ship_measure clickhouse clickhouse \
+		"logship ship --once --create-table --to clickhouse+http://127.0.0.1:PORT/default.bench_N FILE" \
+		--create-table
+	ch_stop
+	rm -rf "$TMP/ch" "$TMP/ship-state"
+fi
+
 # ---------------------------------------------------------------- callgrind
 
 # Instructions per line on a 20k-line slice, minus the cost of starting up
@@ -536,6 +760,48 @@ if [ "$DO_TAIL" = 1 ]; then
 	fi
 fi
 
+# ---- ship
+# ship_rows: "label|command|seconds|events/s|MB/s|CPU s per M events|RSS MiB|note"
+ship_rows() {
+	local k note
+	for k in "${S_KEYS[@]}"; do
+		case $k in
+		file) l="file (no network)" ;;
+		fake) l="fake HTTP sink, gzip" ;;
+		fake-zstd) l="fake HTTP sink, zstd" ;;
+		clickhouse) l="ClickHouse${CH_VERSION:+ $CH_VERSION}, HTTP, gzip" ;;
+		esac
+		if [ -z "${S_SEC[$k]:-}" ]; then
+			echo "$l|${LABEL[ship.$k]}|ERROR|-|-|-|-|${S_ERR[$k]:-not run}"
+			continue
+		fi
+		note="${S_EVENTS[$k]} events arrived, ${S_BATCHES[$k]} requests, ${S_RETRIES[$k]} retries"
+		[ -n "${S_SINK_CPU[$k]}" ] && note="$note; the server's CPU ${S_SINK_CPU[$k]} s"
+		[ -n "${S_BASE_RSS[$k]:-}" ] && note="$note; peak RSS $(mib "${S_BASE_RSS[$k]}") MiB for $SHIP_BASE_LINES lines"
+		[ -n "${S_BASE_ERR[$k]:-}" ] && note="$note; ${S_BASE_ERR[$k]}"
+		[ "${S_RUNS[$k]}" -lt "$RUNS" ] && note="$note; ${S_RUNS[$k]} run"
+		echo "$l|${LABEL[ship.$k]}|${S_SEC[$k]}|$(lps "${S_EVENTS[$k]}" "${S_SEC[$k]}")|$(mbps "${C_BYTES[nginx]}" "${S_SEC[$k]}")|$(awk -v c="${S_CPU[$k]}" -v e="${S_EVENTS[$k]}" 'BEGIN { printf "%.2f", c * 1e6 / e }')|$(mib "${S_RSS[$k]}")|$note"
+	done
+}
+
+if [ "$DO_SHIP" = 1 ]; then
+	if [ -n "${C_LINES[nginx]:-}" ] && ok_run nginx.count; then
+		for k in "${S_KEYS[@]}"; do
+			[ -n "${S_SEC[$k]:-}" ] || continue
+			[ "${S_EVENTS[$k]}" = "${R_OUT[nginx.count]}" ] && s=PASS || s=FAIL
+			target "$s" "ship → $k: ${S_EVENTS[$k]} events shipped and received, \`parse -c\` counts ${R_OUT[nginx.count]} (target: equal)"
+		done
+	fi
+	for k in "${S_KEYS[@]}"; do
+		if [ -z "${S_SEC[$k]:-}" ]; then
+			target FAIL "ship → $k: not measured (${S_ERR[$k]:-not run})"
+			continue
+		fi
+		((S_RSS[$k] <= SHIP_CAP_KIB)) && s=PASS || s=FAIL
+		target "$s" "ship → $k: peak RSS $(mib "${S_RSS[$k]}") MiB (target ≤ --max-inflight-bytes $((SHIP_INFLIGHT_KIB / 1024)) MiB + 16 MiB = $((SHIP_CAP_KIB / 1024)) MiB${S_BASE_RSS[$k]:+; $(mib "${S_BASE_RSS[$k]}") MiB for $SHIP_BASE_LINES lines})"
+	done
+fi
+
 # ---- terminal
 for c in "${CORPORA[@]}"; do
 	keys=()
@@ -559,6 +825,14 @@ if [ "$DO_TAIL" = 1 ]; then
 	while IFS='|' read -r l cmd r; do
 		printf '  %-58s %s\n' "$l" "$r"
 	done < <(tail_rows)
+fi
+if [ "$DO_SHIP" = 1 ]; then
+	echo
+	echo "ship --once, nginx corpus (${C_LINES[nginx]} lines, ${C_BYTES[nginx]} bytes)"
+	printf '  %-32s %8s %9s %7s %9s %8s  %s\n' sink seconds events/s MB/s "CPU s/M" "RSS MiB" note
+	while IFS='|' read -r l cmd sec eps mb cpm rss note; do
+		printf '  %-32s %8s %9s %7s %9s %8s  %s\n' "$l" "$sec" "$eps" "$mb" "$cpm" "$rss" "$note"
+	done < <(ship_rows)
 fi
 if ((${#CG_ROWS[@]})); then
 	echo
@@ -659,6 +933,27 @@ if [ -n "$DOC" ]; then
 			while IFS='|' read -r l cmd r; do
 				echo "| $l | \`$cmd\` | $r |"
 			done < <(tail_rows)
+		fi
+		if [ "$DO_SHIP" = 1 ]; then
+			echo
+			echo "## ship"
+			echo
+			echo "\`logship ship --once\` of the nginx corpus with the shipping defaults (batches of 1000"
+			echo "events or 1 MiB, gzip where the sink takes it, 2 requests in flight, \`--max-inflight-bytes\`"
+			echo "8 MiB), a fresh \`--state\` and an empty sink for every run (best of $RUNS, no more runs after one slower"
+			echo "than ${SHIP_SLOW}s). Sinks: a file; \`tests/integration/fakesink.c\` on loopback (it decompresses"
+			echo "and records every body); a private clickhouse-server on loopback (bench/clickhouse.sh${CH_START_MS:+,}"
+			echo "${CH_START_MS:+started in $CH_START_MS ms, }a new table made by \`--create-table\` for each run)."
+			echo "Every run is checked: the lines in the file or the fake sink's record, or \`count()\` in"
+			echo "ClickHouse, equal the events logship reports. MB/s is input bytes per second; CPU is"
+			echo "logship's user + system time (the server's own CPU is in the note); peak RSS is"
+			echo "logship's, from /usr/bin/time."
+			echo
+			echo "| sink | command | seconds | events/s | MB/s | CPU s per M events | peak RSS MiB | note |"
+			echo "|---|---|---:|---:|---:|---:|---:|---|"
+			while IFS='|' read -r l cmd sec eps mb cpm rss note; do
+				echo "| $l | \`$cmd\` | $sec | $eps | $mb | $cpm | $rss | $note |"
+			done < <(ship_rows)
 		fi
 		if ((${#CG_ROWS[@]})); then
 			echo

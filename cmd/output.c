@@ -115,7 +115,9 @@ int ls_output_field(const struct ls_event *ev, const char *name, char tmp[64],
 }
 
 /* Appends s with the escapes a one-line text format needs: tab, newline,
- * CR, backslash, control bytes as \xHH; list separators become commas. */
+ * CR, backslash, control bytes as \xHH, the C1 controls U+0080..U+009F as
+ * \u00XX; list separators become commas. No byte that a terminal takes as
+ * a control (ESC, BEL, CSI ...) is copied. */
 static void put_escaped(struct ls_buf *b, const char *s, size_t len, int quote)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -125,12 +127,22 @@ static void put_escaped(struct ls_buf *b, const char *s, size_t len, int quote)
 		unsigned char c = (unsigned char)s[i];
 		const char *esc = NULL;
 		const char *xd = hex;
-		char xb[4];
+		char xb[6];
 		if (c >= 0x80) {
 			/* valid UTF-8 is copied; each invalid byte becomes \xHH,
 			 * as in the JSON output */
 			size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
 			if (n && i + n <= len && ls_utf8_valid(s + i, n)) {
+				unsigned char c1 = (unsigned char)s[i + 1];
+				/* some terminals act on UTF-8 C1 controls (U+009B is CSI) */
+				if (c == 0xc2 && c1 < 0xa0) {
+					ls_buf_append(b, s + run, i - run);
+					run = i + 2;
+					memcpy(xb, "\\u00", 4);
+					xb[4] = hex[c1 >> 4];
+					xb[5] = hex[c1 & 15];
+					ls_buf_append(b, xb, 6);
+				}
 				i += n - 1;
 				continue;
 			}
@@ -183,7 +195,8 @@ static void logfmt_pair(struct ls_buf *b, const char *key, const char *s, size_t
 	if (!*first)
 		ls_buf_putc(b, ' ');
 	*first = 0;
-	ls_buf_puts(b, key);
+	/* keys come from the input too (JSON object keys) */
+	put_escaped(b, key, strlen(key), 0);
 	ls_buf_putc(b, '=');
 	if (q)
 		ls_buf_putc(b, '"');
@@ -342,13 +355,13 @@ static void write_pretty(struct ls_output *out, const struct ls_event *ev)
 	f = ls_event_get(ev, "rule.id");
 	if (f) {
 		ls_buf_puts(b, out->color ? "  \033[1;35m[" : "  [");
-		ls_buf_append(b, f->val, f->len);
+		put_escaped(b, f->val, f->len, 0);
 		ls_buf_puts(b, out->color ? "]\033[0m" : "]");
 	}
 	f = ls_event_get(ev, "source.ip");
 	if (f && ev->severity >= 2) {
 		ls_buf_puts(b, " source.ip=");
-		ls_buf_append(b, f->val, f->len);
+		put_escaped(b, f->val, f->len, 0); /* captured from the line */
 	}
 	ls_buf_putc(b, '\n');
 }

@@ -152,7 +152,8 @@ static int compile_pattern(const struct ls_grok *g, const char *pattern,
 	return rc;
 }
 
-/* Splits "a=b" (sep '=') or "a -> b" (sep '>') into a new key/value. */
+/* Splits "a=b" (sep '=') or "a -> b" (sep '>') into a new key/value: 0,
+ * LS_EINVAL (no separator) or LS_ENOMEM (out left empty). */
 static int split_kv(const char *s, const char *sep, struct kv *out)
 {
 	const char *p = strstr(s, sep);
@@ -160,7 +161,7 @@ static int split_kv(const char *s, const char *sep, struct kv *out)
 	size_t klen;
 
 	if (!p || p == s)
-		return -1;
+		return LS_EINVAL;
 	klen = (size_t)(p - s);
 	while (klen > 0 && s[klen - 1] == ' ')
 		klen--;
@@ -168,7 +169,12 @@ static int split_kv(const char *s, const char *sep, struct kv *out)
 	v += strspn(v, " ");
 	out->key = strndup(s, klen);
 	out->val = strdup(v);
-	return out->key && out->val ? 0 : -1;
+	if (out->key && out->val)
+		return 0;
+	free(out->key);
+	free(out->val);
+	out->key = out->val = NULL;
+	return LS_ENOMEM;
 }
 
 static int add_multiline(struct ls_format *fm, const char *kinds,
@@ -176,6 +182,7 @@ static int add_multiline(struct ls_format *fm, const char *kinds,
 {
 	char regex[2048] = "";
 	const char *p = kinds;
+	unsigned seen = 0; /* each kind goes in once, so all of them fit in regex */
 
 	while (*p) {
 		size_t n = strcspn(p, " ,");
@@ -183,12 +190,15 @@ static int add_multiline(struct ls_format *fm, const char *kinds,
 		for (int k = 0; multiline_kinds[k].kind; k++) {
 			if (strlen(multiline_kinds[k].kind) == n &&
 			    strncmp(multiline_kinds[k].kind, p, n) == 0) {
+				found = 1;
+				if (seen & 1u << k)
+					continue;
+				seen |= 1u << k;
 				if (regex[0])
 					strcat(regex, "|");
 				strcat(regex, "(?:");
 				strcat(regex, multiline_kinds[k].regex);
 				strcat(regex, ")");
-				found = 1;
 			}
 		}
 		if (!found && n > 0)
@@ -200,6 +210,8 @@ static int add_multiline(struct ls_format *fm, const char *kinds,
 	}
 	if (!regex[0])
 		return 0;
+	/* a repeated multiline: replaces the earlier one */
+	ls_matcher_free(fm->continuation);
 	return ls_matcher_compile(&fm->continuation, regex, 0, NULL, err);
 }
 
@@ -217,6 +229,7 @@ static int format_prop(struct ls_formats *f, struct ls_format *fm,
 		       struct ls_error *err)
 {
 	const char *k = p->key, *v = p->value;
+	int rc;
 
 	if (strcmp(k, "match") == 0) {
 		if (fm->nmatch == FMT_MAX_MATCH)
@@ -238,7 +251,10 @@ static int format_prop(struct ls_formats *f, struct ls_format *fm,
 		struct kv kv;
 		if (fm->nmap == FMT_MAX_MAP)
 			goto too_many;
-		if (split_kv(v, "->", &kv) < 0)
+		rc = split_kv(v, "->", &kv);
+		if (rc == LS_ENOMEM)
+			goto nomem;
+		if (rc < 0)
 			goto bad;
 		fm->map[fm->nmap].from = kv.key;
 		fm->map[fm->nmap++].to = kv.val;
@@ -247,7 +263,10 @@ static int format_prop(struct ls_formats *f, struct ls_format *fm,
 	if (strcmp(k, "set") == 0) {
 		if (fm->nset == FMT_MAX_SET)
 			goto too_many;
-		if (split_kv(v, "=", &fm->set[fm->nset]) < 0)
+		rc = split_kv(v, "=", &fm->set[fm->nset]);
+		if (rc == LS_ENOMEM)
+			goto nomem;
+		if (rc < 0)
 			goto bad;
 		fm->set[fm->nset].type = set_type(fm->set[fm->nset].key);
 		fm->set[fm->nset].val_len = strlen(fm->set[fm->nset].val);
@@ -264,7 +283,10 @@ static int format_prop(struct ls_formats *f, struct ls_format *fm,
 				goto bad;
 			memcpy(item, s, n);
 			item[n] = '\0';
-			if (split_kv(item, "=", &fm->levels[fm->nlevels]) < 0)
+			rc = split_kv(item, "=", &fm->levels[fm->nlevels]);
+			if (rc == LS_ENOMEM)
+				goto nomem;
+			if (rc < 0)
 				goto bad;
 			fm->nlevels++;
 			s += n;
@@ -276,7 +298,9 @@ static int format_prop(struct ls_formats *f, struct ls_format *fm,
 			size_t n = strcspn(s, " ");
 			if (fm->naliases == FMT_MAX_ALIASES)
 				goto too_many;
-			fm->aliases[fm->naliases++] = strndup(s, n);
+			if (!(fm->aliases[fm->naliases] = strndup(s, n)))
+				goto nomem;
+			fm->naliases++;
 			s += n;
 		}
 		return 0;
@@ -284,14 +308,16 @@ static int format_prop(struct ls_formats *f, struct ls_format *fm,
 	if (strcmp(k, "require") == 0) {
 		if (fm->nrequire == FMT_MAX_SET)
 			goto too_many;
-		fm->require[fm->nrequire++] = strdup(v);
+		if (!(fm->require[fm->nrequire] = strdup(v)))
+			goto nomem;
+		fm->nrequire++;
 		return 0;
 	}
 	if (strcmp(k, "dataset") == 0) {
 		free(fm->dataset);
 		fm->dataset = strdup(v);
-		fm->dataset_len = strlen(v);
-		return 0;
+		fm->dataset_len = fm->dataset ? strlen(v) : 0;
+		return fm->dataset ? 0 : ls_error_set(err, LS_ENOMEM, "out of memory");
 	}
 	if (strcmp(k, "priority") == 0) {
 		fm->priority = atoi(v);
@@ -304,10 +330,14 @@ static int format_prop(struct ls_formats *f, struct ls_format *fm,
 		size_t n = strcspn(v, " ");
 		free(fm->reparse);
 		fm->reparse = strndup(v, n);
+		if (!fm->reparse)
+			goto nomem;
 		for (const char *s = v + n; *(s += strspn(s, " ")); s += strcspn(s, " ")) {
 			if (fm->ncand == FMT_MAX_CAND)
 				goto too_many;
-			fm->cand_names[fm->ncand++] = strndup(s, strcspn(s, " "));
+			if (!(fm->cand_names[fm->ncand] = strndup(s, strcspn(s, " "))))
+				goto nomem;
+			fm->ncand++;
 		}
 		return 0;
 	}
@@ -322,6 +352,8 @@ bad:
 too_many:
 	return ls_error_set(err, LS_EINVAL, "%s:%d: %s: too many '%s' lines",
 			    e->origin, p->line, e->name, k);
+nomem:
+	return ls_error_set(err, LS_ENOMEM, "out of memory");
 }
 
 static int insert_sorted(struct ls_formats *f, struct ls_format *fm)

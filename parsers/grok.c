@@ -185,7 +185,7 @@ char *ls_grok_expand(const struct ls_grok *g, const char *pattern,
 	fields->n = 0;
 	fields->fields = NULL;
 	if (expand(g, pattern, &out, fields, 0, err) < 0 ||
-	    ls_buf_reserve(&out, 1) < 0) {
+	    (ls_buf_reserve(&out, 1) < 0 && ls_error_set(err, LS_ENOMEM, "out of memory"))) {
 		ls_buf_release(&out);
 		ls_grok_fields_release(fields);
 		return NULL;

@@ -114,6 +114,22 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
 	return p[1] >= lo && p[1] <= hi ? 4 : 0;
 }
 
+/* 1 when p[0..n) starts with a C1 control (U+0080..U+009F, C2 80..C2 9F):
+ * valid UTF-8 that some terminals act on (U+009B is CSI), so it is written
+ * as \u00XX rather than copied. */
+static int is_c1(const unsigned char *p, size_t n)
+{
+	return n >= 2 && p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0;
+}
+
+static char *write_c1(char *w, unsigned char c)
+{
+	memcpy(w, "\\u00", 4);
+	w[4] = hex_lower[c >> 4];
+	w[5] = hex_lower[c & 15];
+	return w + 6;
+}
+
 /* ---- the fast string writer: room is known, no checks per byte ---- */
 
 
@@ -198,6 +214,11 @@ static char *write_string(char *w, const char *s, size_t len, int *invalid)
 			w += 2;
 			continue;
 		}
+		if (is_c1(p + i, len - i)) {
+			w = write_c1(w, p[i + 1]);
+			i += 2;
+			continue;
+		}
 		if (p[i] >= 0x80 && (seq = utf8_seq(p + i, len - i)) != 0) {
 			ls_copy_small(w, (const char *)p + i, seq);
 			w += seq;
@@ -227,7 +248,7 @@ static size_t plain_run(const unsigned char *p, size_t n)
 			i++;
 			continue;
 		}
-		if (p[i] < 0x80 || (seq = utf8_seq(p + i, n - i)) == 0)
+		if (p[i] < 0x80 || is_c1(p + i, n - i) || (seq = utf8_seq(p + i, n - i)) == 0)
 			break;
 		i += seq;
 	}
@@ -252,6 +273,12 @@ static int json_string_checked(struct ls_buf *out, const char *s, size_t len,
 		i += run;
 		if (i == len)
 			break;
+		if (is_c1(p + i, len - i)) {
+			if (ls_buf_append(out, esc, (size_t)(write_c1(esc, p[i + 1]) - esc)) < 0)
+				return LS_ENOMEM;
+			i += 2;
+			continue;
+		}
 		if (ls_buf_append(out, esc, (size_t)(write_escape(esc, p[i++], invalid) - esc)) < 0)
 			return LS_ENOMEM;
 	}
@@ -260,7 +287,7 @@ static int json_string_checked(struct ls_buf *out, const char *s, size_t len,
 
 /* Appends s as a JSON string (with quotes) to out. Valid UTF-8 is copied as
  * is; each invalid byte becomes the text \xHH (uppercase hex, as nginx
- * writes it); control characters and DEL are escaped. Returns 0, or
+ * writes it); control characters (C1 too) and DEL are escaped. Returns 0, or
  * LS_ENOMEM. Sets *invalid (when not NULL) to 1 if an invalid byte was
  * seen; leaves it alone otherwise. */
 int ls_json_string(struct ls_buf *out, const char *s, size_t len, int *invalid)

@@ -9,6 +9,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Bounds on one match, so a pattern with catastrophic backtracking
+ * ("^(a+)+$") costs a bounded time and memory per line instead of hanging:
+ * MATCH_LIMIT is PCRE2's usual default, set here so a build with another
+ * default does not change it; the JIT, which ignores the depth limit, gets
+ * a stack of at most JIT_STACK_MAX; the interpreter (no JIT) at most
+ * HEAP_LIMIT_KIB of backtracking frames (PCRE2's default is 20 GB). */
+#define MATCH_LIMIT 10000000u
+#define HEAP_LIMIT_KIB (64u << 10)
+#define JIT_STACK_START (32 << 10)
+#define JIT_STACK_MAX (1 << 20)
+
+/* One match context and JIT stack for every matcher: matching is single
+ * threaded, and a stack per matcher would map one region per rule. Made by
+ * the first compile, freed with the last matcher. */
+static pcre2_match_context *limits_ctx;
+static pcre2_jit_stack *jit_stack;
+static long nmatchers;
+static unsigned long limit_hits;
+
 struct ls_group {
 	int number;  /* capture group number */
 	int type;    /* enum ls_ftype */
@@ -23,7 +42,38 @@ struct ls_matcher {
 	int ngroups;
 	struct ls_group *groups;
 	const char *subject;
+	int counted; /* holds a reference on the shared limits */
 };
+
+static void limits_release(void)
+{
+	if (--nmatchers > 0)
+		return;
+	pcre2_match_context_free(limits_ctx);
+	pcre2_jit_stack_free(jit_stack);
+	limits_ctx = NULL;
+	jit_stack = NULL;
+}
+
+/* Takes a reference on the shared match context, making it first. */
+static int limits_acquire(void)
+{
+	if (nmatchers++ > 0)
+		return 0;
+	limits_ctx = pcre2_match_context_create(NULL);
+	if (!limits_ctx) {
+		limits_release();
+		return LS_ENOMEM;
+	}
+	pcre2_set_match_limit(limits_ctx, MATCH_LIMIT);
+	pcre2_set_heap_limit(limits_ctx, HEAP_LIMIT_KIB);
+	/* NULL without JIT support (or memory): the JIT then keeps its own
+	 * 32 KiB stack, bounded all the same */
+	jit_stack = pcre2_jit_stack_create(JIT_STACK_START, JIT_STACK_MAX, NULL);
+	if (jit_stack)
+		pcre2_jit_stack_assign(limits_ctx, NULL, jit_stack);
+	return 0;
+}
 
 /* Decodes a PCRE2 group name into a field name and type: "_at_" at the
  * start is "@", "__" is ".", a trailing "___int"/"___float" the type. */
@@ -148,6 +198,11 @@ int ls_matcher_compile_fields(struct ls_matcher **out, const char *pattern,
 	*out = NULL;
 	if (!m)
 		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	if (limits_acquire() < 0) {
+		free(m);
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	}
+	m->counted = 1;
 	if (flags & LS_MATCH_CASELESS)
 		opts |= PCRE2_CASELESS;
 	if (flags & LS_MATCH_ANCHORED)
@@ -155,6 +210,11 @@ int ls_matcher_compile_fields(struct ls_matcher **out, const char *pattern,
 	m->code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts,
 				&errcode, &off, NULL);
 	if (!m->code) {
+		/* not the regex's fault: the caller must not take it for one */
+		if (errcode == PCRE2_ERROR_HEAP_FAILED) {
+			rc = ls_error_set(err, LS_ENOMEM, "out of memory");
+			goto fail;
+		}
 		pcre2_get_error_message(errcode, msg, sizeof(msg));
 		if (erroffset)
 			*erroffset = off;
@@ -185,6 +245,8 @@ void ls_matcher_free(struct ls_matcher *m)
 	free(m->groups);
 	pcre2_match_data_free(m->md);
 	pcre2_code_free(m->code);
+	if (m->counted)
+		limits_release();
 	free(m);
 }
 
@@ -194,14 +256,24 @@ int ls_matcher_exec(struct ls_matcher *m, const char *subject, size_t len)
 
 	m->subject = subject;
 	if (m->jit)
-		rc = pcre2_jit_match(m->code, (PCRE2_SPTR)subject, len, 0, 0, m->md, NULL);
+		rc = pcre2_jit_match(m->code, (PCRE2_SPTR)subject, len, 0, 0, m->md, limits_ctx);
 	else
-		rc = pcre2_match(m->code, (PCRE2_SPTR)subject, len, 0, 0, m->md, NULL);
+		rc = pcre2_match(m->code, (PCRE2_SPTR)subject, len, 0, 0, m->md, limits_ctx);
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
+	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT ||
+	    rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT) {
+		limit_hits++;
+		return LS_ENOMEM;
+	}
 	if (rc < 0)
 		return LS_EINVAL;
 	return 1;
+}
+
+unsigned long ls_matcher_limit_hits(void)
+{
+	return limit_hits;
 }
 
 int ls_matcher_ngroups(const struct ls_matcher *m)

@@ -96,6 +96,11 @@ int ls_rules_count(const struct ls_rules *r);
 int ls_rules_apply(struct ls_rules *r, struct ls_event *ev,
 		   struct ls_event *alert, int *alerted);
 
+/* Builds the routing index now (when rules were added since the last
+ * build), so that running out of memory for it is an error at start-up
+ * rather than an untagged event later. 0 or LS_ENOMEM. */
+int ls_rules_prepare(struct ls_rules *r);
+
 /* Look-up for `logship patterns`: the rule (or else threshold) entry named
  * name, or NULL. Entries are borrowed from the caller's patfile, which must
  * outlive the set. */

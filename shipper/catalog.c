@@ -71,6 +71,11 @@ static int add_entries(struct ls_catalog *c, struct ls_patfile *pf, int grok_pas
 		} else {
 			rc = ls_rules_add(c->rules, e, &err);
 		}
+		/* a broken entry is skipped with a warning, but running out of
+		 * memory is not the entry's fault: carrying on would silently
+		 * parse and tag with part of the catalog */
+		if (rc == LS_ENOMEM || err.code == LS_ENOMEM)
+			return LS_ENOMEM;
 		if (rc < 0) {
 			broken++;
 			warn_msg(warn, ctx, &err);
@@ -85,19 +90,26 @@ static int load_text(struct ls_catalog *c, const char *text, size_t len,
 {
 	struct ls_patfile *pf = NULL;
 	struct ls_error err = {0, ""};
-	int broken = 0;
+	int broken = 0, rc;
 
-	if (ls_patfile_parse(text, len, origin, &pf, &err) < 0) {
+	rc = ls_patfile_parse(text, len, origin, &pf, &err);
+	if (rc < 0 && rc != LS_ENOMEM) {
 		warn_msg(warn, ctx, &err);
 		broken++;
 	}
-	if (!pf || keep_file(c, pf, origin) < 0) {
+	if (rc == LS_ENOMEM || !pf || keep_file(c, pf, origin) < 0) {
 		ls_patfile_free(pf);
 		free(origin);
 		return LS_ENOMEM;
 	}
-	broken += add_entries(c, pf, 1, warn, ctx);
-	broken += add_entries(c, pf, 0, warn, ctx);
+	rc = add_entries(c, pf, 1, warn, ctx);
+	if (rc < 0)
+		return rc;
+	broken += rc;
+	rc = add_entries(c, pf, 0, warn, ctx);
+	if (rc < 0)
+		return rc;
+	broken += rc;
 	c->nwarnings += broken;
 	return broken;
 }
@@ -152,6 +164,8 @@ int ls_catalog_load_file(struct ls_catalog *c, const char *path,
 	origin = strdup(path);
 	rc = origin ? load_text(c, text, len, origin, warn, ctx) : LS_ENOMEM;
 	free(text);
+	if (rc == LS_ENOMEM)
+		ls_error_set(err, rc, "out of memory");
 	return rc;
 }
 
@@ -194,7 +208,14 @@ static int load_dir(struct ls_catalog *c, const char *dir, int missing_ok,
 		char path[4096];
 		struct ls_error e2;
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if (ls_catalog_load_file(c, path, warn, ctx, &e2) < 0 && e2.code != 0)
+		e2.code = 0;
+		rc = ls_catalog_load_file(c, path, warn, ctx, &e2);
+		if (rc == LS_ENOMEM) {
+			ls_error_set(err, LS_ENOMEM, "out of memory");
+			goto out;
+		}
+		rc = 0;
+		if (e2.code != 0)
 			warn_msg(warn, ctx, &e2);
 	}
 out:
@@ -245,14 +266,15 @@ int ls_catalog_load(struct ls_catalog **out, const char *user_dir,
 	rc = load_builtin(c, warn, ctx);
 	if (rc < 0)
 		return ls_error_set(err, rc, "out of memory");
-	load_dir(c, LS_DATADIR "/patterns", 1, warn, ctx, err);
+	if (load_dir(c, LS_DATADIR "/patterns", 1, warn, ctx, err) == LS_ENOMEM)
+		return LS_ENOMEM;
 	xdg[0] = '\0';
 	if (xdg_home && *xdg_home)
 		snprintf(xdg, sizeof(xdg), "%s/logship/patterns", xdg_home);
 	else if (home && *home)
 		snprintf(xdg, sizeof(xdg), "%s/.config/logship/patterns", home);
-	if (xdg[0])
-		load_dir(c, xdg, 1, warn, ctx, err);
+	if (xdg[0] && load_dir(c, xdg, 1, warn, ctx, err) == LS_ENOMEM)
+		return LS_ENOMEM;
 	if (user_dir)
 		return load_dir(c, user_dir, 0, warn, ctx, err);
 	return 0;

@@ -693,8 +693,12 @@ out:
 static long lock_holder(int fd)
 {
 	char buf[32];
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	ssize_t n;
 	long pid = 0;
+
+	do
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+	while (n < 0 && errno == EINTR);
 
 	for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) {
 		if (pid > 100000000L)
@@ -707,6 +711,7 @@ static long lock_holder(int fd)
 static int take_lock(struct ls_checkpoint *cp, struct ls_error *err)
 {
 	char pid[32];
+	ssize_t w;
 	int n;
 
 	/* a file we create is made 0600 whatever the umask, so the next run
@@ -715,8 +720,10 @@ static int take_lock(struct ls_checkpoint *cp, struct ls_error *err)
 	if (cp->lock_fd >= 0 && fchmod(cp->lock_fd, 0600) < 0)
 		return ls_error_set(err, LS_EIO, "cannot set mode of lock file %s: %s",
 				    cp->lock_path, strerror(errno));
+	/* an existing lock file is truncated and written: never through a
+	 * symlink planted there */
 	if (cp->lock_fd < 0 && errno == EEXIST)
-		cp->lock_fd = open(cp->lock_path, O_RDWR | O_CLOEXEC);
+		cp->lock_fd = open(cp->lock_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (cp->lock_fd < 0)
 		return ls_error_set(err, LS_EIO, "cannot open lock file %s: %s",
 				    cp->lock_path, strerror(errno));
@@ -738,10 +745,17 @@ static int take_lock(struct ls_checkpoint *cp, struct ls_error *err)
 				    "logship (pid unknown)", cp->state_path);
 	}
 	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(cp->lock_fd, 0) < 0 ||
-	    pwrite(cp->lock_fd, pid, (size_t)n, 0) != (ssize_t)n)
+	do
+		w = ftruncate(cp->lock_fd, 0);
+	while (w < 0 && errno == EINTR);
+	if (w == 0) {
+		do
+			w = pwrite(cp->lock_fd, pid, (size_t)n, 0);
+		while (w < 0 && errno == EINTR);
+	}
+	if (w != (ssize_t)n)
 		return ls_error_set(err, LS_EIO, "cannot write lock file %s: %s",
-				    cp->lock_path, strerror(errno));
+				    cp->lock_path, w < 0 ? strerror(errno) : "short write");
 	return 0;
 }
 
@@ -998,9 +1012,11 @@ int ls_checkpoint_save(struct ls_checkpoint *cp, struct ls_error *err)
 				  "or over %zu MiB", cp->state_path, CKPT_MAX_BYTES >> 20);
 		goto out;
 	}
-	/* a stale temp file may be a symlink or have another mode: start anew */
+	/* a stale temp file may be a symlink or have another mode: start anew;
+	 * O_EXCL (which implies not following a symlink) makes sure the file
+	 * written is the one created here, not one planted since the unlink */
 	unlink(cp->tmp_path);
-	fd = open(cp->tmp_path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+	fd = open(cp->tmp_path, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		step = "open", where = cp->tmp_path;
 		goto fail;

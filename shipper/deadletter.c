@@ -45,9 +45,16 @@ int ls_deadletter_open(struct ls_deadletter **out, const char *dir, const char *
 		goto out;
 	}
 	snprintf(d->path, n, "%s/%s.ndjson", dir, name);
-	d->fd = open(d->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	/* never appended through a symlink planted there, nor to a FIFO or
+	 * device (O_NONBLOCK: opening a FIFO must not wait for a reader) */
+	d->fd = open(d->path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK |
+		     O_CLOEXEC, 0600);
 	if (d->fd < 0 || fstat(d->fd, &st) < 0) {
 		rc = ls_error_set(err, LS_EIO, "cannot open %s: %s", d->path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = ls_error_set(err, LS_EIO, "cannot open %s: not a regular file", d->path);
 		goto out;
 	}
 	d->size = (uint64_t)st.st_size;

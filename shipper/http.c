@@ -62,18 +62,31 @@ static struct {
 	CURL_FUNCS(CURL_FIELD)
 } cu;
 
-/* Loads libcurl once; LS_EIO with what to install when it is missing. */
+/* Loads libcurl once; LS_EIO with what to install when it is missing,
+ * LS_ENOMEM when the loader ran out of memory. */
 static int load_curl(struct ls_error *err)
 {
 	static int loaded;
+	const char *why;
 	void *lib;
 
 	if (loaded)
 		return 0;
 	lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-	if (!lib)
-		return ls_error_set(err, LS_EIO, "cannot load libcurl (%s): install the "
-				    "libcurl4 package", dlerror());
+	if (!lib) {
+		why = dlerror();
+		if (!why)
+			why = "unknown error";
+		/* glibc's words for a failed allocation while loading: telling
+		 * the user to install what is installed would mislead */
+		if (strstr(why, "allocate") || strstr(why, "memory") ||
+		    strstr(why, "cannot create shared object descriptor"))
+			return ls_error_set(err, LS_ENOMEM, "cannot load libcurl: out of "
+					    "memory (%s)", why);
+		return ls_error_set(err, LS_EIO, "cannot load libcurl (%s)%s", why,
+				    strstr(why, "No such file") ? ": install the libcurl4 "
+				    "package" : "");
+	}
 #define CURL_LOAD(ret, name, args)                                                  \
 	*(void **)&cu.name = dlsym(lib, "curl_" #name);                             \
 	if (!cu.name)                                                               \

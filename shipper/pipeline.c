@@ -7,6 +7,7 @@
 #include "../parsers/multiline.h"
 #include "../parsers/redact.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,6 +27,9 @@ struct ls_pipeline {
 	char host[256];
 	struct ls_pipeline_stats stats;
 	uint64_t *format_counts;
+	ls_catalog_warn_fn warn;     /* kept for the regex-limit warning */
+	void *warn_ctx;
+	int warned_limit;            /* that warning is given once */
 };
 
 struct sample_line {
@@ -50,6 +54,7 @@ struct ls_stream {
 static const char *const tag_truncated = "truncated";
 static const char *const tag_unparsed = "unparsed";
 static const char *const tag_invalid_utf8 = "invalid_utf8";
+static const char *const tag_regex_limit = "regex_limit";
 
 /* Compiles the user's -e pattern with its macros stubbed out, so an error
  * in the user's own text names the offset the user typed. */
@@ -78,6 +83,8 @@ int ls_pipeline_new(struct ls_pipeline **out, const struct ls_pipeline_opts *o,
 	if (!p)
 		return ls_error_set(err, LS_ENOMEM, "out of memory");
 	p->o = *o;
+	p->warn = warn;
+	p->warn_ctx = ctx;
 	if (!p->o.max_line)
 		p->o.max_line = (size_t)1 << 20;
 	if (!p->o.multiline_max_bytes)
@@ -129,6 +136,10 @@ int ls_pipeline_new(struct ls_pipeline **out, const struct ls_pipeline_opts *o,
 	p->format_counts = calloc((size_t)ls_formats_count(p->cat->formats) + 1,
 				  sizeof(*p->format_counts));
 	if (!p->format_counts)
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	/* built now, not on the first line: no event goes out untagged
+	 * because memory ran short for it */
+	if (!p->o.no_tag && ls_rules_prepare(p->cat->rules) < 0)
 		return ls_error_set(err, LS_ENOMEM, "out of memory");
 	if (gethostname(p->host, sizeof(p->host) - 1) < 0)
 		strcpy(p->host, "localhost");
@@ -328,11 +339,31 @@ static void alert_meta(struct ls_stream *s, struct ls_event *alert, const struct
 		ls_event_set(alert, "log.file.path", s->path, s->path_len, LS_F_STR);
 }
 
+/* A regex gave up on this record (catastrophic backtracking): it counted
+ * as no match; the event says so, and the first time a warning too. */
+static void regex_limit_hit(struct ls_stream *s, struct ls_event *ev,
+			    const struct ls_record *rec)
+{
+	struct ls_pipeline *p = s->p;
+	char msg[512];
+
+	ls_event_add_tag(ev, tag_regex_limit);
+	if (p->warned_limit || !p->warn)
+		return;
+	p->warned_limit = 1;
+	snprintf(msg, sizeof(msg), "%.300s: a regular expression hit its backtracking "
+		 "limit on the line at offset %llu: taken as no match, the event is "
+		 "tagged %s (reported once)", s->path ? s->path : "(standard input)",
+		 (unsigned long long)rec->offset, tag_regex_limit);
+	p->warn(p->warn_ctx, msg);
+}
+
 static int process_record(struct ls_stream *s, const struct ls_record *rec,
 			  ls_emit_fn emit, void *ctx)
 {
 	struct ls_pipeline *p = s->p;
 	struct ls_event *ev = &p->ev;
+	unsigned long limit_hits = ls_matcher_limit_hits();
 	int fmt, alerted = 0, rc;
 
 	ls_event_reset(ev);
@@ -357,6 +388,8 @@ static int process_record(struct ls_stream *s, const struct ls_record *rec,
 		if (ls_rules_apply(p->cat->rules, ev, &p->alert, &alerted) < 0)
 			alerted = 0;
 	}
+	if (ls_matcher_limit_hits() != limit_hits)
+		regex_limit_hit(s, ev, rec);
 	if (!p->o.no_redact && !p->o.count_only && ls_redact_event(ev) < 0)
 		ls_event_set_str(ev, "message", "[REDACTED:unredactable]");
 	/* after redaction: an id of 16 digits can pass for a card number */

@@ -449,7 +449,10 @@ void ls_sink_reason_append(char *reason, size_t cap, const char *s, size_t len)
 			piece[0] = '\\';
 			piece[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
 			n = 2;
-		} else if (seq && seq <= len - i && ls_utf8_valid((const char *)p + i, seq)) {
+		} else if (seq && seq <= len - i && !(c == 0xc2 && p[i + 1] < 0xa0) &&
+			   ls_utf8_valid((const char *)p + i, seq)) {
+			/* valid UTF-8 but C1 controls (U+0080..U+009F: CSI is
+			 * U+009B), which a terminal may act on, are escaped */
 			memcpy(piece, p + i, seq);
 			n = used = seq;
 		} else {

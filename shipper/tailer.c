@@ -55,6 +55,7 @@ struct ls_tail_file {
 	unsigned dirty : 1, detached : 1, compressed : 1, done : 1, check_path : 1;
 	void *user;
 	struct ls_tail_file *next_id, *next_path;
+	struct ls_tail_file *open_prev, *open_next; /* the list of open files */
 };
 
 /* A finished file: read to its end, then deleted or rotated away. Kept so a
@@ -77,12 +78,15 @@ struct ls_tailer {
 	size_t nfiles, cap_files;
 	struct ls_tail_file **by_id, **by_path;
 	size_t nbuckets;
+	uint32_t *fp_filter;         /* 32 * nbuckets bits: see fp_note() */
+	struct ls_tail_file *open_head; /* the nopen files with a reader */
 	struct gone_file *gone;
 	size_t ngone, cap_gone;
 	char **pending;              /* paths to look at again */
 	size_t npending;
 	int rescan, started, more;
 	int paused;                  /* the consumer is full: read nothing */
+	int failed;                  /* a dispatch failed: commits stop */
 	unsigned gen;
 	size_t nopen;
 	int64_t next_ckpt_ms;
@@ -191,30 +195,75 @@ static void link_path(struct ls_tailer *t, struct ls_tail_file *f)
 	*b = f;
 }
 
+/* A Bloom filter of the fingerprints live files have had, so that
+ * offset_by_fingerprint() does not look at every file for a fingerprint no
+ * file has (finding n new files was O(n^2): minutes for 10^5 files). Bits
+ * are only set (fingerprints change as small files grow) until the tables
+ * grow and it is rebuilt: it may say "maybe" wrongly, never "no". */
+#define FP_FILTER_K 4
+
+static size_t fp_bit(uint64_t fp, uint32_t fp_len, int k, size_t nbits)
+{
+	uint64_t h = (fp ^ ((uint64_t)fp_len << 32)) * 0x9E3779B97F4A7C15ULL;
+	uint64_t step = (h >> 29 ^ h) | 1;
+
+	return (size_t)(h + (uint64_t)k * step) & (nbits - 1);
+}
+
+static void fp_note(struct ls_tailer *t, const struct ls_tail_file *f)
+{
+	size_t nbits = t->nbuckets * 32;
+
+	if (!f->fp_len)
+		return;
+	for (int k = 0; k < FP_FILTER_K; k++) {
+		size_t b = fp_bit(f->fingerprint, f->fp_len, k, nbits);
+		t->fp_filter[b >> 5] |= (uint32_t)1 << (b & 31);
+	}
+}
+
+static int fp_maybe(const struct ls_tailer *t, uint64_t fp, uint32_t fp_len)
+{
+	size_t nbits = t->nbuckets * 32;
+
+	for (int k = 0; k < FP_FILTER_K; k++) {
+		size_t b = fp_bit(fp, fp_len, k, nbits);
+		if (!(t->fp_filter[b >> 5] >> (b & 31) & 1))
+			return 0;
+	}
+	return 1;
+}
+
 /* Doubles the hash tables when they hold more files than buckets. */
 static int grow_tables(struct ls_tailer *t)
 {
 	size_t n = t->nbuckets * 2;
 	struct ls_tail_file **id, **path;
+	uint32_t *filter;
 
 	if (t->nfiles < t->nbuckets)
 		return 0;
 	id = calloc(n, sizeof(*id));
 	path = calloc(n, sizeof(*path));
-	if (!id || !path) {
+	filter = calloc(n, sizeof(*filter));
+	if (!id || !path || !filter) {
 		free(id);
 		free(path);
+		free(filter);
 		return LS_ENOMEM;
 	}
 	free(t->by_id);
 	free(t->by_path);
+	free(t->fp_filter);
 	t->by_id = id;
 	t->by_path = path;
+	t->fp_filter = filter;
 	t->nbuckets = n;
 	for (size_t i = 0; i < t->nfiles; i++) {
 		link_id(t, t->files[i]);
 		if (t->files[i]->path)
 			link_path(t, t->files[i]);
+		fp_note(t, t->files[i]);
 	}
 	return 0;
 }
@@ -222,19 +271,21 @@ static int grow_tables(struct ls_tailer *t)
 /* Sets the path f is known under (NULL: detached). */
 static int set_path(struct ls_tailer *t, struct ls_tail_file *f, const char *path)
 {
-	char *copy = NULL;
+	char *copy = NULL, *last = NULL;
 
 	if (f->path && path && strcmp(f->path, path) == 0)
 		return 0;
-	if (path && !(copy = strdup(path)))
+	if (path && (!(copy = strdup(path)) || !(last = strdup(path)))) {
+		free(copy);
 		return LS_ENOMEM;
+	}
 	unlink_path(t, f);
 	free(f->path);
 	f->path = copy;
 	if (copy) {
 		link_path(t, f);
 		free(f->last_path);
-		f->last_path = strdup(copy);
+		f->last_path = last;
 	}
 	return 0;
 }
@@ -242,6 +293,17 @@ static int set_path(struct ls_tailer *t, struct ls_tail_file *f, const char *pat
 /* ---- fingerprints ----------------------------------------------------- */
 
 /* XXH64 of the first len bytes of fd; -1 when fewer could be read. */
+/* pread() that a signal handler cannot interrupt. */
+static ssize_t pread_intr(int fd, void *buf, size_t n, off_t off)
+{
+	ssize_t got;
+
+	do
+		got = pread(fd, buf, n, off);
+	while (got < 0 && errno == EINTR);
+	return got;
+}
+
 static int fingerprint_fd(int fd, uint32_t len, uint64_t *fp)
 {
 	unsigned char buf[FP_BYTES];
@@ -276,7 +338,7 @@ static int fingerprint_path(const char *path, uint32_t len, uint64_t *fp)
 static int is_compressed(int fd)
 {
 	unsigned char m[4];
-	ssize_t n = pread(fd, m, sizeof(m), 0);
+	ssize_t n = pread_intr(fd, m, sizeof(m), 0);
 
 	if (n >= 2 && m[0] == 0x1f && m[1] == 0x8b)
 		return 1;
@@ -294,11 +356,11 @@ static uint64_t last_lines_offset(int fd, uint64_t size, long n)
 	if (n <= 0 || size == 0)
 		return size;
 	/* a final "\n" ends the last line; it does not start a new one */
-	if (pread(fd, buf, 1, (off_t)(size - 1)) == 1 && buf[0] == '\n')
+	if (pread_intr(fd, buf, 1, (off_t)(size - 1)) == 1 && buf[0] == '\n')
 		end = size - 1;
 	while (end > 0) {
 		size_t chunk = end > sizeof(buf) ? sizeof(buf) : (size_t)end;
-		ssize_t got = pread(fd, buf, chunk, (off_t)(end - chunk));
+		ssize_t got = pread_intr(fd, buf, chunk, (off_t)(end - chunk));
 		if (got != (ssize_t)chunk)
 			return 0;
 		for (size_t i = chunk; i-- > 0;) {
@@ -319,7 +381,7 @@ static uint64_t end_offset(int fd, uint64_t size)
 
 	/* last_lines_offset(1) gives the last line's start; when the file ends
 	 * with "\n" that line is complete and we start after it */
-	if (size > 0 && pread(fd, &c, 1, (off_t)(size - 1)) == 1 && c == '\n')
+	if (size > 0 && pread_intr(fd, &c, 1, (off_t)(size - 1)) == 1 && c == '\n')
 		return size;
 	return off;
 }
@@ -352,9 +414,11 @@ static int remember_gone(struct ls_tailer *t, const struct gone_file *g)
 static int offset_by_fingerprint(struct ls_tailer *t, uint64_t fp, uint32_t fp_len,
 				 uint64_t *offset)
 {
+	size_t nlive = fp_maybe(t, fp, fp_len) ? t->nfiles : 0;
+
 	if (fp_len == 0)
 		return 0;
-	for (size_t i = 0; i < t->nfiles; i++) {
+	for (size_t i = 0; i < nlive; i++) {
 		struct ls_tail_file *f = t->files[i];
 		if (!f->compressed && f->fp_len == fp_len && f->fingerprint == fp) {
 			*offset = f->r ? ls_reader_bytes_out(f->r) : f->pos;
@@ -417,6 +481,30 @@ static uint64_t file_offset(const struct ls_tail_file *f)
 	return f->r ? ls_reader_bytes_out(f->r) : f->pos;
 }
 
+/* The open files are listed, so make_room() looks at them alone rather
+ * than at every file (that was O(n^2) for n files). */
+static void open_link(struct ls_tailer *t, struct ls_tail_file *f)
+{
+	f->open_prev = NULL;
+	f->open_next = t->open_head;
+	if (t->open_head)
+		t->open_head->open_prev = f;
+	t->open_head = f;
+	t->nopen++;
+}
+
+static void open_unlink(struct ls_tailer *t, struct ls_tail_file *f)
+{
+	if (f->open_prev)
+		f->open_prev->open_next = f->open_next;
+	else
+		t->open_head = f->open_next;
+	if (f->open_next)
+		f->open_next->open_prev = f->open_prev;
+	f->open_prev = f->open_next = NULL;
+	t->nopen--;
+}
+
 /* Closes the least recently active file that has nothing left to read,
  * to stay within max_open. */
 static void make_room(struct ls_tailer *t)
@@ -425,8 +513,7 @@ static void make_room(struct ls_tailer *t)
 
 	if ((int)t->nopen < t->o.max_open)
 		return;
-	for (size_t i = 0; i < t->nfiles; i++) {
-		struct ls_tail_file *f = t->files[i];
+	for (struct ls_tail_file *f = t->open_head; f; f = f->open_next) {
 		if (!f->r || f->dirty || f->detached || f->compressed || !f->path ||
 		    ls_reader_held(f->r))
 			continue;
@@ -438,7 +525,7 @@ static void make_room(struct ls_tailer *t)
 	victim->pos = ls_reader_bytes_out(victim->r);
 	ls_reader_free(victim->r);
 	victim->r = NULL;
-	t->nopen--;
+	open_unlink(t, victim);
 }
 
 /* Opens f by its path at f->pos, checking that the path still names the
@@ -476,7 +563,7 @@ static int reopen(struct ls_tailer *t, struct ls_tail_file *f, struct ls_error *
 	}
 	f->r = r;
 	r = NULL;
-	t->nopen++;
+	open_link(t, f);
 	rc = 1;
 out:
 	ls_reader_free(r);
@@ -511,7 +598,7 @@ static void forget(struct ls_tailer *t, struct ls_tail_file *f)
 	if (t->cb.closed)
 		t->cb.closed(t->ctx, f);
 	if (f->r)
-		t->nopen--;
+		open_unlink(t, f);
 	ls_reader_free(f->r);
 	if (f->wd >= 0)
 		t->watch->ops->remove(t->watch, f->wd);
@@ -633,6 +720,7 @@ static int add_file(struct ls_tailer *t, const char *path, const struct stat *st
 	f->gen = t->gen;
 	f->dirty = !f->done;
 	link_id(t, f);
+	fp_note(t, f);
 	t->files[t->nfiles++] = f;
 	if (set_path(t, f, path) < 0)
 		return ls_error_set(err, LS_ENOMEM, "out of memory");
@@ -642,8 +730,9 @@ static int add_file(struct ls_tailer *t, const char *path, const struct stat *st
 		t->rescan = 2;
 	}
 	t->ckpt_dirty = 1;
-	if (t->cb.opened)
-		rc = t->cb.opened(t->ctx, f);
+	if (t->cb.opened && (rc = t->cb.opened(t->ctx, f)) < 0)
+		ls_error_set(err, rc, "%s: %s", path, rc == LS_ENOMEM ? "out of memory"
+						      : "cannot follow it");
 	return rc;
 }
 
@@ -831,7 +920,7 @@ static int became_compressed(struct ls_tailer *t, struct ls_tail_file *f,
 
 	ls_reader_free(f->r);
 	f->r = NULL;
-	t->nopen--;
+	open_unlink(t, f);
 	f->compressed = 1;
 	f->fp_len = 0;
 	if (f->path && ls_reader_open(&r, f->path, t->o.max_line, NULL) == 0 &&
@@ -891,6 +980,7 @@ static int read_file(struct ls_tailer *t, struct ls_tail_file *f, struct ls_erro
 		}
 		f->size = (uint64_t)st.st_size;
 	}
+	fp_note(t, f); /* read_file() is where a fingerprint changes */
 	start = ls_reader_bytes_out(f->r);
 	/* a plain file not read yet and empty at the fstat above is not read:
 	 * bytes written since then are left to the next event, so the magic
@@ -927,7 +1017,7 @@ static int read_file(struct ls_tailer *t, struct ls_tail_file *f, struct ls_erro
 		f->size = f->pos;
 		ls_reader_free(f->r);
 		f->r = NULL;
-		t->nopen--;
+		open_unlink(t, f);
 	}
 	if (f->r && ls_reader_held(f->r)) {
 		if (!f->partial_since_ms)
@@ -955,6 +1045,10 @@ static int read_dirty(struct ls_tailer *t, struct ls_error *err)
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < t->nfiles; i++) {
 			struct ls_tail_file *f = t->files[i];
+			/* the consumer filled up while reading: opening the next
+			 * file would only keep it open, dirty, past max_open */
+			if (t->paused)
+				return 0;
 			if (!f->dirty || (pass == 0) != (f->r != NULL))
 				continue;
 			rc = read_file(t, f, err);
@@ -1072,8 +1166,9 @@ int ls_tailer_new(struct ls_tailer **out, const struct ls_tailer_opts *o,
 	t->nbuckets = 64;
 	t->by_id = calloc(t->nbuckets, sizeof(*t->by_id));
 	t->by_path = calloc(t->nbuckets, sizeof(*t->by_path));
+	t->fp_filter = calloc(t->nbuckets, sizeof(*t->fp_filter));
 	t->pending = calloc(PENDING_MAX, sizeof(*t->pending));
-	if (!t->by_id || !t->by_path || !t->pending)
+	if (!t->by_id || !t->by_path || !t->fp_filter || !t->pending)
 		return ls_error_set(err, LS_ENOMEM, "out of memory");
 	rc = ls_globset_new(&t->globs, o->paths, o->npaths, o->excludes, o->nexcludes, err);
 	if (rc < 0)
@@ -1103,6 +1198,7 @@ void ls_tailer_free(struct ls_tailer *t)
 	free(t->files);
 	free(t->by_id);
 	free(t->by_path);
+	free(t->fp_filter);
 	ls_watch_free(t->watch);
 	ls_globset_free(t->globs);
 	free(t);
@@ -1154,12 +1250,26 @@ static int entry_still_there(const struct ls_ckpt_entry *e)
 	return same;
 }
 
+/* A failure whose message is missing or left over from an earlier,
+ * handled error (a callback's own error, an allocation) gets a generic
+ * one: every failure set its code together with its message. */
+static int said(int rc, struct ls_error *err)
+{
+	if (rc < 0 && err && err->code != rc)
+		ls_error_set(err, rc, rc == LS_ENOMEM ? "out of memory"
+				      : "cannot hand the lines on (error %d)", rc);
+	return rc;
+}
+
 int ls_tailer_start(struct ls_tailer *t, struct ls_error *err)
 {
-	int rc = choose_watch(t, err);
+	int rc;
 
+	if (err)
+		err->code = 0;
+	rc = choose_watch(t, err);
 	if (rc < 0)
-		return rc;
+		return said(rc, err);
 	/* finished files first: a compressed copy found in the scan is matched */
 	for (size_t i = 0; t->o.ckpt && i < ls_checkpoint_count(t->o.ckpt); i++) {
 		const struct ls_ckpt_entry *e = ls_checkpoint_get(t->o.ckpt, i);
@@ -1174,7 +1284,7 @@ int ls_tailer_start(struct ls_tailer *t, struct ls_error *err)
 	}
 	rc = full_scan(t, err);
 	if (rc < 0)
-		return rc;
+		return said(rc, err);
 	t->started = 1;
 	t->next_ckpt_ms = mono_ms() + t->o.checkpoint_interval_ms;
 	return 0;
@@ -1215,7 +1325,24 @@ int ls_tailer_timeout_ms(struct ls_tailer *t)
 	return w >= 0 && w < next ? w : (int)next;
 }
 
+static int dispatch_events(struct ls_tailer *t, int fd_ready, struct ls_error *err);
+
 int ls_tailer_dispatch(struct ls_tailer *t, int fd_ready, struct ls_error *err)
+{
+	int rc;
+
+	if (err)
+		err->code = 0;
+	rc = said(dispatch_events(t, fd_ready, err), err);
+	/* lines read before the failure may still be held by the consumer
+	 * (format sampling, a multi-line record) without having reached it:
+	 * committing the read position now could lose them */
+	if (rc < 0)
+		t->failed = 1;
+	return rc;
+}
+
+static int dispatch_events(struct ls_tailer *t, int fd_ready, struct ls_error *err)
 {
 	int rc;
 
@@ -1278,6 +1405,8 @@ int ls_tailer_idle(const struct ls_tailer *t)
 
 void ls_tailer_commit(struct ls_tailer *t)
 {
+	if (t->failed)
+		return;
 	for (size_t i = 0; i < t->nfiles; i++) {
 		struct ls_tail_file *f = t->files[i];
 		uint64_t off = file_offset(f);

@@ -103,7 +103,10 @@ void ls_tailer_set_paused(struct ls_tailer *t, int paused);
 int ls_tailer_idle(const struct ls_tailer *t);
 
 /* Everything handed to the line callback so far is delivered: the
- * checkpoint may move up to it (tail: after writing the output). */
+ * checkpoint may move up to it (tail: after writing the output). After
+ * ls_tailer_dispatch() or ls_tailer_drain() failed, nothing moves any more
+ * (the lines read before the failure may not have got through): a final
+ * ls_tailer_checkpoint() then saves the last commit. */
 void ls_tailer_commit(struct ls_tailer *t);
 
 /* Writes the checkpoint when force or when the interval has passed and

@@ -41,6 +41,8 @@ suite patterns ./logship patterns test
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] && suite "$(basename "$t" .sh)" bash "$t"
 done
+# libFuzzer harnesses: committed corpora, regression inputs, a fixed-seed run.
+[ -f tests/fuzz/run.sh ] && suite fuzz bash tests/fuzz/run.sh check
 # The same unit suites and command-line scripts under ASan and UBSan (memory
 # bounds are not asserted there: shadow memory is not logship's).
 if [ -n "${SAN_LOGSHIP:-}" ]; then

@@ -16,13 +16,15 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) $(FUZZ_SAN) -fsanitize=fuzz
 	-DLS_VERSION='"$(VERSION)"' -DLS_DATADIR='"/nonexistent/logship-fuzz"'
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
-# The library as the binary links it, plus the config-file parser of cmd/.
+# The library as the binary links it; fuzz_config adds the config-file
+# parser of cmd/ and what it calls.
 FUZZ_LIB_OBJ := $(PARSERS_SRC:%.c=$(FUZZ_BUILD)/%.o) $(SHIPPER_SRC:%.c=$(FUZZ_BUILD)/%.o) \
-	$(FUZZ_BUILD)/patterns_data.o $(FUZZ_BUILD)/cmd/config.o $(FUZZ_BUILD)/cmd/opts.o
+	$(FUZZ_BUILD)/patterns_data.o
+FUZZ_CMD_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,cmd/config.c cmd/opts.c $(wildcard cmd/progress.c))
 
 .PHONY: fuzz fuzz-build fuzz-check
 # objects made by the chained pattern rules below are kept
-.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_NAMES:%=$(FUZZ_BUILD)/tests/fuzz/fuzz_%.o)
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_CMD_OBJ) $(FUZZ_NAMES:%=$(FUZZ_BUILD)/tests/fuzz/fuzz_%.o)
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -47,6 +49,8 @@ $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h \
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PC_LIBS) -lm
+
+$(FUZZ_BUILD)/fuzz_config: $(FUZZ_CMD_OBJ)
 
 fuzz: fuzz-build
 	@FUZZ_BUILD=$(FUZZ_BUILD) bash tests/fuzz/run.sh explore $(FUZZ_TIME) $(FUZZ_TARGETS)

@@ -1,9 +1,11 @@
 /* fuzz_line.c - the line → event path (shipper/pipeline.c) for every
  * built-in format and for auto-detection.
  *
- * Input: byte 0 picks the format (its low 7 bits modulo the number of
- * formats + 1; the last choice is "auto") and, with its high bit, whether
- * the stream has a file path; the rest is the input text, split into lines the
+ * Input: byte 0 picks the pipeline (its low 7 bits modulo the number of
+ * formats + 5: each format, then auto, -e with a grok pattern, auto with
+ * --multiline-start, auto with --tz America/New_York and --no-tag, auto
+ * counting only with --no-redact) and, with its high bit, whether the
+ * stream has a file path; the rest is the input text, split into lines the
  * way the reader splits them ("\n" or "\r\n"; a line longer than the cap is
  * cut and flagged truncated). Each event is encoded with ls_json_event().
  *
@@ -20,7 +22,7 @@
 #define MAX_LINE 2048
 #define MAX_PIPELINES 64
 
-static struct ls_pipeline *pipelines[MAX_PIPELINES + 1];
+static struct ls_pipeline *pipelines[MAX_PIPELINES + 8];
 static int nformats;
 static struct ls_buf out, keys;
 static uint64_t events_seen;
@@ -31,7 +33,12 @@ static void quiet(void *ctx, const char *msg)
 	(void)msg;
 }
 
-static struct ls_pipeline *make_pipeline(const char *format)
+/* The pipelines besides one per format: auto-detection, and the options
+ * that change the path (-e, --multiline-start, --tz, --no-tag, --no-redact,
+ * counting only). */
+enum { VAR_AUTO, VAR_REGEX, VAR_MLSTART, VAR_TZ, VAR_COUNT, NVARIANTS };
+
+static struct ls_pipeline *make_pipeline(const char *format, int variant)
 {
 	struct ls_pipeline_opts o = {
 		.format = format,
@@ -43,8 +50,26 @@ static struct ls_pipeline *make_pipeline(const char *format)
 	struct ls_pipeline *p = NULL;
 	struct ls_error err = { 0, "" };
 
+	switch (variant) {
+	case VAR_REGEX:
+		o.regex = "^(?:%{TIMESTAMP_ISO8601:@timestamp}|%{SYSLOGTIMESTAMP:@timestamp}) "
+			  "(?<log__level>[A-Z]+)? ?%{NUMBER:n:int}? ?%{NUMBER:f:float}? "
+			  "%{GREEDYDATA:message}";
+		break;
+	case VAR_MLSTART:
+		o.multiline_start = "^(?:\\d{4}-|\\[|[A-Z][a-z]{2} )";
+		break;
+	case VAR_TZ:
+		o.tz = "America/New_York";
+		o.no_tag = 1;
+		break;
+	case VAR_COUNT:
+		o.count_only = 1;
+		o.no_redact = 1;
+		break;
+	}
 	if (ls_pipeline_new(&p, &o, quiet, NULL, &err) < 0) {
-		fprintf(stderr, "fuzz_line: pipeline %s: %s\n", format, err.msg);
+		fprintf(stderr, "fuzz_line: pipeline %s/%d: %s\n", format, variant, err.msg);
 		abort();
 	}
 	return p;
@@ -57,7 +82,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	fuzz_isolate_env();
-	pipelines[0] = make_pipeline("auto");
+	pipelines[0] = make_pipeline("auto", VAR_AUTO);
 	cat = ls_pipeline_catalog(pipelines[0]);
 	nformats = ls_formats_count(cat->formats);
 	FUZZ_CHECK(nformats > 0 && nformats <= MAX_PIPELINES, "%d formats", nformats);
@@ -66,24 +91,30 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Pipelines are made on first use: slots 0..NVARIANTS-1 are the variants,
+ * then one per format. */
 static struct ls_pipeline *pipeline_for(unsigned choice)
 {
-	int idx = (int)(choice % (unsigned)(nformats + 1));
+	int idx = (int)(choice % (unsigned)(nformats + NVARIANTS)), slot;
+	const char *name = "auto";
 
-	if (idx == nformats)
-		return pipelines[0];
-	if (!pipelines[idx + 1]) {
-		const char *name = ls_formats_name(ls_pipeline_catalog(pipelines[0])->formats, idx);
-		pipelines[idx + 1] = make_pipeline(name);
+	if (idx >= nformats)
+		slot = idx - nformats;
+	else
+		slot = NVARIANTS + idx;
+	if (!pipelines[slot]) {
+		if (idx < nformats)
+			name = ls_formats_name(ls_pipeline_catalog(pipelines[0])->formats, idx);
+		pipelines[slot] = make_pipeline(name, idx < nformats ? VAR_AUTO : slot);
 	}
-	return pipelines[idx + 1];
+	return pipelines[slot];
 }
 
 /* Checks one event and its JSON encoding. */
 static int emit(void *ctx, struct ls_event *ev)
 {
 	const char *why;
-	int nkeys = 0, ntimestamp = 0, nmessage = 0, ntags = 0;
+	int nkeys = 0, ntimestamp = 0, nmessage = 0, ntags = 0, kidx;
 	size_t i;
 
 	(void)ctx;
@@ -108,25 +139,24 @@ static int emit(void *ctx, struct ls_event *ev)
 	FUZZ_CHECK(!why, "invalid JSON (%s): %.*s", why, (int)out.len, out.data);
 	FUZZ_CHECK(out.data[0] == '{', "not an object: %.*s", (int)out.len, out.data);
 	ls_buf_putc(&keys, '\n');
-	for (i = 0; i < keys.len;) {
+	for (i = 0, kidx = 0; i < keys.len; kidx++) {
 		const char *nl = memchr(keys.data + i, '\n', keys.len - i);
 		size_t n = (size_t)(nl - (keys.data + i));
 		const char *k = keys.data + i;
-		if (n == 10 && memcmp(k, "@timestamp", 10) == 0) {
-			FUZZ_CHECK(i == 0, "@timestamp is not first: %.*s", (int)out.len, out.data);
-			ntimestamp++;
-		} else if (n == 7 && memcmp(k, "message", 7) == 0) {
-			FUZZ_CHECK(i == 11, "message is not second: %.*s", (int)out.len, out.data);
-			nmessage++;
-		} else if (n == 4 && memcmp(k, "tags", 4) == 0) {
-			ntags++;
-		}
+		int is_ts = n == 10 && memcmp(k, "@timestamp", 10) == 0;
+		int is_msg = n == 7 && memcmp(k, "message", 7) == 0;
+		FUZZ_CHECK(kidx != 0 || is_ts, "@timestamp is not first: %.*s", (int)out.len, out.data);
+		FUZZ_CHECK(kidx != 1 || is_msg, "message is not second: %.*s", (int)out.len, out.data);
+		ntimestamp += is_ts;
+		nmessage += is_msg;
+		ntags += n == 4 && memcmp(k, "tags", 4) == 0;
 		i += n + 1;
 	}
-	FUZZ_CHECK(ntimestamp == 1 && nmessage == 1, "@timestamp x%d, message x%d: %.*s",
-		   ntimestamp, nmessage, (int)out.len, out.data);
-	FUZZ_CHECK(ev->ntags == 0 || ntags == 1, "%d tags, \"tags\" x%d: %.*s", ev->ntags,
-		   ntags, (int)out.len, out.data);
+	FUZZ_CHECK((ntimestamp == 1 || (ntimestamp > 1 && fuzz_event_has_prefix(ev, "@timestamp."))) &&
+			   (nmessage == 1 || (nmessage > 1 && fuzz_event_has_prefix(ev, "message."))),
+		   "@timestamp x%d, message x%d: %.*s", ntimestamp, nmessage, (int)out.len, out.data);
+	FUZZ_CHECK(ev->ntags == 0 || ntags == 1 || (ntags > 1 && fuzz_event_has_prefix(ev, "tags.")),
+		   "%d tags, \"tags\" x%d: %.*s", ev->ntags, ntags, (int)out.len, out.data);
 	return 0;
 }
 

@@ -14,6 +14,8 @@
 #include <dirent.h>
 
 #include "../../parsers/buf.h"
+#include "../../parsers/error.h"
+#include "../../parsers/event.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -30,6 +32,25 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 			abort();                                                \
 		}                                                               \
 	} while (0)
+
+/* memcmp() that takes NULL for zero bytes (an empty ls_buf has no data). */
+static inline int fuzz_mem_eq(const void *a, const void *b, size_t n)
+{
+	return n == 0 || memcmp(a, b, n) == 0;
+}
+
+/* 1 when ev has a field under prefix ("message." gives the object
+ * "message":{..}, a second top-level "message" key: documented in
+ * json_out.h for any name that is both a leaf and a prefix). */
+static inline int fuzz_event_has_prefix(const struct ls_event *ev, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (int i = 0; i < ev->nfields; i++)
+		if (strncmp(ev->fields[i].name, prefix, n) == 0)
+			return 1;
+	return 0;
+}
 
 /* Keeps the harnesses away from the caller's pattern directories. */
 static inline void fuzz_isolate_env(void)
