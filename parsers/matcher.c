@@ -38,7 +38,7 @@ struct ls_matcher {
 	pcre2_code *code;
 	pcre2_match_data *md;
 	PCRE2_SIZE *ovector;
-	int jit;
+	int jit;     /* 1 JIT-compiled, 0 interpreted, -1 not tried yet */
 	int ngroups;
 	struct ls_group *groups;
 	const char *subject;
@@ -222,7 +222,10 @@ int ls_matcher_compile_fields(struct ls_matcher **out, const char *pattern,
 				  (size_t)off, (const char *)msg);
 		goto fail;
 	}
-	m->jit = pcre2_jit_compile(m->code, PCRE2_JIT_COMPLETE) == 0;
+	/* JIT-compiled on first use: most of the built-in regexes (formats a
+	 * run does not meet, rules whose literals never occur) never run, and
+	 * compiling them all at start was most of logship's start-up time */
+	m->jit = -1;
 	m->md = pcre2_match_data_create_from_pattern(m->code, NULL);
 	if (!m->md || load_groups(m, fields, nfields) < 0) {
 		rc = ls_error_set(err, LS_ENOMEM, "out of memory");
@@ -255,6 +258,8 @@ int ls_matcher_exec(struct ls_matcher *m, const char *subject, size_t len)
 	int rc;
 
 	m->subject = subject;
+	if (m->jit < 0)
+		m->jit = pcre2_jit_compile(m->code, PCRE2_JIT_COMPLETE) == 0;
 	if (m->jit)
 		rc = pcre2_jit_match(m->code, (PCRE2_SPTR)subject, len, 0, 0, m->md, limits_ctx);
 	else
