@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,7 @@ struct item {
 
 struct batch {
 	struct ls_buf data;
+	size_t counted_cap;      /* data.cap as counted in held_bytes */
 	struct item *items;
 	size_t n, cap, open;
 	int64_t created_ms;
@@ -187,7 +189,8 @@ struct ship_ctx {
 	uint64_t shipped;
 	char pipeline_name[128];
 	char stats_path[4300];
-	int64_t stats_at_ms;         /* STATE/NAME.stats: counters for status */
+	int64_t stats_at_ms;
+	int64_t committed_at_ms;         /* STATE/NAME.stats: counters for status */
 	char *header_store[MAX_LIST];
 };
 
@@ -379,7 +382,7 @@ static void batch_free(struct ship_ctx *c, struct batch *b)
 {
 	for (size_t i = 0; i < b->n; i++)
 		file_unref(b->items[i].file);
-	c->held_bytes -= b->data.len;
+	c->held_bytes -= b->counted_cap;
 	ls_buf_release(&b->data);
 	free(b->items);
 	free(b);
@@ -493,7 +496,9 @@ static int item_added(struct ship_ctx *c, struct batch *b, size_t before, uint64
 	if (it->file)
 		it->file->refs++;
 	b->open++;
-	c->held_bytes += it->len;
+	/* the memory held is the buffer's, spare room included */
+	c->held_bytes += b->data.cap - b->counted_cap;
+	b->counted_cap = b->data.cap;
 	c->events++;
 	if (c->t && c->held_bytes >= c->max_inflight)
 		ls_tailer_set_paused(c->t, 1); /* the files are the buffer */
@@ -826,12 +831,13 @@ static void dead_letter(struct ship_ctx *c, struct request *r, size_t i, long st
 /* Writes a request to the file sink or stdout; they always accept. */
 static int write_out(struct ship_ctx *c, struct request *r)
 {
-	size_t off = 0;
+	const struct item *first = &r->b->items[r->lo], *last = &r->b->items[r->hi - 1];
+	const char *data = r->b->data.data + first->at;
+	size_t off = 0, len = last->at + last->len - first->at;
 
-	if (build_body(c, r) < 0)
-		return LS_ENOMEM;
-	while (off < r->body.len) {
-		ssize_t w = write(c->out_fd, r->body.data + off, r->body.len - off);
+	/* NDJSON items lie end to end in the batch: written from there, no copy */
+	while (off < len) {
+		ssize_t w = write(c->out_fd, data + off, len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
@@ -863,11 +869,38 @@ static int send_request(struct ship_ctx *c, struct request *r, struct ls_error *
 	if (kind != LS_COMPRESS_NONE && ls_compress(kind, r->body.data, r->body.len, &r->packed) == 0) {
 		payload = r->packed.data;
 		len = r->packed.len;
+		/* only the compressed copy is sent: the events stay in the batch */
+		ls_buf_release(&r->body);
 		hdrs[nhdrs++] = kind == LS_COMPRESS_GZIP ? "Content-Encoding: gzip"
 							 : "Content-Encoding: zstd";
 	}
 	r->inflight = 1;
 	return ls_http_post(c->http, url, hdrs, nhdrs, payload, len, r, err);
+}
+
+static int inflight(const struct ship_ctx *c)
+{
+	return c->http ? ls_http_inflight(c->http) : 0;
+}
+
+/* Waits for fds, a transfer or the timeout: through libcurl when there is
+ * HTTP, with poll() otherwise. */
+static void wait_events(struct ship_ctx *c, const int *fds, int n, int *ready, int timeout_ms)
+{
+	struct pollfd pfd[2];
+
+	if (c->http) {
+		ls_http_wait(c->http, fds, n, ready, timeout_ms);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		pfd[i].fd = fds[i];
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+	}
+	poll(pfd, (nfds_t)n, timeout_ms);
+	for (int i = 0; i < n; i++)
+		ready[i] = fds[i] >= 0 && (pfd[i].revents & (POLLIN | POLLHUP | POLLERR));
 }
 
 /* Starts the requests that are due, up to --concurrency in flight. */
@@ -888,7 +921,7 @@ static int send_due(struct ship_ctx *c, struct ls_error *err)
 			continue;
 		}
 		if (r->inflight || r->next_try_ms > now || now < c->sink_paused_until ||
-		    ls_http_inflight(c->http) >= c->concurrency) {
+		    inflight(c) >= c->concurrency) {
 			p = &r->next;
 			continue;
 		}
@@ -916,6 +949,9 @@ static void retry_later(struct ship_ctx *c, struct request *r, const struct ls_s
 	int64_t now = ls_monotonic_ms(), wait;
 
 	r->inflight = 0;
+	/* rebuilt from the batch when sent again: nothing held while waiting */
+	ls_buf_release(&r->body);
+	ls_buf_release(&r->packed);
 	if (!r->first_fail_ms)
 		r->first_fail_ms = now;
 	c->retries++;
@@ -1035,7 +1071,10 @@ static int next_timeout(struct ship_ctx *c, int reading)
 	for (struct request *r = c->queue; r; r = r->next) {
 		int64_t at = r->next_try_ms > c->sink_paused_until ? r->next_try_ms
 								   : c->sink_paused_until;
-		if (!r->inflight && (next < 0 || at < next))
+		/* a request waiting for a --concurrency slot is woken by a
+		 * finished transfer, not by the clock */
+		if (!r->inflight && inflight(c) < c->concurrency &&
+		    (next < 0 || at < next))
 			next = at;
 		/* --once gives up at --max-retry-time, whatever Retry-After said */
 		at = r->first_fail_ms + c->max_retry_ms;
@@ -1152,6 +1191,11 @@ static void write_metrics(struct ship_ctx *c)
 
 static int checkpoint(struct ship_ctx *c, int force)
 {
+	/* walking the held items to commit is worth it a few times a second,
+	 * not on every turn of the loop */
+	if (!force && ls_monotonic_ms() - c->committed_at_ms < 100)
+		return 0;
+	c->committed_at_ms = ls_monotonic_ms();
 	if (c->metrics_path && (force || ls_monotonic_ms() - c->metrics_at_ms >= 10000)) {
 		write_metrics(c);
 		c->metrics_at_ms = ls_monotonic_ms();
@@ -1238,13 +1282,13 @@ static int run(struct ship_ctx *c, int sig_fd)
 			ls_tailer_set_paused(c->t, paused);
 		fds[0] = c->t ? ls_tailer_fd(c->t) : c->j ? ls_journal_fd(c->j) : -1;
 		fds[1] = sig_fd;
-		ls_http_wait(c->http, fds, 2, ready,
+		wait_events(c, fds, 2, ready,
 			     c->replay && !reading_done && !paused ? 0 : next_timeout(c, !paused));
 		if (fds[0] < 0)
 			ready[0] = 0;
 		if (c->j && ready[0])
 			ls_journal_process(c->j);
-		while (ls_http_next(c->http, &res) == 1)
+		while (c->http && ls_http_next(c->http, &res) == 1)
 			if ((rc = handle_result(c, &res)) < 0)
 				break;
 		if (ready[1] && !c->stop) {
@@ -1366,9 +1410,10 @@ static int setup(struct ship_ctx *c, char **paths, int n)
 	snprintf(dldir, sizeof(dldir), "%s/dead-letter", c->state_dir);
 	if (c->replay && open_replay(c, dldir, name) < 0)
 		return 2;
+	/* the file sink and stdout need no HTTP: libcurl is not even loaded */
 	if (ls_deadletter_open(&c->dl, dldir, name, c->dl_max, &err) < 0 ||
 	    ls_sink_open(&c->sink, &c->sc, &err) < 0 ||
-	    ls_http_new(&c->http, &c->ho, &err) < 0) {
+	    (c->sink->ops->request && ls_http_new(&c->http, &c->ho, &err) < 0)) {
 		ls_die_msg(NULL, "%s", err.msg);
 		return 2;
 	}
