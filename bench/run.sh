@@ -394,7 +394,7 @@ sink_stop() {
 	SINK_PID=""
 }
 
-# ship_prep KIND [FILE]: an empty sink and no state; sets SHIP_TO.
+# ship_prep KIND: an empty sink and no state; sets SHIP_TO.
 ship_prep() {
 	rm -rf "$TMP/ship-state"
 	SHIP_ERR=""

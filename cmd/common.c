@@ -171,8 +171,7 @@ int ls_state_name(const char *command, const char *name_opt, int journal,
 	}
 	if (journal || npaths == 0) {
 		snprintf(journal_cmd, sizeof(journal_cmd), "%s-journal", command);
-		ls_checkpoint_pipeline_name(journal_cmd, input, 1, sink, out, size);
-		return 0;
+		return ls_checkpoint_pipeline_name(journal_cmd, input, 1, sink, out, size) ? 0 : -1;
 	}
 	if (!getcwd(cwd, sizeof(cwd)) || !(abs = calloc((size_t)npaths, sizeof(*abs))))
 		return -1;
@@ -185,8 +184,8 @@ int ls_state_name(const char *command, const char *name_opt, int journal,
 		else
 			snprintf(abs[i], len, "%s/%s", cwd, paths[i]);
 	}
-	ls_checkpoint_pipeline_name(command, (const char *const *)abs, npaths, sink, out, size);
-	rc = 0;
+	rc = ls_checkpoint_pipeline_name(command, (const char *const *)abs, npaths, sink, out,
+					 size) ? 0 : -1;
 out:
 	for (int i = 0; i < npaths; i++)
 		free(abs[i]);

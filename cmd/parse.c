@@ -149,9 +149,11 @@ static int on_event(void *vctx, struct ls_event *ev)
 	if (c->sum)
 		ls_summary_add(c->sum, ev);
 	c->printed++;
-	if (!c->count_only && !(c->summary && !c->summary_path) &&
-	    ls_output_event(&c->out, ev) < 0)
-		return LS_EIO;
+	if (!c->count_only && !(c->summary && !c->summary_path)) {
+		int rc = ls_output_event(&c->out, ev);
+		if (rc < 0)
+			return c->out.closed ? LS_EIO : rc; /* EIO: stdout went away */
+	}
 	if (c->max_count && c->printed >= (uint64_t)c->max_count) {
 		c->stop = 1;
 		return LS_EIO;
@@ -190,8 +192,12 @@ static int parse_input(struct parse_ctx *c, struct ls_pipeline *p, const char *p
 			first = 0;
 		}
 		rc = ls_stream_line(s, line, len, offset, flags, on_event, c);
-		if (rc < 0)
+		if (rc < 0) {
+			ls_error_set(&err, rc, "%s: %s at byte %llu", path ? path : "(standard input)",
+				     rc == LS_ENOMEM ? "out of memory" : "cannot process the line",
+				     (unsigned long long)offset);
 			break;
+		}
 		/* the clock is read every 256 lines, not per line */
 		if (c->progress && (++lines & 255) == 0)
 			ls_progress_update(c->bytes_in_done + ls_reader_bytes_in(r), c->printed);
@@ -202,8 +208,14 @@ static int parse_input(struct parse_ctx *c, struct ls_pipeline *p, const char *p
 		ls_die_msg(NULL, "%s", err.msg);
 		status = 1;
 	}
-	if (ls_stream_flush(s, on_event, c) == LS_EIO && (c->stop || c->out.closed))
+	rc = ls_stream_flush(s, on_event, c);
+	if (rc == LS_EIO && (c->stop || c->out.closed))
 		goto out;
+	if (rc < 0 && rc != LS_EIO && !status) {
+		ls_die_msg(NULL, "%s: %s", path ? path : "(standard input)",
+			   rc == LS_ENOMEM ? "out of memory" : "cannot process the last lines");
+		status = 1;
+	}
 out:
 	if (c->stop || c->out.closed)
 		status = LS_EIO;

@@ -144,6 +144,9 @@ struct ship_ctx {
 	struct ls_http_opts ho;
 	const char *state_dir, *name, *auth_env, *auth_file;
 	int once, compress, replay, check, reload;
+	int fatal;                     /* a dead letter or the output could not be
+				        * written: stop, exit 2, checkpoint only what
+				        * is resolved */
 	int quiet, no_progress;        /* -q, --no-progress */
 	int64_t stop_deadline_ms;      /* SIGTERM: stop delivering by then */
 	struct ls_config cfg;
@@ -181,7 +184,7 @@ struct ship_ctx {
 	int64_t sink_paused_until;
 	unsigned sink_attempts;
 	int failing, gave_up, stop;
-	char last_error[256];
+	char last_error[600];
 	uint64_t events, bytes, batches_sent, retries, dead, dead_dropped;
 	char auth_buf[1024];
 	const char *metrics_path;
@@ -821,8 +824,11 @@ static void dead_letter(struct ship_ctx *c, struct request *r, size_t i, long st
 	ls_now_ms(&now);
 	if (ls_deadletter_add(c->dl, status, reason, r->b->data.data + it->at, it->len, now,
 			      &err) < 0) {
+		/* neither delivered nor kept: the checkpoint must not pass it */
 		c->dead_dropped++;
-		ls_die_msg(NULL, "%s", err.msg);
+		c->fatal = 1;
+		snprintf(c->last_error, sizeof(c->last_error), "%s", err.msg);
+		return;
 	}
 	c->dead++;
 	item_done(c, r->b, i);
@@ -835,13 +841,22 @@ static int write_out(struct ship_ctx *c, struct request *r)
 	const char *data = r->b->data.data + first->at;
 	size_t off = 0, len = last->at + last->len - first->at;
 
+	const char *path = ls_sink_file_path(c->sink);
+	off_t before = c->out_fd > 2 ? lseek(c->out_fd, 0, SEEK_END) : -1;
+
 	/* NDJSON items lie end to end in the batch: written from there, no copy */
 	while (off < len) {
 		ssize_t w = write(c->out_fd, data + off, len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0) {
-			snprintf(c->last_error, sizeof(c->last_error), "write: %s", strerror(errno));
+		if (w <= 0) {
+			snprintf(c->last_error, sizeof(c->last_error), "cannot write %s: %s",
+				 path ? path : "standard output", w < 0 ? strerror(errno) : "no progress");
+			/* no half line for the next run to glue its first event to */
+			if (before >= 0 && off > 0 && ftruncate(c->out_fd, before) < 0)
+				snprintf(c->last_error, sizeof(c->last_error),
+					 "cannot write %s, and a partial line was left at its end: %s",
+					 path, strerror(errno));
 			return LS_EIO;
 		}
 		off += (size_t)w;
@@ -861,7 +876,7 @@ static int send_request(struct ship_ctx *c, struct request *r, struct ls_error *
 	size_t len;
 
 	if (build_body(c, r) < 0)
-		return ls_error_set(err, LS_ENOMEM, "out of memory");
+		return ls_error_set(err, LS_ENOMEM, "out of memory building a request body");
 	c->sink->ops->request(c->sink, &url, hdrs, &nhdrs);
 	kind = compression_for(c);
 	payload = r->body.data;
@@ -1209,18 +1224,25 @@ static int checkpoint(struct ship_ctx *c, int force)
 			return -1;
 		}
 	}
-	if (force && c->dl)
-		ls_deadletter_sync(c->dl, &err);
+	if (force && c->dl && ls_deadletter_sync(c->dl, &err) < 0) {
+		ls_die_msg(NULL, "%s", err.msg);
+		return -1;
+	}
 	if (force || ls_monotonic_ms() - c->stats_at_ms >= 5000) {
 		write_stats(c);
 		c->stats_at_ms = ls_monotonic_ms();
 	}
 	if (!c->t)
 		return 0; /* the journal or dead letters: no files */
+	/* what the file sink wrote is on disk before the checkpoint says so */
+	if (c->out_fd > 2 && fsync(c->out_fd) < 0) {
+		const char *path = ls_sink_file_path(c->sink);
+		ls_die_msg(NULL, "cannot fsync %s: %s; the checkpoint was not moved",
+			   path ? path : "the output", strerror(errno));
+		return -1;
+	}
 	compute_pending(c);
 	ls_tailer_commit(c->t);
-	if (force && c->out_fd > 2)
-		fsync(c->out_fd);
 	if (ls_tailer_checkpoint(c->t, force, &err) < 0) {
 		ls_die_msg(NULL, "%s", err.msg);
 		return -1;
@@ -1231,7 +1253,7 @@ static int checkpoint(struct ship_ctx *c, int force)
 static int run(struct ship_ctx *c, int sig_fd)
 {
 	struct ls_http_result res;
-	struct ls_error err;
+	struct ls_error err = { 0, "" };
 	int64_t deadline = 0;
 	int fds[2], ready[2] = {0, 0}, rc = 0, reading_done = 0;
 
@@ -1261,12 +1283,22 @@ static int run(struct ship_ctx *c, int sig_fd)
 				reading_done = 1;
 		}
 		if (c->cur && c->cur->n &&
-		    (c->stop || reading_done || now - c->cur->created_ms >= c->flush_ms))
-			seal(c);
+		    (c->stop || reading_done || now - c->cur->created_ms >= c->flush_ms) &&
+		    (rc = seal(c)) < 0) {
+			ls_error_set(&err, rc, "out of memory");
+			break;
+		}
 		rc = send_due(c, &err);
 		if (rc < 0)
 			break;
-		checkpoint(c, 0);
+		if (c->fatal) {
+			rc = ls_error_set(&err, LS_EIO, "%s", c->last_error);
+			break;
+		}
+		if (checkpoint(c, 0) < 0) {
+			rc = ls_error_set(&err, LS_EIO, "the checkpoint could not be saved");
+			break;
+		}
 		ls_progress_update(c->bytes, c->events);
 		if ((c->stop || reading_done) && !c->queue && !c->batches)
 			break;
@@ -1301,9 +1333,10 @@ static int run(struct ship_ctx *c, int sig_fd)
 			}
 		}
 	}
-	if (rc < 0)
+	if (rc < 0 && err.msg[0] && strcmp(err.msg, "the checkpoint could not be saved") != 0)
 		ls_die_msg(NULL, "%s", err.msg);
-	checkpoint(c, 1);
+	if (checkpoint(c, 1) < 0 && rc == 0)
+		rc = LS_EIO;
 	return rc;
 }
 
@@ -1674,7 +1707,7 @@ int cmd_ship(int argc, char **argv)
 	if (run(c, sig_fd) < 0)
 		goto out;
 	ls_progress_end();
-	if (c->gave_up || (c->once && (c->queue || c->batches)))
+	if (c->gave_up || (c->once && (c->queue || c->batches || (c->cur && c->cur->n))))
 		exit_code = 3;
 	else if (c->once && c->dead)
 		exit_code = 4;

@@ -27,6 +27,7 @@ static pcre2_match_context *limits_ctx;
 static pcre2_jit_stack *jit_stack;
 static long nmatchers;
 static unsigned long limit_hits;
+static unsigned long nomem_hits; /* matches PCRE2 could not run: no memory */
 
 struct ls_group {
 	int number;  /* capture group number */
@@ -266,6 +267,12 @@ int ls_matcher_exec(struct ls_matcher *m, const char *subject, size_t len)
 		rc = pcre2_match(m->code, (PCRE2_SPTR)subject, len, 0, 0, m->md, limits_ctx);
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
+	/* the interpreter's frames live on the heap: no memory is not "no
+	 * match", and must not pass for one unnoticed */
+	if (rc == PCRE2_ERROR_NOMEMORY) {
+		nomem_hits++;
+		return LS_ENOMEM;
+	}
 	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT ||
 	    rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT) {
 		limit_hits++;
@@ -279,6 +286,11 @@ int ls_matcher_exec(struct ls_matcher *m, const char *subject, size_t len)
 unsigned long ls_matcher_limit_hits(void)
 {
 	return limit_hits;
+}
+
+unsigned long ls_matcher_nomem_hits(void)
+{
+	return nomem_hits;
 }
 
 int ls_matcher_ngroups(const struct ls_matcher *m)

@@ -33,7 +33,8 @@ int ls_matcher_compile_fields(struct ls_matcher **out, const char *pattern,
 /* Runs the regex on subject. Returns 1 on a match, 0 on none, LS_ENOMEM
  * when the match hit a limit (10^7 backtracking steps, a 1 MiB JIT stack or
  * 64 MiB of interpreter frames: a catastrophic pattern on this subject;
- * counted by ls_matcher_limit_hits()), LS_EINVAL when PCRE2 fails otherwise.
+ * counted by ls_matcher_limit_hits()) or could not get memory for its frames
+ * (counted by ls_matcher_nomem_hits()), LS_EINVAL when PCRE2 fails otherwise.
  * Callers treat any negative value as no match. Captures stay valid until
  * the next exec on this matcher. */
 int ls_matcher_exec(struct ls_matcher *m, const char *subject, size_t len);
@@ -42,6 +43,10 @@ int ls_matcher_exec(struct ls_matcher *m, const char *subject, size_t len);
  * (see ls_matcher_exec()); compare before and after a line to know whether
  * it was matched in full. */
 unsigned long ls_matcher_limit_hits(void);
+
+/* How many matches, over all matchers of the process, could not run for
+ * lack of memory: their "no match" is not an answer (see ls_stream_line()). */
+unsigned long ls_matcher_nomem_hits(void);
 
 /* Named groups, in the order of their numbers. */
 int ls_matcher_ngroups(const struct ls_matcher *m);

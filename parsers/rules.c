@@ -204,7 +204,7 @@ struct scan_group {
 	 * (next) and before (prev) it, exactly; -1 when not all have the same
 	 * one. A key byte without them there is no hit. */
 	int16_t next[256], prev[256];
-	uint16_t key_first[257];       /* byte c's literal ids: from key_first[c]
+	uint32_t key_first[257];       /* byte c's literal ids: from key_first[c]
 					* to key_first[c + 1], in bucket_ids */
 	uint32_t ids_first;            /* into ls_rules.bucket_ids (2 nlit) */
 	uint32_t sampled;              /* subjects counted in freq */
@@ -276,7 +276,8 @@ struct ls_rules {
 	uint32_t ngroup_rules;
 	struct group_lit *glits;
 	uint32_t nglits;
-	uint16_t *bucket_ids;          /* the literals of each key byte */
+	uint32_t *bucket_ids;          /* the literals of each key byte (32 bits:
+					* a group may hold more than 65535) */
 	uint32_t nbucket_ids;
 	uint32_t max_lit_words;        /* lit_words() of the largest group */
 	uint64_t *hits;                /* scratch: a group's literal bits */
@@ -2254,7 +2255,7 @@ static int exact_byte(const struct group_lit *gl, int64_t off)
  * right before it, for the scans to look for those too. */
 static void key_neighbours(struct ls_rules *r, struct scan_group *g, int c)
 {
-	const uint16_t *ids = r->bucket_ids + g->ids_first;
+	const uint32_t *ids = r->bucket_ids + g->ids_first;
 	int next = -2, prev = -2;
 
 	for (unsigned b = g->key_first[c]; b < g->key_first[c + 1]; b++) {
@@ -2272,20 +2273,34 @@ static void key_neighbours(struct ls_rules *r, struct scan_group *g, int c)
  * cases) in its 2 nlit places of bucket_ids. */
 static void buckets_fill(struct ls_rules *r, struct scan_group *g)
 {
-	uint16_t *ids = r->bucket_ids + g->ids_first;
-	uint16_t n = 0;
+	uint32_t *ids = r->bucket_ids + g->ids_first;
+	uint32_t at[256] = { 0 }, n = 0;
 
+	/* a counting sort (one pass per literal, not per literal and byte:
+	 * groups may hold 10^5 literals); ids stay in literal order within
+	 * each byte's bucket */
+	for (uint32_t i = 0; i < g->nlit; i++) {
+		const struct group_lit *gl = &r->glits[g->lit_first + i];
+		unsigned char key = (unsigned char)gl->lit->text[gl->key_off];
+		at[key]++;
+		if (gl->caseless && ascii_upper(key) != key)
+			at[ascii_upper(key)]++;
+	}
 	for (int c = 0; c < 256; c++) {
+		uint32_t count = at[c];
 		g->key_first[c] = n;
-		for (uint32_t i = 0; i < g->nlit; i++) {
-			const struct group_lit *gl = &r->glits[g->lit_first + i];
-			unsigned char key = (unsigned char)gl->lit->text[gl->key_off];
-			if (key == c || (gl->caseless && ascii_upper(key) == c))
-				ids[n++] = (uint16_t)i;
-		}
-		g->is_key[c] = n > g->key_first[c];
+		g->is_key[c] = count > 0;
+		at[c] = n;
+		n += count;
 	}
 	g->key_first[256] = n;
+	for (uint32_t i = 0; i < g->nlit; i++) {
+		const struct group_lit *gl = &r->glits[g->lit_first + i];
+		unsigned char key = (unsigned char)gl->lit->text[gl->key_off];
+		ids[at[key]++] = i;
+		if (gl->caseless && ascii_upper(key) != key)
+			ids[at[ascii_upper(key)]++] = i;
+	}
 	g->nkeys = 0;
 	for (int c = 0; c < 256; c++) {
 		if (!g->is_key[c])
@@ -2729,7 +2744,7 @@ static inline void key_hit(const struct ls_rules *r, const struct scan_group *g,
 			   const unsigned char *p, size_t len, size_t i, uint64_t *bits)
 {
 	const struct group_lit *lits = r->glits + g->lit_first;
-	const uint16_t *ids = r->bucket_ids + g->ids_first;
+	const uint32_t *ids = r->bucket_ids + g->ids_first;
 
 	for (unsigned k = g->key_first[p[i]]; k < g->key_first[p[i] + 1]; k++) {
 		const struct group_lit *gl = &lits[ids[k]];

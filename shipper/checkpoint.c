@@ -580,7 +580,10 @@ static int load_state(struct ls_checkpoint *cp, struct ls_error *err)
 	struct stat st;
 	int fd, rc = 0;
 
-	fd = open(cp->state_path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO planted at the path must not block the open
+	 * (signals are blocked by then: nothing would end the wait); it is
+	 * refused below as not a regular file */
+	fd = open(cp->state_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;

@@ -46,9 +46,11 @@ struct ls_stream {
 	int format;   /* detected or fixed format, -1 unknown */
 	int sampling; /* still collecting the detection sample */
 	int nsample;
-	struct sample_line sample[SAMPLE_LINES];
+	struct sample_line *sample; /* SAMPLE_LINES, only while sampling: a
+				     * stream is kept per followed file */
 	struct ls_buf sample_buf;
 	struct ls_multiline *ml; /* NULL: no joining */
+	unsigned long nomem_seen; /* ls_matcher_nomem_hits() when made */
 };
 
 static const char *const tag_truncated = "truncated";
@@ -203,6 +205,7 @@ int ls_stream_new(struct ls_pipeline *p, struct ls_stream **out, const char *pat
 		return LS_ENOMEM;
 	s->p = p;
 	s->fingerprint = fingerprint;
+	s->nomem_seen = ls_matcher_nomem_hits();
 	if (path && !(s->path = strdup(path)))
 		return LS_ENOMEM;
 	s->path_len = path ? strlen(path) : 0;
@@ -218,6 +221,7 @@ void ls_stream_free(struct ls_stream *s)
 		return;
 	ls_multiline_free(s->ml);
 	ls_buf_release(&s->sample_buf);
+	free(s->sample);
 	free(s->path);
 	free(s);
 }
@@ -394,6 +398,10 @@ static int process_record(struct ls_stream *s, const struct ls_record *rec,
 		ls_event_set_str(ev, "message", "[REDACTED:unredactable]");
 	/* after redaction: an id of 16 digits can pass for a card number */
 	set_event_id(s, ev, rec);
+	/* a regex that could not run (detection, parsing, tagging) answered
+	 * "no match" for want of memory: the event would be silently wrong */
+	if (ls_matcher_nomem_hits() != s->nomem_seen)
+		return LS_ENOMEM;
 	p->stats.events++;
 	rc = emit(ctx, ev);
 	if (rc < 0 || !alerted)
@@ -450,7 +458,11 @@ static int finish_sampling(struct ls_stream *s, ls_emit_fn emit, void *ctx)
 		rc = process_line(s, lines[i], lens[i], s->sample[i].offset,
 				  s->sample[i].flags, emit, ctx);
 	s->nsample = 0;
-	s->sample_buf.len = 0;
+	/* sampling is over for good: give its memory back (10^6 followed
+	 * files each kept ~1 KiB here) */
+	free(s->sample);
+	s->sample = NULL;
+	ls_buf_release(&s->sample_buf);
 	return rc;
 }
 
@@ -458,7 +470,10 @@ int ls_stream_line(struct ls_stream *s, const char *line, size_t len,
 		   uint64_t offset, unsigned flags, ls_emit_fn emit, void *ctx)
 {
 	if (s->sampling) {
-		struct sample_line *sl = &s->sample[s->nsample];
+		struct sample_line *sl;
+		if (!s->sample && !(s->sample = calloc(SAMPLE_LINES, sizeof(*s->sample))))
+			return LS_ENOMEM;
+		sl = &s->sample[s->nsample];
 		sl->at = s->sample_buf.len;
 		sl->len = len;
 		sl->offset = offset;

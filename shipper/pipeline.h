@@ -74,11 +74,14 @@ void ls_stream_set_fingerprint(struct ls_stream *s, uint64_t fingerprint);
 
 /* Feeds one line (flags LS_LINE_*); events come out through emit, possibly
  * later (format detection samples the first lines; multi-line records wait
- * for the next line). Returns 0 or the negative value emit returned. */
+ * for the next line). Returns 0, the negative value emit returned, or
+ * LS_ENOMEM when memory ran out (a sample or a regex could not get it:
+ * the event is not emitted, as its parsing or tagging would be wrong). */
 int ls_stream_line(struct ls_stream *s, const char *line, size_t len,
 		   uint64_t offset, unsigned flags, ls_emit_fn emit, void *ctx);
 
-/* Emits everything held back (end of input, or a pause in a followed file). */
+/* Emits everything held back (end of input, or a pause in a followed file).
+ * Returns as ls_stream_line(). */
 int ls_stream_flush(struct ls_stream *s, ls_emit_fn emit, void *ctx);
 
 /* Name of the format detected for the stream, or NULL. */

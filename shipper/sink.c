@@ -216,8 +216,9 @@ int ls_sink_req_header(struct ls_sink_req *r, const char *name, const char *fmt,
 int ls_sink_req_config_headers(struct ls_sink_req *r, const struct ls_sink_config *cfg,
 			       const char *what, struct ls_error *err)
 {
-	for (int i = 0; i < cfg->nheaders; i++) {
-		const char *h = cfg->headers[i];
+	for (int i = 0; i < cfg->nheaders + cfg->nsecret_headers; i++) {
+		int secret = i >= cfg->nheaders;
+		const char *h = secret ? cfg->secret_headers[i - cfg->nheaders] : cfg->headers[i];
 		size_t name_len = h ? header_name_len(h) : 0;
 		char *copy;
 		int rc;
@@ -238,6 +239,13 @@ int ls_sink_req_config_headers(struct ls_sink_req *r, const struct ls_sink_confi
 		if (rc < 0)
 			return ls_error_set(err, rc, "%s: too many headers (at most %d with the "
 					    "sink's own)", what, LS_SINK_MAX_HEADERS);
+		if (secret) {
+			/* a sink may echo request headers into its answers */
+			const char *v = h + name_len + 1;
+			v += strspn(v, " \t");
+			if (ls_sink_req_secret(r, v, strlen(v)) < 0)
+				return ls_error_set(err, LS_ENOMEM, "%s: out of memory", what);
+		}
 	}
 	return 0;
 }

@@ -20,6 +20,10 @@ struct ls_sink_config {
 	const char *url;              /* --to, e.g. clickhouse+http://127.0.0.1:8123/db.logs */
 	const char *const *headers;   /* --header 'K: V' (plain) */
 	int nheaders;
+	const char *const *secret_headers; /* --header-env 'K: V' with V read from
+				       * the environment: sent like headers, and
+				       * V is kept out of reasons like auth */
+	int nsecret_headers;
 	const char *const *labels;    /* loki: --label key=field */
 	int nlabels;
 	const char *auth;             /* secret from --auth-env/--auth-file: a

@@ -23,7 +23,7 @@ extern const struct ls_sink_ops ls_sink_file_ops;
 const char *ls_sink_file_target(const struct ls_sink *s);
 
 #define LS_SINK_MAX_HEADERS LS_SINK_MAX_HDRS
-#define LS_SINK_MAX_SECRETS 3
+#define LS_SINK_MAX_SECRETS (3 + LS_SINK_MAX_HEADERS) /* auth's, then secret headers' */
 
 /* "[kind+]http(s)://authority/path?query" taken apart; every member is
  * allocated (free with ls_sink_url_release). */

@@ -322,9 +322,12 @@ static int fingerprint_fd(int fd, uint32_t len, uint64_t *fp)
 	return 0;
 }
 
+/* O_NONBLOCK on the opens below: a path that names a FIFO by the time it
+ * is opened (replaced since its stat, or named by a hand-edited state file)
+ * must not block logship; on a regular file the flag changes nothing. */
 static int fingerprint_path(const char *path, uint32_t len, uint64_t *fp)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	int rc;
 
 	if (fd < 0)
@@ -627,6 +630,17 @@ static void detach(struct ls_tailer *t, struct ls_tail_file *f)
 	t->stats.rotations++;
 }
 
+/* Whether a file gone since since_ms (from a state file: any value) is past
+ * --forget-after at now_ms, without overflowing. */
+static int gone_too_long(const struct ls_tailer *t, int64_t now_ms, int64_t since_ms)
+{
+	int64_t gone_for;
+
+	if (__builtin_sub_overflow(now_ms, since_ms, &gone_for))
+		gone_for = now_ms > since_ms ? INT64_MAX : INT64_MIN;
+	return gone_for > t->o.forget_after_ms;
+}
+
 /* Where a newly found file starts: its checkpoint, a finished or live file
  * with the same fingerprint (a compressed copy), or the start option. */
 static uint64_t start_offset(struct ls_tailer *t, struct ls_tail_file *f, int fd,
@@ -646,7 +660,8 @@ static uint64_t start_offset(struct ls_tailer *t, struct ls_tail_file *f, int fd
 		if (e->offset <= size)
 			return e->offset;
 		warn(t, "%s is shorter (%llu bytes) than its checkpoint (%llu): "
-		     "reading it again from the start", f->path, (unsigned long long)size,
+		     "reading it again from the start",
+		     f->path ? f->path : f->last_path ? f->last_path : "a file", (unsigned long long)size,
 		     (unsigned long long)e->offset);
 		return 0;
 	}
@@ -676,7 +691,7 @@ static int add_file(struct ls_tailer *t, const char *path, const struct stat *st
 	    !(t->files = realloc(t->files, (t->cap_files = t->cap_files ? t->cap_files * 2 : 64) *
 				 sizeof(*t->files)))))
 		return ls_error_set(err, LS_ENOMEM, "out of memory");
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		warn(t, "cannot read %s: %s%s", path, strerror(errno),
 		     errno == EACCES ? "; run as a member of the file's group or as root" : "");
@@ -688,6 +703,8 @@ static int add_file(struct ls_tailer *t, const char *path, const struct stat *st
 		return ls_error_set(err, LS_ENOMEM, "out of memory");
 	}
 	f->wd = -1;
+	/* named in start_offset()'s warnings (set_path() sets it again) */
+	f->last_path = strdup(path);
 	f->dev = (uint64_t)st->st_dev;
 	f->ino = (uint64_t)st->st_ino;
 	f->size = (uint64_t)st->st_size;
@@ -724,8 +741,14 @@ static int add_file(struct ls_tailer *t, const char *path, const struct stat *st
 	t->files[t->nfiles++] = f;
 	if (set_path(t, f, path) < 0)
 		return ls_error_set(err, LS_ENOMEM, "out of memory");
-	f->wd = t->watch->ops->add_file(t->watch, path, f, &e);
-	if (f->wd == LS_ENOMEM && !t->polling) {
+	/* once out of watches, polling takes over at the next dispatch: no
+	 * more watches are tried, and the warning is given once, not once
+	 * per file of the scan (10^6 files made 800k warnings) */
+	if (t->rescan == 2 && !t->polling)
+		f->wd = LS_ENOMEM;
+	else
+		f->wd = t->watch->ops->add_file(t->watch, path, f, &e);
+	if (f->wd == LS_ENOMEM && !t->polling && t->rescan != 2) {
 		warn(t, "%s", e.msg);
 		t->rescan = 2;
 	}
@@ -1241,7 +1264,7 @@ static int entry_still_there(const struct ls_ckpt_entry *e)
 		return 0;
 	if (e->fp_len == 0)
 		return 1;
-	fd = open(e->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open(e->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return 1;
 	same = is_compressed(fd) ||
@@ -1275,7 +1298,7 @@ int ls_tailer_start(struct ls_tailer *t, struct ls_error *err)
 		const struct ls_ckpt_entry *e = ls_checkpoint_get(t->o.ckpt, i);
 		if (entry_still_there(e))
 			continue; /* the scan finds it */
-		if (e->gone_since_ms && wall_ms() - e->gone_since_ms > t->o.forget_after_ms)
+		if (e->gone_since_ms && gone_too_long(t, wall_ms(), e->gone_since_ms))
 			continue;
 		struct gone_file g = { e->dev, e->ino, e->fingerprint, e->offset, e->size,
 				       e->fp_len, e->gone_since_ms ? e->gone_since_ms : wall_ms(),
@@ -1456,7 +1479,7 @@ int ls_tailer_checkpoint(struct ls_tailer *t, int force, struct ls_error *err)
 		return 0;
 	/* drop finished files past --forget-after */
 	for (size_t i = 0; i < t->ngone; i++) {
-		if (wall - t->gone[i].gone_wall_ms > t->o.forget_after_ms)
+		if (gone_too_long(t, wall, t->gone[i].gone_wall_ms))
 			free(t->gone[i].path);
 		else
 			t->gone[keep++] = t->gone[i];

@@ -50,9 +50,15 @@
  *                            backtrace on stderr where each fault is
  *                            injected (addr2line -f -e logship OFFSET).
  *
+ *   LS_MARK_OPEN=TEXT        remember how many allocations were made before
+ *                            the first open() of a path containing TEXT (the
+ *                            input: where a command's start-up ends and its
+ *                            own work begins); reported as mark=.
+ *
  *   LS_FAULT_REPORT=FILE     at exit, writes one line to FILE:
  *                            "allocs=<calls counted> alloc_fired=<0|1>
- *                            io_fired=<failed calls> eintr=<interruptions>"
+ *                            io_fired=<failed calls> eintr=<interruptions>
+ *                            mark=<allocations before LS_MARK_OPEN, or 0>"
  *                            (not written when the process dies of a signal
  *                            or _exit()s).
  *
@@ -75,6 +81,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -106,25 +113,34 @@ static int eintr_on;
 static unsigned long eintr_calls, eintr_fired;
 
 static char report_path[1024];
+static char mark_path[1024];     /* LS_MARK_OPEN */
+static unsigned long mark_allocs; /* allocations before that open */
+static int marked;
 
 /* ---- allocation ------------------------------------------------------- */
 
-/* Called when a fault is injected: a breakpoint for gdb ("break
- * inject_fired") finds the failing call's caller. */
-static int trace_fired;
+static int trace_fired;           /* LS_FAULT_TRACE */
 
+/* Called when a fault is injected: a breakpoint for gdb ("break
+ * inject_fired") finds the failing call's caller; with LS_FAULT_TRACE the
+ * backtrace is printed. The system call is made directly, not through the
+ * write() below, which may be failing. */
 __attribute__((noinline)) void inject_fired(void)
 {
+	static const char head[] = "inject: fault injected here\n";
+	static __thread int tracing; /* backtrace() may allocate, and fail */
 	void *frames[64];
 	int n;
 
 	__asm__ volatile("");
-	if (!trace_fired)
+	if (!trace_fired || tracing)
 		return;
-	if (write(2, "inject: fault injected here\n", 28) < 0)
-		return;
-	n = backtrace(frames, 64);
-	backtrace_symbols_fd(frames, n, 2);
+	tracing = 1;
+	if (syscall(SYS_write, 2, head, sizeof(head) - 1) >= 0) {
+		n = backtrace(frames, 64);
+		backtrace_symbols_fd(frames, n, 2);
+	}
+	tracing = 0;
 }
 
 /* 1 when this allocation must fail. */
@@ -391,9 +407,15 @@ int close(int fd)
 	return next_close(fd);
 }
 
-/* open() with O_CREAT, O_WRONLY or O_RDWR on a matching path fails. */
+/* Notes how many allocations came before the first open of the marked
+ * path, and tells whether open() on path must fail: only with O_CREAT,
+ * O_WRONLY or O_RDWR, on a matching path. */
 static int open_fails(const char *path, int flags)
 {
+	if (!marked && mark_path[0] && started && path && strstr(path, mark_path)) {
+		marked = 1;
+		mark_allocs = __atomic_load_n(&alloc_calls, __ATOMIC_RELAXED);
+	}
 	if (!(flags & (O_CREAT | O_WRONLY | O_RDWR)))
 		return 0;
 	return (io_ops & OP_OPEN) && io_fails(OP_OPEN, path_matches(path));
@@ -553,6 +575,8 @@ __attribute__((constructor)) static void inject_init(void)
 	eintr_on = env_ulong("LS_EINTR", 0) != 0;
 	if ((v = getenv("LS_FAULT_REPORT")) != NULL)
 		snprintf(report_path, sizeof(report_path), "%s", v);
+	if ((v = getenv("LS_MARK_OPEN")) != NULL)
+		snprintf(mark_path, sizeof(mark_path), "%s", v);
 	trace_fired = env_ulong("LS_FAULT_TRACE", 0) != 0;
 	if (trace_fired) {
 		void *warm[1];
@@ -578,8 +602,9 @@ __attribute__((destructor)) static void inject_report(void)
 	if (!report_path[0])
 		return;
 	started = 0; /* nothing after this point is ours to fail */
-	n = snprintf(line, sizeof(line), "allocs=%lu alloc_fired=%d io_fired=%lu eintr=%lu\n",
-		     alloc_calls, alloc_fired, io_fired, eintr_fired);
+	n = snprintf(line, sizeof(line), "allocs=%lu alloc_fired=%d io_fired=%lu eintr=%lu "
+		     "mark=%lu\n", alloc_calls, alloc_fired, io_fired, eintr_fired,
+		     marked ? mark_allocs : 0);
 	fd = open(report_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;

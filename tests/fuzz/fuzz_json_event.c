@@ -14,7 +14,8 @@
  * Asserts: the output is one valid JSON object and "\n"; "@timestamp" is
  * first and is ev->ts_ms (clamped to years 0000-9999) as RFC 3339 UTC;
  * "message" is second and decodes to the message field (else the line),
- * invalid bytes as \xHH; "tags" is there once when there are tags; the
+ * invalid bytes as \xHH; "tags" is there when there are tags; the three
+ * keys appear once unless a field nests under one ("message.x"); the
  * fast encoder (names outside the arena, cached shapes) and the checked
  * one (the same names copied into the arena) write the same bytes; a
  * capped buffer gets the whole event or is left as it was. */

@@ -10,9 +10,11 @@
  * cut and flagged truncated). Each event is encoded with ls_json_event().
  *
  * Asserts: the encoding is one valid JSON object and "\n"; its first keys
- * are "@timestamp" and "message", each once; "tags" appears once when the
- * event has tags; fields have names and values; every line fed is counted
- * exactly once (multi-line joining drops nothing). */
+ * are "@timestamp" and "message", and they (and "tags", there when the
+ * event has tags) appear once unless a field nests under them
+ * ("message.x": a repeated key, as json_out.h documents); fields have
+ * names and values; every line fed is counted exactly once (multi-line
+ * joining drops nothing). */
 #include "fuzz_util.h"
 
 #include "../../parsers/json_out.h"

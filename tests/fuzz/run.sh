@@ -29,8 +29,9 @@ runs_for() {
 	case $1 in
 	line) echo 8000 ;;
 	patfile) echo 5000 ;;
-	checkpoint | config) echo 20000 ;;
-	*) echo 100000 ;;
+	checkpoint) echo 10000 ;;
+	config) echo 20000 ;;
+	*) echo 60000 ;;
 	esac
 }
 
@@ -47,7 +48,9 @@ opts_for() {
 }
 
 if [ "$mode" = check ]; then
-	${MAKE:-make} -s fuzz-build >/dev/null || {
+	# a make of its own: a parent's -j jobserver is not passed down to scripts
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL ${MAKE:-make} -s -j"$(nproc 2>/dev/null || echo 2)" \
+		fuzz-build >/dev/null || {
 		echo "FAIL fuzz-build (clang with libFuzzer needed: see DEB_TEST)"
 		echo "0 passed, 1 failed"
 		exit 1
