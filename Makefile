@@ -47,7 +47,7 @@ CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c) tests/unit_main.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: FORCE all test unit cli patterns-test bench demo install clean deps check-libs \
+.PHONY: FORCE all test unit cli patterns-test bench demo install clean deps check-libs soak \
 	completions
 
 all: check-libs logship
@@ -106,6 +106,11 @@ build-san/logship: $(CMD_OBJ) $(LIB_OBJ)
 
 unit: all $(BUILD)/unit-tests
 	LOGSHIP_SRCDIR=. $(BUILD)/unit-tests
+
+# Longer runs of the torture and crash tests than make test's, by hand.
+soak: deps all
+	DURATION=$${SOAK_DURATION:-60} bash tests/integration/rotation-torture.sh
+	KILLS=$${SOAK_KILLS:-100} bash tests/integration/clickhouse-crash.sh
 
 bench: deps all
 	@bash bench/run.sh
