@@ -1109,11 +1109,18 @@ static void write_stats(struct ship_ctx *c)
 {
 	char tmp[4400];
 	FILE *f;
+	int fd;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", c->stats_path);
-	f = fopen(tmp, "w");
-	if (!f)
+	/* private like the state, and never written through a planted symlink */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	fprintf(f, "events_read %llu\nbatches_sent %llu\nretries %llu\ndead_lettered %llu\n"
 		"bytes_held %llu\nsink_failing %d\nlast_error %s\n",
 		(unsigned long long)c->events, (unsigned long long)c->batches_sent,
@@ -1170,10 +1177,16 @@ static void write_metrics(struct ship_ctx *c)
 	char tmp[4200];
 	struct lag_ctx lc;
 	FILE *f;
+	int fd;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", c->metrics_path);
-	f = fopen(tmp, "w");
+	/* never written through a symlink planted at the temp name */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		ls_die_msg(NULL, "warning: cannot write %s: %s", tmp, strerror(errno));
 		return;
 	}
@@ -1382,13 +1395,10 @@ static int load_header_env(struct ship_ctx *c)
 			ls_die_msg("ship", "--header-env: variable %s is not set", var);
 			return -1;
 		}
-		if (c->nheaders == MAX_LIST)
-			return -1;
 		n = klen + strlen(v) + 3;
 		if (!(c->header_store[i] = malloc(n)))
 			return -1;
 		snprintf(c->header_store[i], n, "%.*s: %s", (int)klen, c->header_env[i], v);
-		c->headers[c->nheaders++] = c->header_store[i];
 	}
 	return 0;
 }
@@ -1662,6 +1672,8 @@ int cmd_ship(int argc, char **argv)
 	gethostname(host, sizeof(host) - 1);
 	c->sc.headers = c->headers;
 	c->sc.nheaders = c->nheaders;
+	c->sc.secret_headers = (const char *const *)c->header_store;
+	c->sc.nsecret_headers = c->nheader_env;
 	c->sc.labels = c->labels;
 	c->sc.host = host;
 	if (getenv("LOGSHIP_NOW") && *getenv("LOGSHIP_NOW"))

@@ -12,7 +12,7 @@
 #   never reach the terminal raw: pretty (colour on), tsv, logfmt and json,
 #   from parse and from tail.
 # Bugs in cmd/ship.c found while writing this (reported, not fixed here)
-# are checked as NOTEs: see known_bug below.
+# are checked as NOTEs: see fail below.
 . "$SRC/tests/cli/lib.sh"
 
 PIDS=""
@@ -59,10 +59,6 @@ stop() {
 # mode PATH: its permission bits in octal
 mode() { stat -c '%a' "$1" 2>/dev/null; }
 
-# known_bug NAME DETAIL: a reported bug in code this test may not change:
-# printed, not counted (turn into `fail` once fixed)
-known_bug() { echo "NOTE t023: KNOWN BUG: $1 ($2)"; }
-
 # start_sink NAME ARGS...: bigbody in the background, its port in $PORT
 if ! cc -O2 -o bigbody "$SRC/tests/cli/bigbody.c" 2>cc.err; then
 	fail "bigbody builds" "cc succeeds" "$(cat cc.err)"
@@ -94,7 +90,7 @@ for mask in 000 022; do
 	expect_eq "umask $mask: dead-letter file 0600" 600 "$(mode "st-$mask/a/b/dead-letter/p.ndjson")"
 	expect_eq "umask $mask: both events dead-lettered" 2 "$(nlines "st-$mask/a/b/dead-letter/p.ndjson")"
 	stats_mode=$(mode "st-$mask/a/b/p.stats")
-	[ "$stats_mode" = 600 ] || known_bug "umask $mask: STATE/NAME.stats is $stats_mode, not 0600" \
+	[ "$stats_mode" = 600 ] || fail "umask $mask: STATE/NAME.stats is $stats_mode, not 0600" \
 		"cmd/ship.c write_stats() uses fopen(\"w\")"
 done
 
@@ -132,7 +128,7 @@ rm -f st-link/dead-letter/p.ndjson
 # the stats file's temp (cmd/ship.c): checked, reported
 ln -s "$T/victim" st-link/p.stats.tmp
 run "$LOGSHIP" ship --once --name p --state st-link --to "file://$T/link.ndjson" in.log
-[ "$(cat victim)" = precious ] || known_bug "a symlink at STATE/NAME.stats.tmp is followed: its target was overwritten" \
+[ "$(cat victim)" = precious ] || fail "a symlink at STATE/NAME.stats.tmp is followed: its target was overwritten" \
 	"cmd/ship.c write_stats() uses fopen(\"w\"): use open(O_CREAT|O_EXCL|O_NOFOLLOW, 0600)"
 printf 'precious\n' >victim
 rm -f st-link/p.stats.tmp
@@ -177,12 +173,12 @@ done
 expect_not_contains "secrets: no token in status" "$status_out" "$TOKEN"
 for where in all.err metrics.prom st-sec/s.stats; do
 	if grep -qF -- "$APIKEY" "$where"; then
-		known_bug "the --header-env secret is in $where" \
+		fail "the --header-env secret is in $where" \
 			"cmd/ship.c load_header_env() adds it to the plain headers: pass it as sc.secret_headers"
 	fi
 done
 case $status_out in *"$APIKEY"*)
-	known_bug "the --header-env secret is in status" "same cause" ;;
+	fail "the --header-env secret is in status" "same cause" ;;
 esac
 # dead letters: a 400 that echoes the headers
 run "$LOGSHIP" ship --once --name d --state st-sec --auth-env LS_TEST_TOKEN \
