@@ -47,11 +47,16 @@ static int gzip_into(const char *in, size_t len, struct ls_buf *out)
 
 static int zstd_into(const char *in, size_t len, struct ls_buf *out)
 {
+	/* one context for the whole run: ZSTD_compress() would build and free
+	 * one (over a MiB) per request, and the heap keeps the high mark */
+	static ZSTD_CCtx *cctx;
 	size_t bound = ZSTD_compressBound(len), n;
 
+	if (!cctx && !(cctx = ZSTD_createCCtx()))
+		return LS_ENOMEM;
 	if (ls_buf_reserve(out, bound) < 0)
 		return LS_ENOMEM;
-	n = ZSTD_compress(out->data, bound, in, len, 3);
+	n = ZSTD_compressCCtx(cctx, out->data, bound, in, len, 3);
 	if (ZSTD_isError(n))
 		return LS_EIO;
 	out->len = n;
