@@ -11,7 +11,7 @@
 # data) and a thousand idle files (CPU, memory); bench/latency.c times those.
 # Then `logship ship --once` of the nginx corpus into a file (the no-network
 # baseline), the fake HTTP sink (tests/integration/fakesink.c, gzip and zstd)
-# and a private clickhouse-server on loopback (bench/clickhouse.sh): events/s,
+# and a private clickhouse-server on loopback (tests/lib/clickhouse-server.sh): events/s,
 # MB/s, CPU seconds per million events, peak RSS, every event checked to
 # have arrived.
 # Exits 0 even when targets fail: it reports, it does not gate.
@@ -60,8 +60,8 @@ TIME_BIN=/usr/bin/time
 # The ship benchmarks start servers (the fake sink, clickhouse-server): they
 # are stopped by their PID whatever way this script ends.
 SINK_PID="" SHIP_RUN_PID=""
-# shellcheck source=bench/clickhouse.sh
-source "$ROOT/bench/clickhouse.sh" || die "cannot read bench/clickhouse.sh"
+# shellcheck source=tests/lib/clickhouse-server.sh
+source "$ROOT/tests/lib/clickhouse-server.sh" || die "cannot read tests/lib/clickhouse-server.sh"
 TMP=$(mktemp -d) || die "mktemp failed"
 cleanup() {
 	if [ -n "$SHIP_RUN_PID" ]; then
@@ -72,7 +72,7 @@ cleanup() {
 		kill "$SINK_PID" 2>/dev/null
 		wait "$SINK_PID" 2>/dev/null
 	fi
-	ch_stop
+	ch_server_stop
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -539,11 +539,11 @@ if [ "$DO_SHIP" = 1 ]; then
 	fi
 
 	t0=$(date +%s%3N)
-	ch_start "$TMP/ch" && CH_START_MS=$(($(date +%s%3N) - t0))
+	ch_server_start "$TMP/ch" && CH_START_MS=$(($(date +%s%3N) - t0))
 	ship_measure clickhouse clickhouse \
 		"logship ship --once --create-table --to clickhouse+http://127.0.0.1:PORT/default.bench_N FILE" \
 		--create-table
-	ch_stop
+	ch_server_stop
 	rm -rf "$TMP/ch" "$TMP/ship-state"
 fi
 
@@ -942,7 +942,7 @@ if [ -n "$DOC" ]; then
 			echo "events or 1 MiB, gzip where the sink takes it, 2 requests in flight, \`--max-inflight-bytes\`"
 			echo "8 MiB), a fresh \`--state\` and an empty sink for every run (best of $RUNS, no more runs after one slower"
 			echo "than ${SHIP_SLOW}s). Sinks: a file; \`tests/integration/fakesink.c\` on loopback (it decompresses"
-			echo "and records every body); a private clickhouse-server on loopback (bench/clickhouse.sh${CH_START_MS:+,}"
+			echo "and records every body); a private clickhouse-server on loopback (tests/lib/clickhouse-server.sh${CH_START_MS:+,}"
 			echo "${CH_START_MS:+started in $CH_START_MS ms, }a new table made by \`--create-table\` for each run)."
 			echo "Every run is checked: the lines in the file or the fake sink's record, or \`count()\` in"
 			echo "ClickHouse, equal the events logship reports. MB/s is input bytes per second; CPU is"

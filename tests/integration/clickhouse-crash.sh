@@ -175,56 +175,16 @@ AWK
 
 now_ms() { date +%s%3N; }
 
-# port_free PORT: nothing listens on 127.0.0.1:PORT.
-port_free() { ! timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
-
-# ch_start: a server on free loopback ports (a port taken between the check
-# and the bind is retried with other ports); sets CH_PID and CH_PORT.
+# The server comes from tests/lib/clickhouse-server.sh (make bench uses it
+# too): free loopback ports, config and data in $T/ch; chq SQL queries it.
+# shellcheck source=tests/lib/clickhouse-server.sh
+. tests/lib/clickhouse-server.sh
 ch_start() {
-	local d=$T/ch http tcp limit
-	for _ in 1 2 3 4 5; do
-		rm -rf "$d"
-		mkdir -p "$d"
-		# /dev/urandom, not $RANDOM: a seeded test keeps its sequence
-		http=$((20000 + $(od -An -N4 -tu4 /dev/urandom) % 40000))
-		tcp=$((http + 1))
-		port_free "$http" && port_free "$tcp" || continue
-		cat >"$d/config.xml" <<EOF
-<?xml version="1.0"?>
-<yandex>
-  <logger><level>warning</level><log>$d/server.log</log><errorlog>$d/server.err.log</errorlog><console>0</console></logger>
-  <http_port>$http</http_port><tcp_port>$tcp</tcp_port><listen_host>127.0.0.1</listen_host>
-  <path>$d/data/</path><tmp_path>$d/tmp/</tmp_path><user_files_path>$d/user_files/</user_files_path>
-  <format_schema_path>$d/format_schemas/</format_schema_path>
-  <users_config>/etc/clickhouse-server/users.xml</users_config>
-  <default_profile>default</default_profile><default_database>default</default_database>
-  <mark_cache_size>5368709</mark_cache_size><max_concurrent_queries>50</max_concurrent_queries>
-</yandex>
-EOF
-		clickhouse-server --config-file="$d/config.xml" >"$d/stdout" 2>&1 &
-		CH_PID=$!
-		limit=$(($(now_ms) + 60000))
-		while kill -0 "$CH_PID" 2>/dev/null && [ "$(now_ms)" -lt "$limit" ]; do
-			if [ "$(curl -s --max-time 2 "http://127.0.0.1:$http/ping")" = "Ok." ]; then
-				CH_PORT=$http
-				return 0
-			fi
-			sleep 0.05
-		done
-		kill -9 "$CH_PID" 2>/dev/null
-		wait "$CH_PID" 2>/dev/null
-		CH_PID=
-		# lost a port race: try others
-		grep -qi 'address already in use' "$d/server.err.log" "$d/stdout" 2>/dev/null && continue
-		break
-	done
-	echo "clickhouse-server (uid $(id -u)) did not start; its output and error log:"
-	tail -n 30 "$d/stdout" "$d/server.err.log" 2>/dev/null | sed 's/^/     | /'
+	ch_server_start "$T/ch" && return 0
+	echo "$CH_ERR; its output and error log:"
+	tail -n 30 "$T/ch/stdout" "$T/ch/server.err.log" 2>/dev/null | sed 's/^/     | /'
 	return 1
 }
-
-# chq SQL: runs a query over HTTP, prints the TSV result (or the error).
-chq() { curl -sS --max-time 60 "http://127.0.0.1:$CH_PORT/" --data-binary "$1" 2>&1; }
 
 SINK="clickhouse+http://127.0.0.1:PORT/default.logs"
 SHIP_OPTS=(--state "$T/state" --create-table --batch-size 200 --flush-interval 100ms

@@ -1,13 +1,13 @@
 # shellcheck shell=bash disable=SC2034 # sets CH_* for the script that sources it
-# bench/clickhouse.sh - sourced by bench/run.sh: a private clickhouse-server
+# clickhouse-server.sh - sourced by the ClickHouse tests and bench/run.sh:
+# a private clickhouse-server
 # (the clickhouse-server package, 18.16 on Debian 12) on free loopback ports
-# with its config and data in a directory of the caller's, the same way
-# tests/integration/clickhouse.sh starts one. Bash; defines:
+# with its config and data in a directory of the caller's. Bash; defines:
 #
-#   ch_start DIR   starts the server (config, data, logs in DIR, which is
+#   ch_server_start DIR   starts the server (config, data, logs in DIR, which is
 #                  wiped); sets CH_PID, CH_PORT (HTTP) and CH_VERSION; on
 #                  failure returns 1 with the reason in CH_ERR
-#   ch_stop        stops it by its PID (SIGTERM, then SIGKILL after 10 s)
+#   ch_server_stop   stops it by its PID (SIGTERM, then SIGKILL after 10 s)
 #   chq SQL        runs a query over HTTP, prints the TSV result (or the error)
 #
 # A port taken between the check and the server's bind is retried with
@@ -22,7 +22,7 @@ _ch_port_free() { ! timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/nul
 
 chq() { curl -sS --max-time 120 "http://127.0.0.1:$CH_PORT/" --data-binary "$1" 2>&1; }
 
-ch_start() {
+ch_server_start() {
 	local d=$1 http tcp limit
 	CH_PID="" CH_PORT="" CH_ERR="" CH_VERSION=""
 	if ! command -v clickhouse-server >/dev/null 2>&1; then
@@ -72,7 +72,7 @@ EOF
 	return 1
 }
 
-ch_stop() {
+ch_server_stop() {
 	[ -n "$CH_PID" ] || return 0
 	if kill -0 "$CH_PID" 2>/dev/null; then
 		kill "$CH_PID" 2>/dev/null
