@@ -28,7 +28,27 @@ _script=$(basename "$0" .sh)
 JSON_AWK=$SRC/tests/cli/json.awk
 
 _finished=0
-trap 'printf "%d %d %d\n" "$_passed" "$_failed" "$_finished" >"$LS_RESULT"' EXIT
+# Background processes a script starts go in PIDS: they are killed when the
+# script ends, before the counts are written.
+PIDS=""
+_kill_pids() {
+	local p
+	for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done
+}
+trap '_kill_pids; printf "%d %d %d\n" "$_passed" "$_failed" "$_finished" >"$LS_RESULT"' EXIT
+
+# wait_for CMD ARGS...: runs CMD every 50 ms until it succeeds, for up to
+# WAIT_TRIES tries (default 200: 10 s); its last status. Never a timing
+# assertion: a wait ends as soon as its condition holds.
+wait_for() {
+	local i=0
+	while ! "$@"; do
+		i=$((i + 1))
+		[ "$i" -ge "${WAIT_TRIES:-200}" ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
 
 # The last line of every script: a script that stops before it (set -u, a
 # syntax error) is counted as a failure by run.sh.

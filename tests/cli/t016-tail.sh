@@ -8,29 +8,6 @@
 
 # ---- helpers -------------------------------------------------------------
 
-PIDS=""
-# lib.sh's EXIT trap writes the counts; keep it and kill leftovers first
-_lib_exit=$(trap -p EXIT)
-_lib_exit=${_lib_exit#"trap -- '"}
-_lib_exit=${_lib_exit%"' EXIT"}
-kill_all() {
-	local p
-	for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done
-}
-trap 'kill_all; eval "$_lib_exit"' EXIT
-
-# wait_for CMD ARGS...: runs CMD every 50 ms until it succeeds, for up to
-# 10 s; its last status
-wait_for() {
-	local i=0
-	while ! "$@"; do
-		i=$((i + 1))
-		[ "$i" -ge 200 ] && return 1
-		sleep 0.05
-	done
-	return 0
-}
-
 # start_tail NAME ARGS...: runs `logship tail ARGS` in the background, stdout
 # in $T/NAME.out, stderr in $T/NAME.err; its pid in $TPID
 start_tail() {

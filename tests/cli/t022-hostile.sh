@@ -23,16 +23,6 @@ fi
 
 # ---- helpers -------------------------------------------------------------
 
-PIDS=""
-_lib_exit=$(trap -p EXIT)
-_lib_exit=${_lib_exit#"trap -- '"}
-_lib_exit=${_lib_exit%"' EXIT"}
-kill_all() {
-	local p
-	for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done
-}
-trap 'kill_all; eval "$_lib_exit"' EXIT
-
 # hrun SECONDS CMD...: like lib.sh's run, with its own hang guard and the
 # peak RSS of CMD in KiB in $RSS (empty without /usr/bin/time)
 hrun() {
@@ -60,17 +50,7 @@ expect_rss() {
 	if [ "$RSS" -lt $(($2 * 1024)) ]; then pass; else fail "$1" "peak RSS under $2 MiB" "$RSS KiB"; fi
 }
 
-# wait_for CMD ARGS...: runs CMD every 50 ms until it succeeds, for up to
-# 20 s; its last status
-wait_for() {
-	local i=0
-	while ! "$@"; do
-		i=$((i + 1))
-		[ "$i" -ge 400 ] && return 1
-		sleep 0.05
-	done
-	return 0
-}
+WAIT_TRIES=400 # wait_for (lib.sh): up to 20 s
 
 alive() {
 	local s

@@ -15,25 +15,7 @@
 # are checked as NOTEs: see fail below.
 . "$SRC/tests/cli/lib.sh"
 
-PIDS=""
-_lib_exit=$(trap -p EXIT)
-_lib_exit=${_lib_exit#"trap -- '"}
-_lib_exit=${_lib_exit%"' EXIT"}
-kill_all() {
-	local p
-	for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done
-}
-trap 'kill_all; eval "$_lib_exit"' EXIT
-
-wait_for() {
-	local i=0
-	while ! "$@"; do
-		i=$((i + 1))
-		[ "$i" -ge 400 ] && return 1
-		sleep 0.05
-	done
-	return 0
-}
+WAIT_TRIES=400 # wait_for (lib.sh): up to 20 s
 alive() {
 	local s
 	s=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)
