@@ -41,8 +41,9 @@ SHIPPER_SRC := $(wildcard shipper/*.c)
 CMD_SRC := $(wildcard cmd/*.c)
 PATTERN_FILES := $(sort $(wildcard patterns/*.pattern)) $(wildcard patterns/attack-techniques.txt)
 
-LIB_OBJ := $(PARSERS_SRC:%.c=$(BUILD)/%.o) $(SHIPPER_SRC:%.c=$(BUILD)/%.o) \
+LIB_CORE := $(PARSERS_SRC:%.c=$(BUILD)/%.o) $(SHIPPER_SRC:%.c=$(BUILD)/%.o) \
 	$(BUILD)/patterns_data.o
+LIB_OBJ := $(LIB_CORE) $(BUILD)/litcache.o
 CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c) tests/unit_main.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
@@ -81,6 +82,21 @@ $(BUILD)/patterns_data.c: $(BUILD)/embed $(PATTERN_FILES)
 
 $(BUILD)/patterns_data.o: $(BUILD)/patterns_data.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The built-in rules' prefilters, derived once here rather than at every
+# start (see tools/litcache.c); a broken built-in entry stops the build.
+$(BUILD)/litcache: $(BUILD)/tools/litcache.o $(BUILD)/tools/litcache_none.o $(LIB_CORE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PC_LIBS) -lm
+
+$(BUILD)/litcache.c: $(BUILD)/litcache
+	$(BUILD)/litcache > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/litcache.o: $(BUILD)/litcache.c
+	$(CC) $(ALL_CFLAGS) $(PC_CFLAGS) -I. -c -o $@ $<
+
+$(BUILD)/tools/%.o: tools/%.c $(wildcard parsers/*.h shipper/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(PC_CFLAGS) -I. -c -o $@ $<
 
 $(BUILD)/unit-tests: $(TEST_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PC_LIBS) $(CUNIT_LIBS) -lm

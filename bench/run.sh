@@ -39,6 +39,7 @@ DO_TAIL=${BENCH_TAIL:-1}
 LAT_WRITES=${BENCH_LATENCY_WRITES:-1000}
 IDLE_FILES=${BENCH_IDLE_FILES:-1000}
 DO_SHIP=${BENCH_SHIP:-1}
+DO_STARTUP=${BENCH_STARTUP:-1}
 SHIP_SLOW=${BENCH_SHIP_SLOW:-5}
 DOC=${BENCH_DOC-docs/BENCHMARKS.md}
 SLICE_LINES=20000
@@ -802,6 +803,21 @@ if [ "$DO_SHIP" = 1 ]; then
 	done
 fi
 
+# ---- start-up: `logship parse` on a one-line input, against grep
+STARTUP_ROWS=""
+if [ "$DO_STARTUP" = 1 ]; then
+	echo "bench: start-up (bench/startup.sh)" >&2
+	if STARTUP_ROWS=$(LOGSHIP="$LOGSHIP" bash "$ROOT/bench/startup.sh" --header); then
+		row=$(tail -n 1 <<<"$STARTUP_ROWS")
+		IFS='|' read -r _ _ st_ms st_grep _ st_target st_verdict _ <<<"$row"
+		# unquoted on purpose: word splitting trims the cells
+		target $st_verdict "start-up: parse of a one-line input $(echo $st_ms) ms (grep $(echo $st_grep) ms; target $(echo $st_target))"
+	else
+		STARTUP_ROWS=""
+		target FAIL "start-up: bench/startup.sh failed"
+	fi
+fi
+
 # ---- terminal
 for c in "${CORPORA[@]}"; do
 	keys=()
@@ -833,6 +849,11 @@ if [ "$DO_SHIP" = 1 ]; then
 	while IFS='|' read -r l cmd sec eps mb cpm rss note; do
 		printf '  %-32s %8s %9s %7s %9s %8s  %s\n' "$l" "$sec" "$eps" "$mb" "$cpm" "$rss" "$note"
 	done < <(ship_rows)
+fi
+if [ -n "$STARTUP_ROWS" ]; then
+	echo
+	echo "start-up"
+	echo "$STARTUP_ROWS"
 fi
 if ((${#CG_ROWS[@]})); then
 	echo
@@ -954,6 +975,17 @@ if [ -n "$DOC" ]; then
 			while IFS='|' read -r l cmd sec eps mb cpm rss note; do
 				echo "| $l | \`$cmd\` | $sec | $eps | $mb | $cpm | $rss | $note |"
 			done < <(ship_rows)
+		fi
+		if [ -n "$STARTUP_ROWS" ]; then
+			echo
+			echo "## Start-up"
+			echo
+			echo "\`logship parse\` on a one-line auth.log input (loading the built-in formats and rules,"
+			echo "choosing the format, one event), run from bash one after another as a user would; the"
+			echo "median wall time, with \`grep -c\` on the same file for the cost of starting any process"
+			echo "(bench/startup.sh)."
+			echo
+			echo "$STARTUP_ROWS"
 		fi
 		if ((${#CG_ROWS[@]})); then
 			echo

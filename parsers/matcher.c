@@ -19,6 +19,14 @@
 #define HEAP_LIMIT_KIB (64u << 10)
 #define JIT_STACK_START (32 << 10)
 #define JIT_STACK_MAX (1 << 20)
+/* A regex is JIT-compiled at its JIT_AFTER-th match: compiling costs as
+ * much as a few hundred interpreted matches, and most regexes of a short
+ * run (format detection on a sample, rules meeting one line) match a
+ * handful of times, so start-up stays fast and long runs still get JIT. */
+#define JIT_AFTER 64
+/* ...or at once for a subject this long, where the JIT's speed and its
+ * bounded stack matter more than the compile. */
+#define JIT_NOW_LEN 4096
 
 /* One match context and JIT stack for every matcher: matching is single
  * threaded, and a stack per matcher would map one region per rule. Made by
@@ -39,11 +47,17 @@ struct ls_matcher {
 	pcre2_code *code;
 	pcre2_match_data *md;
 	PCRE2_SIZE *ovector;
-	int jit;     /* 1 JIT-compiled, 0 interpreted, -1 not tried yet */
+	int jit;     /* 1 JIT-compiled, 0 interpreted for good, < 0 interpreted
+		      * until this count of matches reaches 0 */
 	int ngroups;
 	struct ls_group *groups;
 	const char *subject;
 	int counted; /* holds a reference on the shared limits */
+	/* LS_MATCH_DEFER: what compile() needs, kept until the first exec */
+	char *pattern;
+	char **fields;
+	int nfields;
+	uint32_t opts;
 };
 
 static void limits_release(void)
@@ -186,15 +200,88 @@ int ls_matcher_compile(struct ls_matcher **out, const char *pattern,
 	return ls_matcher_compile_fields(out, pattern, flags, NULL, 0, erroffset, err);
 }
 
+/* Frees what compile() made, leaving m as before it. */
+static void uncompile(struct ls_matcher *m)
+{
+	for (int i = 0; i < m->ngroups; i++)
+		free(m->groups[i].field);
+	free(m->groups);
+	pcre2_match_data_free(m->md);
+	pcre2_code_free(m->code);
+	m->groups = NULL;
+	m->ngroups = 0;
+	m->md = NULL;
+	m->code = NULL;
+}
+
+/* Compiles m->pattern with m->opts and loads its groups; 0, LS_EREGEX or
+ * LS_ENOMEM with err set. */
+static int compile(struct ls_matcher *m, char *const *fields, int nfields,
+		   size_t *erroffset, struct ls_error *err)
+{
+	int errcode;
+	PCRE2_SIZE off = 0;
+	PCRE2_UCHAR msg[256];
+
+	m->code = pcre2_compile((PCRE2_SPTR)m->pattern, PCRE2_ZERO_TERMINATED, m->opts,
+				&errcode, &off, NULL);
+	if (!m->code) {
+		/* not the regex's fault: the caller must not take it for one */
+		if (errcode == PCRE2_ERROR_HEAP_FAILED)
+			return ls_error_set(err, LS_ENOMEM, "out of memory");
+		pcre2_get_error_message(errcode, msg, sizeof(msg));
+		if (erroffset)
+			*erroffset = off;
+		return ls_error_set(err, LS_EREGEX, "regex error at offset %zu: %s",
+				    (size_t)off, (const char *)msg);
+	}
+	/* JIT-compiled once used often (see JIT_AFTER): most of the built-in
+	 * regexes (formats a run does not meet, rules whose literals never
+	 * occur) never run, and compiling them all at start was most of
+	 * logship's start-up time */
+	m->jit = -JIT_AFTER;
+	m->md = pcre2_match_data_create_from_pattern(m->code, NULL);
+	if (!m->md || load_groups(m, fields, nfields) < 0)
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	m->ovector = pcre2_get_ovector_pointer(m->md);
+	return 0;
+}
+
+/* Keeps copies of pattern and fields for a deferred compile; 0 or
+ * LS_ENOMEM. */
+static int keep_source(struct ls_matcher *m, const char *pattern,
+		       char *const *fields, int nfields)
+{
+	if (!(m->pattern = strdup(pattern)))
+		return LS_ENOMEM;
+	if (nfields == 0)
+		return 0;
+	if (!(m->fields = calloc((size_t)nfields, sizeof(*m->fields))))
+		return LS_ENOMEM;
+	m->nfields = nfields;
+	for (int i = 0; i < nfields; i++)
+		if (!(m->fields[i] = strdup(fields[i])))
+			return LS_ENOMEM;
+	return 0;
+}
+
+static void drop_source(struct ls_matcher *m)
+{
+	for (int i = 0; i < m->nfields; i++)
+		free(m->fields[i]);
+	free(m->fields);
+	free(m->pattern);
+	m->fields = NULL;
+	m->nfields = 0;
+	m->pattern = NULL;
+}
+
 int ls_matcher_compile_fields(struct ls_matcher **out, const char *pattern,
 			      unsigned flags, char *const *fields, int nfields,
 			      size_t *erroffset, struct ls_error *err)
 {
 	struct ls_matcher *m = calloc(1, sizeof(*m));
-	uint32_t opts = PCRE2_DUPNAMES;
-	int errcode, rc;
-	PCRE2_SIZE off = 0;
-	PCRE2_UCHAR msg[256];
+	int rc;
 
 	*out = NULL;
 	if (!m)
@@ -204,35 +291,25 @@ int ls_matcher_compile_fields(struct ls_matcher **out, const char *pattern,
 		return ls_error_set(err, LS_ENOMEM, "out of memory");
 	}
 	m->counted = 1;
+	m->opts = PCRE2_DUPNAMES;
 	if (flags & LS_MATCH_CASELESS)
-		opts |= PCRE2_CASELESS;
+		m->opts |= PCRE2_CASELESS;
 	if (flags & LS_MATCH_ANCHORED)
-		opts |= PCRE2_ANCHORED;
-	m->code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts,
-				&errcode, &off, NULL);
-	if (!m->code) {
-		/* not the regex's fault: the caller must not take it for one */
-		if (errcode == PCRE2_ERROR_HEAP_FAILED) {
-			rc = ls_error_set(err, LS_ENOMEM, "out of memory");
+		m->opts |= PCRE2_ANCHORED;
+	if (flags & LS_MATCH_DEFER) {
+		rc = keep_source(m, pattern, fields, nfields);
+		if (rc < 0) {
+			rc = ls_error_set(err, rc, "out of memory");
 			goto fail;
 		}
-		pcre2_get_error_message(errcode, msg, sizeof(msg));
-		if (erroffset)
-			*erroffset = off;
-		rc = ls_error_set(err, LS_EREGEX, "regex error at offset %zu: %s",
-				  (size_t)off, (const char *)msg);
-		goto fail;
+		*out = m;
+		return 0;
 	}
-	/* JIT-compiled on first use: most of the built-in regexes (formats a
-	 * run does not meet, rules whose literals never occur) never run, and
-	 * compiling them all at start was most of logship's start-up time */
-	m->jit = -1;
-	m->md = pcre2_match_data_create_from_pattern(m->code, NULL);
-	if (!m->md || load_groups(m, fields, nfields) < 0) {
-		rc = ls_error_set(err, LS_ENOMEM, "out of memory");
+	m->pattern = (char *)pattern; /* borrowed for compile() only */
+	rc = compile(m, fields, nfields, erroffset, err);
+	m->pattern = NULL;
+	if (rc < 0)
 		goto fail;
-	}
-	m->ovector = pcre2_get_ovector_pointer(m->md);
 	*out = m;
 	return 0;
 fail:
@@ -244,14 +321,33 @@ void ls_matcher_free(struct ls_matcher *m)
 {
 	if (!m)
 		return;
-	for (int i = 0; i < m->ngroups; i++)
-		free(m->groups[i].field);
-	free(m->groups);
-	pcre2_match_data_free(m->md);
-	pcre2_code_free(m->code);
+	uncompile(m);
+	drop_source(m);
 	if (m->counted)
 		limits_release();
 	free(m);
+}
+
+/* Compiles a deferred matcher at its first exec: 0; LS_ENOMEM (counted in
+ * nomem_hits, retried at the next exec); LS_EINVAL for a pattern that does
+ * not compile, for good. */
+static int deferred_compile(struct ls_matcher *m)
+{
+	struct ls_error err = { 0, "" };
+	int rc;
+
+	if (!m->pattern)
+		return LS_EINVAL;
+	rc = compile(m, m->fields, m->nfields, NULL, &err);
+	if (rc == 0 || rc != LS_ENOMEM)
+		drop_source(m);
+	if (rc < 0)
+		uncompile(m);
+	if (rc == LS_ENOMEM) {
+		nomem_hits++;
+		return rc;
+	}
+	return rc < 0 ? LS_EINVAL : 0;
 }
 
 int ls_matcher_exec(struct ls_matcher *m, const char *subject, size_t len)
@@ -259,9 +355,11 @@ int ls_matcher_exec(struct ls_matcher *m, const char *subject, size_t len)
 	int rc;
 
 	m->subject = subject;
-	if (m->jit < 0)
-		m->jit = pcre2_jit_compile(m->code, PCRE2_JIT_COMPLETE) == 0;
-	if (m->jit)
+	if (!m->code && (rc = deferred_compile(m)) < 0)
+		return rc;
+	if (m->jit < 0 && (++m->jit == 0 || len >= JIT_NOW_LEN))
+		m->jit = pcre2_jit_compile(m->code, PCRE2_JIT_COMPLETE) == 0 ? 1 : 0;
+	if (m->jit > 0)
 		rc = pcre2_jit_match(m->code, (PCRE2_SPTR)subject, len, 0, 0, m->md, limits_ctx);
 	else
 		rc = pcre2_match(m->code, (PCRE2_SPTR)subject, len, 0, 0, m->md, limits_ctx);

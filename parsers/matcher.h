@@ -13,7 +13,11 @@ struct ls_matcher;
 
 enum {
 	LS_MATCH_CASELESS = 1 << 0,
-	LS_MATCH_ANCHORED = 1 << 1
+	LS_MATCH_ANCHORED = 1 << 1,
+	/* compile at the first ls_matcher_exec(), not now: for the built-in
+	 * rules, whose regexes `make test` proves and most runs never use;
+	 * a pattern that fails then makes every exec return LS_EINVAL */
+	LS_MATCH_DEFER = 1 << 2
 };
 
 /* Compiles pattern (UTF-8 not required: lines may be any bytes). On error
@@ -48,7 +52,8 @@ unsigned long ls_matcher_limit_hits(void);
  * lack of memory: their "no match" is not an answer (see ls_stream_line()). */
 unsigned long ls_matcher_nomem_hits(void);
 
-/* Named groups, in the order of their numbers. */
+/* Named groups, in the order of their numbers (0 for a deferred matcher
+ * before its first exec). */
 int ls_matcher_ngroups(const struct ls_matcher *m);
 /* The field name (decoded, NUL-terminated, owned by the matcher) and type
  * (enum ls_ftype) of named group i. */

@@ -58,7 +58,9 @@
 #define LS_RULES_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "buf.h"
 #include "error.h"
 #include "event.h"
 #include "grok.h"
@@ -124,6 +126,38 @@ const char *ls_rules_literal(const struct ls_rules *r, const char *name, int i,
  * a warning in `logship patterns test`. 0 otherwise or for an unknown
  * rule. */
 int ls_rules_widened(const struct ls_rules *r, const char *name);
+
+/* The prefilter settle_literals() derived for one built-in rule, written
+ * at build time by tools/litcache.c (through ls_rules_literal_table()) so
+ * that start-up does not derive it again. key covers the rule's match:
+ * regexes and given literals: an entry whose key differs is ignored. */
+struct ls_lit_cached {
+	const char *text;
+	uint32_t len;
+	uint8_t lines;
+};
+struct ls_lit_entry {
+	const char *id;
+	uint64_t key;
+	uint8_t caseless, widened;
+	uint16_t nlit;
+	const struct ls_lit_cached *lit;
+};
+
+/* Uses table (n entries sorted by id with strcmp; borrowed, NULL for none)
+ * for rules added from now on. */
+void ls_rules_set_literal_cache(struct ls_rules *r, const struct ls_lit_entry *table,
+				size_t n);
+
+/* Appends to out the C source of the table of the set's rules' prefilters
+ * (ls_builtin_literals[], ls_builtin_nliterals); 0 or LS_ENOMEM. */
+int ls_rules_literal_table(const struct ls_rules *r, struct ls_buf *out);
+
+/* While on, ls_rules_add() leaves match: regexes uncompiled until a rule
+ * first runs (LS_MATCH_DEFER): for the built-in rules, which `make test`
+ * compiles and checks, so that start-up does not pay for rules a run never
+ * tries. A user's file is loaded with it off, so its errors show at load. */
+void ls_rules_defer_compile(struct ls_rules *r, int on);
 
 /* Loads the MITRE ATT&CK allow-list (the text of
  * patterns/attack-techniques.txt: one "ID Name" per line, '#' comments).

@@ -21,6 +21,10 @@ extern const struct {
 	const char *text;
 } ls_builtin_patterns[];
 
+/* build/litcache.c, made from the patterns above by tools/litcache.c */
+extern const struct ls_lit_entry ls_builtin_literals[];
+extern const size_t ls_builtin_nliterals;
+
 static void warn_msg(ls_catalog_warn_fn warn, void *ctx, const struct ls_error *e)
 {
 	if (warn)
@@ -228,34 +232,44 @@ out:
 
 #define TECHNIQUES_FILE "attack-techniques.txt"
 
-static int load_builtin(struct ls_catalog *c, ls_catalog_warn_fn warn, void *ctx)
+static int load_builtin(struct ls_catalog *c, unsigned flags, ls_catalog_warn_fn warn,
+			void *ctx)
 {
+	int rc = 0;
+
 	/* the ATT&CK allow-list first: rules are checked against it as they load */
 	for (int i = 0; ls_builtin_patterns[i].name; i++)
 		if (strcmp(ls_builtin_patterns[i].name, TECHNIQUES_FILE) == 0)
 			ls_rules_set_techniques(c->rules, ls_builtin_patterns[i].text,
 						strlen(ls_builtin_patterns[i].text));
-	for (int i = 0; ls_builtin_patterns[i].name; i++) {
+	/* trusted: `make test` compiles and checks every one of them */
+	ls_rules_defer_compile(c->rules, !(flags & LS_CATALOG_DERIVE));
+	if (!(flags & LS_CATALOG_DERIVE))
+		ls_rules_set_literal_cache(c->rules, ls_builtin_literals,
+					   ls_builtin_nliterals);
+	for (int i = 0; ls_builtin_patterns[i].name && rc == 0; i++) {
 		char *origin;
 		if (strcmp(ls_builtin_patterns[i].name, TECHNIQUES_FILE) == 0)
 			continue;
 		origin = malloc(strlen(ls_builtin_patterns[i].name) + 16);
-		if (!origin)
-			return LS_ENOMEM;
+		if (!origin) {
+			rc = LS_ENOMEM;
+			break;
+		}
 		sprintf(origin, "patterns/%s", ls_builtin_patterns[i].name);
 		if (load_text(c, ls_builtin_patterns[i].text,
 			      strlen(ls_builtin_patterns[i].text), origin, warn, ctx) < 0)
-			return LS_ENOMEM;
+			rc = LS_ENOMEM;
 	}
-	return 0;
+	ls_rules_defer_compile(c->rules, 0);
+	ls_rules_set_literal_cache(c->rules, NULL, 0);
+	return rc;
 }
 
-int ls_catalog_load(struct ls_catalog **out, const char *user_dir,
-		    ls_catalog_warn_fn warn, void *ctx, struct ls_error *err)
+int ls_catalog_load_builtin(struct ls_catalog **out, unsigned flags,
+			    ls_catalog_warn_fn warn, void *ctx, struct ls_error *err)
 {
 	struct ls_catalog *c = calloc(1, sizeof(*c));
-	char xdg[4096];
-	const char *xdg_home = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
 	int rc;
 
 	*out = c;
@@ -263,9 +277,24 @@ int ls_catalog_load(struct ls_catalog **out, const char *user_dir,
 	    ls_formats_new(&c->formats, c->grok) < 0 ||
 	    ls_rules_new(&c->rules, c->grok) < 0)
 		return ls_error_set(err, LS_ENOMEM, "out of memory");
-	rc = load_builtin(c, warn, ctx);
+	rc = load_builtin(c, flags, warn, ctx);
 	if (rc < 0)
 		return ls_error_set(err, rc, "out of memory");
+	return 0;
+}
+
+int ls_catalog_load(struct ls_catalog **out, const char *user_dir,
+		    ls_catalog_warn_fn warn, void *ctx, struct ls_error *err)
+{
+	char xdg[4096];
+	const char *xdg_home = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	struct ls_catalog *c;
+	int rc;
+
+	rc = ls_catalog_load_builtin(out, 0, warn, ctx, err);
+	if (rc < 0)
+		return rc;
+	c = *out;
 	if (load_dir(c, LS_DATADIR "/patterns", 1, warn, ctx, err) == LS_ENOMEM)
 		return LS_ENOMEM;
 	xdg[0] = '\0';

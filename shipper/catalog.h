@@ -33,6 +33,17 @@ typedef void (*ls_catalog_warn_fn)(void *ctx, const char *msg);
 int ls_catalog_load(struct ls_catalog **out, const char *user_dir,
 		    ls_catalog_warn_fn warn, void *ctx, struct ls_error *err);
 
+/* For ls_catalog_load_builtin(): derive the built-in rules' prefilters
+ * instead of taking them from the table made at build time, and compile
+ * their regexes now instead of at first use (a broken one is reported). */
+#define LS_CATALOG_DERIVE 1u
+
+/* Loads the built-in patterns only (for tools and tests); flags is 0 or
+ * LS_CATALOG_DERIVE. Returns 0 or LS_ENOMEM; caller frees with
+ * ls_catalog_free() (also after an error). */
+int ls_catalog_load_builtin(struct ls_catalog **out, unsigned flags,
+			    ls_catalog_warn_fn warn, void *ctx, struct ls_error *err);
+
 /* Loads one more pattern file (path) on top; broken entries are reported
  * through warn. Returns the number of broken entries, or a negative code when
  * the file cannot be read. */

@@ -93,11 +93,51 @@ static void test_caseless_and_anchored(void)
 	ls_matcher_free(m);
 }
 
+/* LS_MATCH_DEFER: nothing compiled until the first exec, then the same
+ * answers and groups as an eager matcher; a pattern that does not compile
+ * makes every exec LS_EINVAL; matches stay right across the switch from the
+ * interpreter to the JIT (after a number of matches). */
+static void test_deferred(void)
+{
+	struct ls_matcher *m = NULL, *bad = NULL;
+	struct ls_error err;
+	const char *s = NULL;
+	size_t len = 0;
+	int type;
+
+	CU_ASSERT_EQUAL_FATAL(ls_matcher_compile(&m, "(?<user__name>[a-z]+)=(?<n___int>\\d+)",
+						 LS_MATCH_DEFER, NULL, &err), 0);
+	CU_ASSERT_EQUAL(ls_matcher_ngroups(m), 0);
+	for (int i = 0; i < 300; i++) {
+		CU_ASSERT_EQUAL(ls_matcher_exec(m, "x root=42 y", 11), 1);
+		CU_ASSERT_EQUAL(ls_matcher_exec(m, "no match", 8), 0);
+	}
+	CU_ASSERT_EQUAL(ls_matcher_exec(m, "x root=42 y", 11), 1);
+	CU_ASSERT_EQUAL_FATAL(ls_matcher_ngroups(m), 2);
+	CU_ASSERT_STRING_EQUAL(ls_matcher_group_field(m, 0, &type), "user.name");
+	CU_ASSERT_STRING_EQUAL(ls_matcher_group_field(m, 1, &type), "n");
+	CU_ASSERT_EQUAL(type, LS_F_INT);
+	CU_ASSERT_EQUAL(ls_matcher_group(m, 1, &s, &len), 0);
+	CU_ASSERT(len == 2 && memcmp(s, "42", 2) == 0);
+	ls_matcher_free(m);
+
+	CU_ASSERT_EQUAL_FATAL(ls_matcher_compile(&bad, "(unclosed", LS_MATCH_DEFER, NULL,
+						 &err), 0);
+	CU_ASSERT_EQUAL(ls_matcher_exec(bad, "unclosed", 8), LS_EINVAL);
+	CU_ASSERT_EQUAL(ls_matcher_exec(bad, "unclosed", 8), LS_EINVAL);
+	ls_matcher_free(bad);
+
+	/* never used: freed without ever compiling */
+	CU_ASSERT_EQUAL_FATAL(ls_matcher_compile(&m, "a+", LS_MATCH_DEFER, NULL, &err), 0);
+	ls_matcher_free(m);
+}
+
 static const struct ls_test_case cases[] = {
 	{"compile error names the offset", test_compile_error_offset},
 	{"group names decode to fields and types", test_group_names_decode},
 	{"unset groups and binary subjects", test_unset_groups_and_binary},
 	{"caseless and anchored", test_caseless_and_anchored},
+	{"deferred compile, interpreter then JIT", test_deferred},
 	{NULL, NULL}
 };
 

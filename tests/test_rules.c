@@ -16,6 +16,7 @@
 #include "../parsers/matcher.h"
 #include "../parsers/patfile.h"
 #include "../parsers/rules.h"
+#include "../shipper/catalog.h"
 #include "unit.h"
 
 #define MAX_FILES 1024
@@ -1507,6 +1508,69 @@ static void test_no_alert_event(void)
 	fix_end(&f);
 }
 
+/* The prefilters compiled in at build time (tools/litcache.c) are the ones
+ * loading derives: the table of a catalog that took them equals, byte for
+ * byte, the table of one that derived them (and compiled every built-in
+ * regex at load, none broken). A rule whose key no longer matches (its
+ * regex changed after the build) derives its own. */
+static void test_literal_cache(void)
+{
+	extern const size_t ls_builtin_nliterals;
+	struct ls_catalog *cached = NULL, *derived = NULL;
+	struct ls_error err = { 0, "" };
+	struct ls_buf a, b;
+	static const struct ls_lit_cached wrong_lit[] = { { "zzz", 3, 1 } };
+	struct fix f;
+	int caseless = -1;
+
+	ls_buf_init(&a, 0);
+	ls_buf_init(&b, 0);
+	CU_ASSERT_FATAL(ls_builtin_nliterals > 50);
+	CU_ASSERT_FATAL(ls_catalog_load_builtin(&cached, 0, NULL, NULL, &err) == 0);
+	CU_ASSERT_FATAL(ls_catalog_load_builtin(&derived, LS_CATALOG_DERIVE, NULL, NULL,
+						&err) == 0);
+	CU_ASSERT(cached->nwarnings == 0);
+	CU_ASSERT(derived->nwarnings == 0);
+	CU_ASSERT(ls_rules_count(derived->rules) == ls_rules_count(cached->rules));
+	CU_ASSERT_FATAL(ls_rules_literal_table(cached->rules, &a) == 0);
+	CU_ASSERT_FATAL(ls_rules_literal_table(derived->rules, &b) == 0);
+	CU_ASSERT(a.len > 1000);
+	CU_ASSERT(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+	ls_buf_release(&a);
+	ls_buf_release(&b);
+	ls_catalog_free(cached);
+	ls_catalog_free(derived);
+
+	/* an entry with the rule's key is taken as it is; one whose key
+	 * differs (the regex changed since the build) is ignored */
+	static const char rule[] = "rule stale.rule\n  program: x\n  match: abcdef\n"
+				   "  level: low\n";
+	unsigned long long key = 0;
+	const char *at;
+
+	fix_begin(&f, 1);
+	CU_ASSERT_FATAL(fix_load(&f, rule) == 0);
+	ls_buf_init(&a, 0);
+	CU_ASSERT_FATAL(ls_rules_literal_table(f.rules, &a) == 0);
+	CU_ASSERT_FATAL(ls_buf_putc(&a, '\0') == 0);
+	at = strstr(a.data, "\"stale.rule\", 0x");
+	CU_ASSERT_FATAL(at != NULL);
+	CU_ASSERT(sscanf(at + strlen("\"stale.rule\", "), "0x%llx", &key) == 1);
+	ls_buf_release(&a);
+	fix_end(&f);
+	for (int stale = 0; stale < 2; stale++) {
+		struct ls_lit_entry e = { "stale.rule", key + (unsigned)stale, 0, 0, 1,
+					  wrong_lit };
+		fix_begin(&f, 1);
+		ls_rules_set_literal_cache(f.rules, &e, 1);
+		CU_ASSERT_FATAL(fix_load(&f, rule) == 0);
+		CU_ASSERT_STRING_EQUAL(ls_rules_literal(f.rules, "stale.rule", 0, &caseless),
+				       stale ? "abcdef" : "zzz");
+		CU_ASSERT(ls_rules_literal(f.rules, "stale.rule", 1, NULL) == NULL);
+		fix_end(&f);
+	}
+}
+
 static const struct ls_test_case cases[] = {
 	{"routing by program and dataset", test_routing},
 	{"literal prefilter", test_literal_prefilter},
@@ -1533,6 +1597,7 @@ static const struct ls_test_case cases[] = {
 	{"threshold memory is bounded", test_memory_bound},
 	{"no alert event", test_no_alert_event},
 	{"threshold on: number checked directly", test_threshold_guard},
+	{"build-time literal table equals derivation", test_literal_cache},
 	{NULL, NULL}
 };
 
