@@ -822,7 +822,9 @@ static int json_event_checked(struct ls_buf *out, const struct ls_event *ev)
 
 /* ---- shapes ---- */
 
-#define SHAPE_SLOTS 8 /* a power of two; looked up two at a time */
+/* A power of two; looked up two at a time. Tagged events vary in their
+ * names (each rule adds its own fields): with 8 slots auth.log thrashed. */
+#define SHAPE_SLOTS 64
 #define SHAPE_TEXT_MAX 4096
 /* Prefixes up to this long are copied as this many bytes (a fixed-size
  * copy is a few moves, no call); the bytes past the prefix are

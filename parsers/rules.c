@@ -63,6 +63,8 @@
 #define ALERT_KEY_SHOWN 200        /* key bytes quoted in an alert message */
 #define MEMO_SLOTS 32              /* remembered scans per group */
 #define MEMO_TEXT 160              /* longest subject remembered */
+#define MEMO_PERIOD 1024           /* look-ups between memo checks */
+#define MEMO_MIN_RATE 8            /* found at least 1 in 8, else off */
 #define KEY_BYTES_MAX 16           /* key bytes of a group scanned for them */
 #define SIMD_KEYS 8                /* key bytes looked for 16 bytes at a time */
 #define KEY_SAMPLE 64              /* subjects whose bytes re-choose the keys */
@@ -212,6 +214,11 @@ struct scan_group {
 	uint32_t *freq;                /* their bytes, to re-choose the keys */
 	struct scan_memo *memo;        /* MEMO_SLOTS, NULL without literals */
 	uint64_t *memo_hits;           /* lit_words(nlit) per memo slot */
+	/* the memo pays only when subjects repeat (user agents do, sshd
+	 * messages with their ports do not): MEMO_PERIOD look-ups with fewer
+	 * than one in MEMO_MIN_RATE found turn it off for MEMO_PERIOD * 16
+	 * subjects, then it is tried again */
+	uint32_t memo_tries, memo_found, memo_rest;
 };
 
 /* program or dataset name -> its candidate list */
@@ -294,6 +301,14 @@ struct ls_rules {
 	const char **wanted;           /* borrowed: WANT_* then the subjects */
 	const struct ls_field **found; /* this event's wanted fields */
 	uint64_t first_mask[256];      /* wanted names by first byte */
+	/* the field names of the last event whose names all lay outside its
+	 * arena (string constants or the patterns' own, which keep their text
+	 * at their address), and where its wanted fields were: an event with
+	 * the same names in the same order (most lines of a format) has them
+	 * at the same places. last_n 0: none. */
+	int last_n;
+	const char *last_names[LS_EVENT_MAX_FIELDS];
+	int16_t last_at[WANT_MASKED];  /* field index, -1: absent */
 	uint64_t gen;
 };
 
@@ -2667,6 +2682,7 @@ static int subjects_build(struct ls_rules *r)
 {
 	size_t n = (size_t)r->nrules + (size_t)r->nthr + WANT_SUBJECTS + 1;
 
+	r->last_n = 0; /* its indices are into the old wanted names */
 	r->wanted = malloc(n * sizeof(*r->wanted));
 	r->found = malloc(n * sizeof(*r->found));
 	if (!r->wanted || !r->found)
@@ -2732,13 +2748,28 @@ static const struct cand_list *index_find(struct name_index *x,
 /* ---- applying rules ----------------------------------------------------- */
 
 /* Finds the wanted fields of ev in one pass over its fields, rather than
- * one ls_event_get() scan (with its strcmp calls) per name. */
+ * one ls_event_get() scan (with its strcmp calls) per name; or, when ev has
+ * the last event's names, where that one had them. */
 static void find_wanted(struct ls_rules *r, const struct ls_event *ev)
 {
+	uintptr_t arena = (uintptr_t)ev->arena;
+	int masked = r->nwanted < WANT_MASKED ? r->nwanted : WANT_MASKED;
+	int same = ev->nfields > 0 && ev->nfields == r->last_n, keep = 1;
+
+	for (int i = 0; same && i < ev->nfields; i++)
+		same = ev->fields[i].name == r->last_names[i];
+	if (same) {
+		for (int k = 0; k < masked; k++)
+			r->found[k] = r->last_at[k] < 0 ? NULL : &ev->fields[r->last_at[k]];
+		for (int k = WANT_MASKED; k < r->nwanted; k++)
+			r->found[k] = ls_event_get(ev, r->wanted[k]);
+		return;
+	}
 	memset(r->found, 0, (size_t)r->nwanted * sizeof(*r->found));
 	for (int i = 0; i < ev->nfields; i++) {
 		const char *name = ev->fields[i].name;
 		uint64_t mask = r->first_mask[(unsigned char)name[0]];
+		keep &= (uintptr_t)name - arena >= ev->arena_cap;
 		while (mask) {
 			int k = __builtin_ctzll(mask);
 			mask &= mask - 1;
@@ -2749,6 +2780,14 @@ static void find_wanted(struct ls_rules *r, const struct ls_event *ev)
 	}
 	for (int k = WANT_MASKED; k < r->nwanted; k++)
 		r->found[k] = ls_event_get(ev, r->wanted[k]);
+	r->last_n = 0;
+	if (!keep || ev->nfields > LS_EVENT_MAX_FIELDS)
+		return;
+	for (int k = 0; k < masked; k++)
+		r->last_at[k] = r->found[k] ? (int16_t)(r->found[k] - ev->fields) : -1;
+	for (int i = 0; i < ev->nfields; i++)
+		r->last_names[i] = ev->fields[i].name;
+	r->last_n = ev->nfields;
 }
 
 /* Finds subject k of ev once per apply (percent-decoding url.* fields). */
@@ -3016,12 +3055,21 @@ static const uint64_t *group_scan(struct ls_rules *r, struct scan_group *g,
 	uint64_t hash, *bits = r->hits;
 	struct scan_memo *m = NULL;
 
-	if (c->len > 0 && c->len <= MEMO_TEXT) {
+	if (g->memo_rest > 0)
+		g->memo_rest--;
+	else if (c->len > 0 && c->len <= MEMO_TEXT) {
+		if (++g->memo_tries == MEMO_PERIOD) {
+			if (g->memo_found < MEMO_PERIOD / MEMO_MIN_RATE)
+				g->memo_rest = MEMO_PERIOD * 16;
+			g->memo_tries = g->memo_found = 0;
+		}
 		hash = XXH3_64bits(c->s, c->len);
 		m = &g->memo[hash & (MEMO_SLOTS - 1)];
 		bits = g->memo_hits + (size_t)(m - g->memo) * words;
-		if (m->len == c->len && m->hash == hash && memcmp(m->text, c->s, c->len) == 0)
+		if (m->len == c->len && m->hash == hash && memcmp(m->text, c->s, c->len) == 0) {
+			g->memo_found++;
 			return bits;
+		}
 		m->hash = hash;
 		m->len = (uint32_t)c->len;
 		memcpy(m->text, c->s, c->len);

@@ -1508,6 +1508,52 @@ static void test_no_alert_event(void)
 	fix_end(&f);
 }
 
+/* Sets field name (copied into the event's arena, as decoded JSON keys
+ * are) to val. */
+static void arena_field(struct ls_event *ev, const char *name, const char *val)
+{
+	char *n = ls_event_strdup(ev, name, strlen(name));
+
+	CU_ASSERT_FATAL(n != NULL);
+	CU_ASSERT_FATAL(ls_event_set(ev, n, val, strlen(val), LS_F_STR) == 0);
+}
+
+/* Routing looks fields up by name whatever their order, event after event
+ * with the same names (where they were last time) or not; names in the
+ * event's arena, whose addresses hold other names on the next line, are
+ * never taken for the names they held before. */
+static void test_wanted_fields_per_event(void)
+{
+	static const char *const fail = "Failed password for root from 203.0.113.9 port 1 ssh2";
+	struct fix f;
+
+	fix_begin(&f, 1);
+	CU_ASSERT_FATAL(fix_load(&f, ssh_rules) == 0);
+	for (int i = 0; i < 3; i++) {
+		fix_event(&f, "sshd", NULL, fail, NULL);
+		CU_ASSERT(apply(&f, NULL) == 1);
+		fix_event(&f, "cron", NULL, fail, NULL);
+		CU_ASSERT(apply(&f, NULL) == 0);
+	}
+	/* the same names in another order */
+	ls_event_reset(&f.ev);
+	f.ev.line = fail;
+	f.ev.line_len = strlen(fail);
+	ls_event_set_str(&f.ev, "process.name", "sshd");
+	ls_event_set_str(&f.ev, "message", fail);
+	CU_ASSERT(apply(&f, NULL) == 1);
+	/* arena names: the same addresses, another name the second time */
+	for (int i = 0; i < 2; i++) {
+		ls_event_reset(&f.ev);
+		f.ev.line = fail;
+		f.ev.line_len = strlen(fail);
+		arena_field(&f.ev, "message", fail);
+		arena_field(&f.ev, i == 0 ? "process.name" : "process.nome", "sshd");
+		CU_ASSERT(apply(&f, NULL) == (i == 0));
+	}
+	fix_end(&f);
+}
+
 /* The prefilters compiled in at build time (tools/litcache.c) are the ones
  * loading derives: the table of a catalog that took them equals, byte for
  * byte, the table of one that derived them (and compiled every built-in
@@ -1598,6 +1644,7 @@ static const struct ls_test_case cases[] = {
 	{"no alert event", test_no_alert_event},
 	{"threshold on: number checked directly", test_threshold_guard},
 	{"build-time literal table equals derivation", test_literal_cache},
+	{"wanted fields found event after event", test_wanted_fields_per_event},
 	{NULL, NULL}
 };
 
