@@ -203,6 +203,12 @@ struct scan_group {
 	uint8_t nkeys;                 /* key bytes (both cases), when at most
 					* SIMD_KEYS; else 0 */
 	uint8_t keys[SIMD_KEYS];       /* those bytes */
+	/* more key bytes than that, all ASCII: nib_lo[c & 15] & nib_hi[c >> 4]
+	 * is not 0 exactly when c is a key (bit h of nib_lo[l] is byte h<<4|l;
+	 * nib_hi[h] is bit h, 0 from 8 up), sixteen bytes looked up at a time
+	 * (keys_scan_nib16()); nib_ok 0: not usable */
+	uint8_t nib_ok;
+	uint8_t nib_lo[16], nib_hi[16];
 	/* per key byte: the byte every literal with that key has right after
 	 * (next) and before (prev) it, exactly; -1 when not all have the same
 	 * one. A key byte without them there is no hit. */
@@ -2422,6 +2428,24 @@ static void key_neighbours(struct ls_rules *r, struct scan_group *g, int c)
 
 /* Files the literals of g by key byte (a caseless letter under both its
  * cases) in its 2 nlit places of bucket_ids. */
+/* Fills the nibble tables of g from is_key (see struct scan_group). */
+static void nib_fill(struct scan_group *g)
+{
+	memset(g->nib_lo, 0, sizeof(g->nib_lo));
+	memset(g->nib_hi, 0, sizeof(g->nib_hi));
+	g->nib_ok = g->nkeys == 0;
+	for (int c = 0; c < 256; c++) {
+		if (!g->is_key[c])
+			continue;
+		if (c >= 0x80)
+			g->nib_ok = 0;
+		else
+			g->nib_lo[c & 15] |= (uint8_t)(1u << (c >> 4));
+	}
+	for (int h = 0; h < 8; h++)
+		g->nib_hi[h] = (uint8_t)(1u << h);
+}
+
 static void buckets_fill(struct ls_rules *r, struct scan_group *g)
 {
 	uint32_t *ids = r->bucket_ids + g->ids_first;
@@ -2464,6 +2488,7 @@ static void buckets_fill(struct ls_rules *r, struct scan_group *g)
 	}
 	for (int c = 0; c < 256; c++)
 		key_neighbours(r, g, c);
+	nib_fill(g);
 }
 
 /* Fills a new group (r->groups[r->ngroups]) for the n rules ids reading
@@ -2978,6 +3003,55 @@ static size_t keys_scan16(const struct ls_rules *r, const struct scan_group *g,
 }
 #endif
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_NIB_SCAN 1
+#include <tmmintrin.h>
+/* keys_scan() for a group of more than SIMD_KEYS key bytes, all ASCII:
+ * sixteen bytes classified at a time through its nibble tables (SSSE3,
+ * checked at run time: see have_ssse3()). Returns where the bytes left
+ * (fewer than sixteen) start. */
+__attribute__((target("ssse3")))
+static size_t keys_scan_nib16(const struct ls_rules *r, const struct scan_group *g,
+			      const unsigned char *p, size_t len, uint64_t *bits)
+{
+	const __m128i lo_tab = _mm_loadu_si128((const __m128i *)(const void *)g->nib_lo);
+	const __m128i hi_tab = _mm_loadu_si128((const __m128i *)(const void *)g->nib_hi);
+	const __m128i low4 = _mm_set1_epi8(0x0f), zero = _mm_setzero_si128();
+	size_t i = 0;
+
+	for (; i + 16 <= len; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i lo = _mm_shuffle_epi8(lo_tab, _mm_and_si128(v, low4));
+		__m128i hi = _mm_shuffle_epi8(hi_tab, _mm_and_si128(_mm_srli_epi16(v, 4), low4));
+		unsigned none = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(lo, hi),
+									     zero));
+
+		for (unsigned mask = ~none & 0xffffu; mask; mask &= mask - 1) {
+			size_t at = i + (size_t)__builtin_ctz(mask);
+			unsigned char c = p[at];
+			/* the byte its literals all have next to the key is not there */
+			if ((g->next[c] >= 0 && (at + 1 >= len || p[at + 1] != g->next[c])) ||
+			    (g->prev[c] >= 0 && (at == 0 || p[at - 1] != g->prev[c])))
+				continue;
+			key_hit(r, g, p, len, at, bits);
+		}
+	}
+	return i;
+}
+
+/* Whether the CPU has SSSE3 (pshufb); asked once. */
+static int have_ssse3(void)
+{
+	static int known = -1;
+
+	if (known < 0) {
+		__builtin_cpu_init();
+		known = __builtin_cpu_supports("ssse3") ? 1 : 0;
+	}
+	return known;
+}
+#endif
+
 /* Sets the bits of the literals of g that occur in s: at each byte that
  * is a key, the literals with that key are compared there. */
 static void keys_scan(const struct ls_rules *r, const struct scan_group *g,
@@ -2990,6 +3064,10 @@ static void keys_scan(const struct ls_rules *r, const struct scan_group *g,
 #if defined(__SSE2__)
 	if (g->nkeys)
 		i = keys_scan16(r, g, p, len, bits);
+#endif
+#if defined(HAVE_NIB_SCAN)
+	if (g->nib_ok && have_ssse3())
+		i = keys_scan_nib16(r, g, p, len, bits);
 #endif
 	for (;;) {
 		/* most bytes are no key: skip them eight at a time */

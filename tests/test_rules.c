@@ -825,6 +825,50 @@ static void test_scanners_agree(void)
 	fix_end(&f);
 }
 
+/* A group with more key bytes than the SIMD compare takes (but few enough
+ * for key bytes rather than the automaton) on long subjects, some bytes
+ * not ASCII: a rule hits exactly when plain searching finds one of its
+ * literals, at any position, the first and last bytes included. */
+static void test_many_keys_long_subjects(void)
+{
+	static const char *const lits[] = {
+		"Qa", "Wb", "Ec", "Rd", "Te", "Yf", "Ug", "Ih", "Oi", "Pj", "k(", "Sl", NULL
+	};
+	static const char alphabet[] = "QaWbEcRdTeYfUgIhOiPjk(Sl \xc3\xa9\xff" "0123";
+	char text[2048], subject[300];
+	uint32_t seed = 7;
+	int hits = 0;
+	struct fix f;
+
+	fix_begin(&f, 1);
+	snprintf(text, sizeof(text), "rule many\n  dataset: d\n  match: (?s).\n  level: low\n");
+	for (int i = 0; lits[i]; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "  literal: %s\n", lits[i]);
+	CU_ASSERT_FATAL(fix_load(&f, text) == 0);
+	for (int round = 0; round < 2000; round++) {
+		size_t len = 16 + lcg(&seed) % (sizeof(subject) - 17);
+		int want = 0;
+
+		/* mostly bytes that are no key, so a literal is rare */
+		for (size_t i = 0; i < len; i++)
+			subject[i] = lcg(&seed) % 24 ? " \xc3\xa9\xff" "0123"[lcg(&seed) % 8] :
+				     alphabet[lcg(&seed) % (sizeof(alphabet) - 1)];
+		if (lcg(&seed) % 3 == 0) {
+			const char *lit = lits[lcg(&seed) % 12];
+			size_t at = lcg(&seed) % 2 ? 0 : lcg(&seed) % 2 ? len - 2 : lcg(&seed) % (len - 1);
+			memcpy(subject + at, lit, 2);
+		}
+		subject[len] = '\0';
+		for (int i = 0; lits[i] && !want; i++)
+			want = occurs(subject, lits[i], 0);
+		fix_event(&f, NULL, "d", subject, NULL);
+		CU_ASSERT(apply(&f, NULL) == want);
+		hits += want;
+	}
+	CU_ASSERT(hits > 300 && hits < 1900);
+	fix_end(&f);
+}
+
 /* Subjects long enough for the sixteen-bytes-at-a-time scan of a group
  * with few key bytes, whose literals share the byte next to their key
  * (or not): the answers are those of plain searching, at every position,
@@ -1632,6 +1676,7 @@ static const struct ls_test_case cases[] = {
 	{"match: lines gated by their literals", test_lines_gated},
 	{"key-byte and automaton scans agree", test_scanners_agree},
 	{"long subjects scanned by key bytes", test_keyed_long_subjects},
+	{"many key bytes on long subjects", test_many_keys_long_subjects},
 	{"lists, severity and tags", test_lists_and_severity},
 	{"bad rules rejected, set unchanged", test_bad_rules},
 	{"technique allow-list", test_techniques},
