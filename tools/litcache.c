@@ -4,8 +4,8 @@
  * litcache_none.c, so every rule here is derived. */
 #include <stdio.h>
 
-#include "parsers/buf.h"
-#include "shipper/catalog.h"
+#include "../parsers/buf.h"
+#include "../shipper/catalog.h"
 
 static void warn(void *ctx, const char *msg)
 {
