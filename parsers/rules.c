@@ -307,14 +307,6 @@ struct ls_rules {
 	const char **wanted;           /* borrowed: WANT_* then the subjects */
 	const struct ls_field **found; /* this event's wanted fields */
 	uint64_t first_mask[256];      /* wanted names by first byte */
-	/* the field names of the last event whose names all lay outside its
-	 * arena (string constants or the patterns' own, which keep their text
-	 * at their address), and where its wanted fields were: an event with
-	 * the same names in the same order (most lines of a format) has them
-	 * at the same places. last_n 0: none. */
-	int last_n;
-	const char *last_names[LS_EVENT_MAX_FIELDS];
-	int16_t last_at[WANT_MASKED];  /* field index, -1: absent */
 	uint64_t gen;
 };
 
@@ -2707,7 +2699,6 @@ static int subjects_build(struct ls_rules *r)
 {
 	size_t n = (size_t)r->nrules + (size_t)r->nthr + WANT_SUBJECTS + 1;
 
-	r->last_n = 0; /* its indices are into the old wanted names */
 	r->wanted = malloc(n * sizeof(*r->wanted));
 	r->found = malloc(n * sizeof(*r->found));
 	if (!r->wanted || !r->found)
@@ -2773,28 +2764,13 @@ static const struct cand_list *index_find(struct name_index *x,
 /* ---- applying rules ----------------------------------------------------- */
 
 /* Finds the wanted fields of ev in one pass over its fields, rather than
- * one ls_event_get() scan (with its strcmp calls) per name; or, when ev has
- * the last event's names, where that one had them. */
+ * one ls_event_get() scan (with its strcmp calls) per name. */
 static void find_wanted(struct ls_rules *r, const struct ls_event *ev)
 {
-	uintptr_t arena = (uintptr_t)ev->arena;
-	int masked = r->nwanted < WANT_MASKED ? r->nwanted : WANT_MASKED;
-	int same = ev->nfields > 0 && ev->nfields == r->last_n, keep = 1;
-
-	for (int i = 0; same && i < ev->nfields; i++)
-		same = ev->fields[i].name == r->last_names[i];
-	if (same) {
-		for (int k = 0; k < masked; k++)
-			r->found[k] = r->last_at[k] < 0 ? NULL : &ev->fields[r->last_at[k]];
-		for (int k = WANT_MASKED; k < r->nwanted; k++)
-			r->found[k] = ls_event_get(ev, r->wanted[k]);
-		return;
-	}
 	memset(r->found, 0, (size_t)r->nwanted * sizeof(*r->found));
 	for (int i = 0; i < ev->nfields; i++) {
 		const char *name = ev->fields[i].name;
 		uint64_t mask = r->first_mask[(unsigned char)name[0]];
-		keep &= (uintptr_t)name - arena >= ev->arena_cap;
 		while (mask) {
 			int k = __builtin_ctzll(mask);
 			mask &= mask - 1;
@@ -2805,14 +2781,6 @@ static void find_wanted(struct ls_rules *r, const struct ls_event *ev)
 	}
 	for (int k = WANT_MASKED; k < r->nwanted; k++)
 		r->found[k] = ls_event_get(ev, r->wanted[k]);
-	r->last_n = 0;
-	if (!keep || ev->nfields > LS_EVENT_MAX_FIELDS)
-		return;
-	for (int k = 0; k < masked; k++)
-		r->last_at[k] = r->found[k] ? (int16_t)(r->found[k] - ev->fields) : -1;
-	for (int i = 0; i < ev->nfields; i++)
-		r->last_names[i] = ev->fields[i].name;
-	r->last_n = ev->nfields;
 }
 
 /* Finds subject k of ev once per apply (percent-decoding url.* fields). */
