@@ -203,7 +203,7 @@ struct scan_group {
 	uint8_t nkeys;                 /* key bytes (both cases), when at most
 					* SIMD_KEYS; else 0 */
 	uint8_t keys[SIMD_KEYS];       /* those bytes */
-	/* more key bytes than that, all ASCII: nib_lo[c & 15] & nib_hi[c >> 4]
+	/* when every key byte is ASCII: nib_lo[c & 15] & nib_hi[c >> 4]
 	 * is not 0 exactly when c is a key (bit h of nib_lo[l] is byte h<<4|l;
 	 * nib_hi[h] is bit h, 0 from 8 up), sixteen bytes looked up at a time
 	 * (keys_scan_nib16()); nib_ok 0: not usable */
@@ -277,6 +277,7 @@ struct ls_rules {
 	int have_techniques;
 	struct technique *tech;        /* sorted by id */
 	unsigned match_flags;          /* LS_MATCH_DEFER for trusted entries */
+	int no_ssse3;                  /* tests: scan as without SSSE3 */
 	const struct ls_lit_entry *lit_cache; /* borrowed, sorted by id */
 	size_t nlit_cache;
 	/* built lazily by build_index() */
@@ -754,6 +755,11 @@ int ls_rules_set_techniques(struct ls_rules *r, const char *text, size_t len)
 }
 
 /* The allow-list name of id, or NULL. */
+void ls_rules_scan_without_ssse3(struct ls_rules *r)
+{
+	r->no_ssse3 = 1;
+}
+
 void ls_rules_defer_compile(struct ls_rules *r, int on)
 {
 	r->match_flags = on ? LS_MATCH_DEFER : 0;
@@ -2425,7 +2431,7 @@ static void nib_fill(struct scan_group *g)
 {
 	memset(g->nib_lo, 0, sizeof(g->nib_lo));
 	memset(g->nib_hi, 0, sizeof(g->nib_hi));
-	g->nib_ok = g->nkeys == 0;
+	g->nib_ok = 1;
 	for (int c = 0; c < 256; c++) {
 		if (!g->is_key[c])
 			continue;
@@ -2974,10 +2980,11 @@ static size_t keys_scan16(const struct ls_rules *r, const struct scan_group *g,
 #if defined(__x86_64__) && defined(__GNUC__)
 #define HAVE_NIB_SCAN 1
 #include <tmmintrin.h>
-/* keys_scan() for a group of more than SIMD_KEYS key bytes, all ASCII:
+/* keys_scan() for a group whose key bytes are all ASCII, however many:
  * sixteen bytes classified at a time through its nibble tables (SSSE3,
- * checked at run time: see have_ssse3()). Returns where the bytes left
- * (fewer than sixteen) start. */
+ * checked at run time: see have_ssse3()); where that is missing,
+ * keys_scan16() takes groups of at most SIMD_KEYS key bytes. Returns where
+ * the bytes left (fewer than sixteen) start. */
 __attribute__((target("ssse3")))
 static size_t keys_scan_nib16(const struct ls_rules *r, const struct scan_group *g,
 			      const unsigned char *p, size_t len, uint64_t *bits)
@@ -3029,13 +3036,14 @@ static void keys_scan(const struct ls_rules *r, const struct scan_group *g,
 	const uint8_t *is_key = g->is_key;
 	size_t i = 0;
 
+#if defined(HAVE_NIB_SCAN)
+	if (g->nib_ok && !r->no_ssse3 && have_ssse3())
+		i = keys_scan_nib16(r, g, p, len, bits);
+	else
+#endif
 #if defined(__SSE2__)
 	if (g->nkeys)
 		i = keys_scan16(r, g, p, len, bits);
-#endif
-#if defined(HAVE_NIB_SCAN)
-	if (g->nib_ok && have_ssse3())
-		i = keys_scan_nib16(r, g, p, len, bits);
 #endif
 	for (;;) {
 		/* most bytes are no key: skip them eight at a time */

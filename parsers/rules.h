@@ -153,6 +153,10 @@ void ls_rules_set_literal_cache(struct ls_rules *r, const struct ls_lit_entry *t
  * (ls_builtin_literals[], ls_builtin_nliterals); 0 or LS_ENOMEM. */
 int ls_rules_literal_table(const struct ls_rules *r, struct ls_buf *out);
 
+/* For tests: scan for literals as on a CPU without SSSE3 (no nibble
+ * tables: SSE2 compares for few key bytes, byte by byte for many). */
+void ls_rules_scan_without_ssse3(struct ls_rules *r);
+
 /* While on, ls_rules_add() leaves match: regexes uncompiled until a rule
  * first runs (LS_MATCH_DEFER): for the built-in rules, which `make test`
  * compiles and checks, so that start-up does not pay for rules a run never

@@ -760,7 +760,7 @@ static int occurs(const char *s, const char *lit, int caseless)
  * automaton: many; before and after the keys are chosen again from the
  * subjects seen; from the memo), a rule hits exactly when one of its
  * literals occurs, in its case unless caseless. */
-static void test_scanners_agree(void)
+static void scanners_agree(int plain)
 {
 	static const char *const keyed[] = { "$x", "%Y", "~!", NULL };
 	static const char *const many[] = {
@@ -775,6 +775,8 @@ static void test_scanners_agree(void)
 	struct fix f;
 
 	fix_begin(&f, 1);
+	if (plain)
+		ls_rules_scan_without_ssse3(f.rules);
 	snprintf(text, sizeof(text), "rule keyed\n  dataset: d\n  match: (?s).\n  level: low\n");
 	for (int i = 0; keyed[i]; i++)
 		snprintf(text + strlen(text), sizeof(text) - strlen(text), "  literal: %s\n", keyed[i]);
@@ -825,11 +827,21 @@ static void test_scanners_agree(void)
 	fix_end(&f);
 }
 
+static void test_scanners_agree(void)
+{
+	scanners_agree(0);
+}
+
+static void test_scanners_agree_plain(void)
+{
+	scanners_agree(1);
+}
+
 /* A group with more key bytes than the SIMD compare takes (but few enough
  * for key bytes rather than the automaton) on long subjects, some bytes
  * not ASCII: a rule hits exactly when plain searching finds one of its
  * literals, at any position, the first and last bytes included. */
-static void test_many_keys_long_subjects(void)
+static void many_keys_long_subjects(int plain)
 {
 	static const char *const lits[] = {
 		"Qa", "Wb", "Ec", "Rd", "Te", "Yf", "Ug", "Ih", "Oi", "Pj", "k(", "Sl", NULL
@@ -841,6 +853,8 @@ static void test_many_keys_long_subjects(void)
 	struct fix f;
 
 	fix_begin(&f, 1);
+	if (plain)
+		ls_rules_scan_without_ssse3(f.rules);
 	snprintf(text, sizeof(text), "rule many\n  dataset: d\n  match: (?s).\n  level: low\n");
 	for (int i = 0; lits[i]; i++)
 		snprintf(text + strlen(text), sizeof(text) - strlen(text), "  literal: %s\n", lits[i]);
@@ -869,11 +883,21 @@ static void test_many_keys_long_subjects(void)
 	fix_end(&f);
 }
 
+static void test_many_keys_long_subjects(void)
+{
+	many_keys_long_subjects(0);
+}
+
+static void test_many_keys_long_subjects_plain(void)
+{
+	many_keys_long_subjects(1);
+}
+
 /* Subjects long enough for the sixteen-bytes-at-a-time scan of a group
  * with few key bytes, whose literals share the byte next to their key
  * (or not): the answers are those of plain searching, at every position,
  * the first and last bytes included. */
-static void test_keyed_long_subjects(void)
+static void keyed_long_subjects(int plain)
 {
 	static const char *const cased[] = { "\" 404", "\" 401", "()", "${", "$%7b", NULL };
 	static const char *const ci[] = { "%24{", "x(Q", NULL };
@@ -884,6 +908,8 @@ static void test_keyed_long_subjects(void)
 	struct fix f;
 
 	fix_begin(&f, 1);
+	if (plain)
+		ls_rules_scan_without_ssse3(f.rules);
 	snprintf(text, sizeof(text), "rule cased\n  dataset: d\n  match: (?s).\n  level: low\n");
 	for (int i = 0; cased[i]; i++)
 		snprintf(text + strlen(text), sizeof(text) - strlen(text), "  literal: %s\n", cased[i]);
@@ -919,6 +945,16 @@ static void test_keyed_long_subjects(void)
 	}
 	CU_ASSERT(hits > 400 && hits < 3900);
 	fix_end(&f);
+}
+
+static void test_keyed_long_subjects(void)
+{
+	keyed_long_subjects(0);
+}
+
+static void test_keyed_long_subjects_plain(void)
+{
+	keyed_long_subjects(1);
 }
 
 /* Subjects checked for many literals are scanned once (and short ones
@@ -1675,8 +1711,11 @@ static const struct ls_test_case cases[] = {
 	{"subject scan and memo", test_scan_and_memo},
 	{"match: lines gated by their literals", test_lines_gated},
 	{"key-byte and automaton scans agree", test_scanners_agree},
+	{"key-byte and automaton scans agree, no SSSE3", test_scanners_agree_plain},
 	{"long subjects scanned by key bytes", test_keyed_long_subjects},
+	{"long subjects scanned by key bytes, no SSSE3", test_keyed_long_subjects_plain},
 	{"many key bytes on long subjects", test_many_keys_long_subjects},
+	{"many key bytes on long subjects, no SSSE3", test_many_keys_long_subjects_plain},
 	{"lists, severity and tags", test_lists_and_severity},
 	{"bad rules rejected, set unchanged", test_bad_rules},
 	{"technique allow-list", test_techniques},
