@@ -6,9 +6,17 @@
  * its items. A request that must be split (413, bad rows the sink does not
  * name) becomes two requests over halves of its items. A file's checkpoint
  * moves only up to the first item of that file that is not yet acknowledged
- * or dead-lettered, whatever order batches complete in. When the batches in
- * memory pass --max-inflight-bytes the tailer stops reading: the files are
- * the buffer. */
+ * or dead-lettered, whatever order batches complete in.
+ *
+ * Memory: a batch fills one plain buffer (reused from batch to batch); once
+ * sealed it is held as the compressed request body, and its items' bytes
+ * come back from that body only when needed (a split, dead letters). All
+ * that is held for events not yet acknowledged (the filling buffer, sealed
+ * bodies, items with their files' offsets, journal cursors, split halves,
+ * libcurl's share of each request in flight) counts in held_bytes. The
+ * tailer stops reading when that reaches --max-inflight-bytes, or when
+ * --concurrency requests already wait for a free slot (reading further
+ * ahead would only hold more): the files are the buffer. */
 #include "commands.h"
 #include "common.h"
 #include "config.h"
@@ -67,7 +75,7 @@ static const struct ls_opt ship_opts[] = {
 	{"flush-interval", OPT_FLUSH, 1, "TIME", "send a batch at least this often (default 1s)"},
 	{"compress", OPT_COMPRESS, 1, "KIND", "none, gzip (default) or zstd, where the sink takes it"},
 	{"concurrency", OPT_CONCURRENCY, 1, "N", "requests in flight (default 2)"},
-	{"max-inflight-bytes", OPT_MAX_INFLIGHT, 1, "BYTES", "events held in memory before reading pauses (default 8M)"},
+	{"max-inflight-bytes", OPT_MAX_INFLIGHT, 1, "BYTES", "memory held for unacknowledged events before reading pauses (default 8M)"},
 	{"backoff-base", OPT_BACKOFF_BASE, 1, "TIME", "first retry delay ceiling (default 250ms)"},
 	{"backoff-cap", OPT_BACKOFF_CAP, 1, "TIME", "longest retry delay (default 30s)"},
 	{"max-retry-time", OPT_MAX_RETRY, 1, "TIME", "--once gives up (exit 3) after retrying this long (default 5m)"},
@@ -110,17 +118,25 @@ struct ship_file {
 };
 
 struct item {
-	size_t at, len;          /* in the batch's data */
-	struct ship_file *file;  /* NULL for items without a file */
 	uint64_t offset;
-	int done;
+	struct ship_file *file;  /* NULL for items without a file */
+	uint32_t at;             /* where it starts in the batch's framed body */
+	unsigned len : 31;
+	unsigned done : 1;       /* acknowledged or dead-lettered */
 };
 
+/* Events encoded by the sink as one request body: the sink's prefix, the
+ * items joined by its separator, its suffix. */
 struct batch {
-	struct ls_buf data;
-	size_t counted_cap;      /* data.cap as counted in held_bytes */
+	struct ls_buf raw;       /* that body, plain: while the batch fills, and
+				  * again after a split or for dead letters */
+	char *body;              /* sealed: the whole body as sent, compressed
+				  * by kind; with kind none it stands for raw */
+	size_t body_len, raw_len;
+	int kind;
 	struct item *items;
 	size_t n, cap, open;
+	size_t counted;          /* what held_bytes counts for it */
 	int64_t created_ms;
 	struct batch *next;
 };
@@ -131,7 +147,11 @@ struct request {
 	unsigned attempts;
 	int64_t next_try_ms, first_fail_ms;
 	int inflight;
-	struct ls_buf body, packed;
+	char *body;              /* a body of its own (a split's half), made
+				  * when sent, dropped while it waits */
+	size_t body_len;
+	int kind;                /* its compression */
+	size_t counted;          /* what held_bytes counts for it */
 	struct request *next;
 };
 
@@ -175,15 +195,20 @@ struct ship_ctx {
 	struct ls_checkpoint *cp;
 	struct ls_deadletter *dl;
 	int out_fd;                    /* file sink or stdout; -1 for HTTP sinks */
+	int kind;                      /* the bodies' compression */
+	struct ls_compressor *z;
 	struct batch *cur, *batches;   /* filling; sealed and not resolved */
+	struct ls_buf spare;           /* the last batch's buffer, for the next */
 	struct request *queue;
-	size_t held_bytes;
+	size_t held_bytes;             /* memory held for events not yet
+				        * acknowledged (see the top) */
 	struct ship_file *cur_file;
 	unsigned pending_gen;
 	struct ls_backoff bo;
 	int64_t sink_paused_until;
 	unsigned sink_attempts;
 	int failing, gave_up, stop;
+	int closing;                   /* release(): the tailer closes its files */
 	char last_error[600];
 	uint64_t events, bytes, batches_sent, retries, dead, dead_dropped;
 	char auth_buf[1024];
@@ -381,25 +406,101 @@ static void file_unref(struct ship_file *sf)
 	}
 }
 
+/* Brings held_bytes up to date with what b holds now. */
+static void batch_recount(struct ship_ctx *c, struct batch *b)
+{
+	size_t now = b->raw.cap + (b->body ? b->body_len : 0) + b->cap * sizeof(*b->items);
+
+	c->held_bytes = c->held_bytes - b->counted + now;
+	b->counted = now;
+}
+
+static void request_recount(struct ship_ctx *c, struct request *r)
+{
+	size_t now = (r->body ? r->body_len : 0) +
+		     (r->inflight && c->http ? ls_http_request_overhead() : 0);
+
+	c->held_bytes = c->held_bytes - r->counted + now;
+	r->counted = now;
+}
+
+/* Gives up b's plain buffer: it becomes the next batch's when that is
+ * small enough to keep (it stays counted), else it is freed. */
+static void batch_drop_raw(struct ship_ctx *c, struct batch *b)
+{
+	if (!c->spare.data && b->raw.data && b->raw.cap <= c->max_inflight / 2) {
+		c->spare = b->raw;
+		c->spare.len = 0;
+		c->spare.data[0] = '\0';
+		c->held_bytes += c->spare.cap;
+		ls_buf_init(&b->raw, c->spare.max);
+	} else {
+		ls_buf_release(&b->raw);
+	}
+	batch_recount(c, b);
+}
+
 static void batch_free(struct ship_ctx *c, struct batch *b)
 {
 	for (size_t i = 0; i < b->n; i++)
 		file_unref(b->items[i].file);
-	c->held_bytes -= b->counted_cap;
-	ls_buf_release(&b->data);
+	free(b->body);
+	b->body = NULL;
 	free(b->items);
+	b->items = NULL;
+	b->cap = 0;
+	batch_drop_raw(c, b);
+	c->held_bytes -= b->counted;
 	free(b);
 }
 
+/* A new filling batch, in the spare buffer when there is one, its body
+ * begun with the sink's prefix. */
 static struct batch *batch_new(struct ship_ctx *c)
 {
+	const char *prefix = c->sink->ops->prefix ? c->sink->ops->prefix(c->sink) : NULL;
 	struct batch *b = calloc(1, sizeof(*b));
 
 	if (!b)
 		return NULL;
-	ls_buf_init(&b->data, c->batch_bytes + ((size_t)4 << 20));
+	b->raw = c->spare;
+	b->raw.max = c->batch_bytes + ((size_t)4 << 20);
+	b->counted = c->spare.cap; /* counted as the spare until now */
+	ls_buf_init(&c->spare, b->raw.max);
+	if (prefix && *prefix && ls_buf_puts(&b->raw, prefix) < 0) {
+		batch_free(c, b);
+		return NULL;
+	}
+	batch_recount(c, b);
 	b->created_ms = ls_monotonic_ms();
 	return b;
+}
+
+/* The bytes of b's items start here: its plain body when it has one, else
+ * its body as sent, which is then plain (ensured by batch_unpack()). */
+static const char *batch_items(const struct batch *b)
+{
+	return b->raw.data ? b->raw.data : b->body;
+}
+
+/* Makes the items of sealed batch b readable again (batch_items()): a
+ * compressed body is decompressed into raw. 0, or the error in last_error. */
+static int batch_unpack(struct ship_ctx *c, struct batch *b)
+{
+	int rc;
+
+	if (b->raw.data || b->kind == LS_COMPRESS_NONE)
+		return 0;
+	rc = ls_decompress(b->kind, b->body, b->body_len, b->raw_len, &b->raw);
+	batch_recount(c, b);
+	if (rc < 0) {
+		ls_buf_release(&b->raw);
+		batch_recount(c, b);
+		snprintf(c->last_error, sizeof(c->last_error), "%s",
+			 rc == LS_ENOMEM ? "out of memory reading a sent batch back"
+					 : "a sent batch could not be read back");
+	}
+	return rc;
 }
 
 /* An item is resolved (acknowledged or dead-lettered). */
@@ -428,15 +529,14 @@ static struct request *request_new(struct batch *b, size_t lo, size_t hi)
 	r->b = b;
 	r->lo = lo;
 	r->hi = hi;
-	ls_buf_init(&r->body, 0);
-	ls_buf_init(&r->packed, 0);
+	r->kind = b->kind;
 	return r;
 }
 
-static void request_free(struct request *r)
+static void request_free(struct ship_ctx *c, struct request *r)
 {
-	ls_buf_release(&r->body);
-	ls_buf_release(&r->packed);
+	free(r->body);
+	c->held_bytes -= r->counted;
 	free(r);
 }
 
@@ -450,27 +550,111 @@ static void enqueue(struct ship_ctx *c, struct request *r)
 	*p = r;
 }
 
-/* Moves the filling batch to the sealed list and queues its request. */
+/* Reading waits while the memory held reaches --max-inflight-bytes with
+ * something on its way to free some, or while --concurrency sealed requests
+ * already wait for a free slot: the sink is the slower, and the files keep
+ * what it cannot take yet. */
+static int reading_blocked(const struct ship_ctx *c)
+{
+	long waiting = 0;
+
+	if (c->held_bytes >= c->max_inflight && (c->queue || (c->cur && c->cur->n)))
+		return 1;
+	for (const struct request *r = c->queue; r; r = r->next)
+		if (!r->inflight && ++waiting >= c->concurrency)
+			return 1;
+	return 0;
+}
+
+/* Writes sealed batch b to the file sink or stdout, which always accept:
+ * its items, NDJSON end to end, go out from the batch with no copy. On a
+ * failure, the run is to stop (fatal, with last_error) and b stays
+ * unresolved, so no checkpoint passes it. */
+static void write_out(struct ship_ctx *c, struct batch *b)
+{
+	const struct item *first = &b->items[0], *last = &b->items[b->n - 1];
+	const char *data = b->raw.data + first->at;
+	size_t off = 0, len = last->at + last->len - first->at, n = b->n;
+	const char *path = ls_sink_file_path(c->sink);
+	off_t before = c->out_fd > 2 ? lseek(c->out_fd, 0, SEEK_END) : -1;
+
+	while (off < len) {
+		ssize_t w = write(c->out_fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			snprintf(c->last_error, sizeof(c->last_error), "cannot write %s: %s",
+				 path ? path : "standard output", w < 0 ? strerror(errno) : "no progress");
+			/* no half line for the next run to glue its first event to */
+			if (before >= 0 && off > 0 && ftruncate(c->out_fd, before) < 0)
+				snprintf(c->last_error, sizeof(c->last_error),
+					 "cannot write %s, and a partial line was left at its end: %s",
+					 path, strerror(errno));
+			c->fatal = 1;
+			if (c->t)
+				ls_tailer_set_paused(c->t, 1);
+			return;
+		}
+		off += (size_t)w;
+	}
+	c->batches_sent++;
+	c->shipped += n;
+	for (size_t i = 0; i < n; i++)
+		item_done(c, b, i); /* the last one frees b */
+}
+
+/* Moves the filling batch to the sealed list: written out at once for the
+ * file sink; for HTTP compressed into its request body, which is what is
+ * held from then on, and queued. */
 static int seal(struct ship_ctx *c)
 {
 	struct batch *b = c->cur;
+	const char *suffix = c->sink->ops->suffix, *body;
+	size_t body_len;
 	struct request *r;
 
 	if (!b || b->n == 0)
 		return 0;
-	r = request_new(b, 0, b->n);
-	if (!r)
+	if (suffix && *suffix && ls_buf_puts(&b->raw, suffix) < 0)
 		return LS_ENOMEM;
 	c->cur = NULL;
 	b->next = c->batches;
 	c->batches = b;
+	b->raw_len = b->raw.len;
+	if (c->out_fd >= 0) {
+		write_out(c, b);
+		return 0;
+	}
+	r = request_new(b, 0, b->n);
+	if (!r)
+		return LS_ENOMEM;
+	b->kind = c->kind;
+	/* should the encoder fail, the body goes as it is */
+	if (b->kind == LS_COMPRESS_NONE ||
+	    ls_compressor_run(c->z, b->kind, b->raw.data, b->raw.len, &body, &body_len) < 0) {
+		b->kind = LS_COMPRESS_NONE;
+		body = b->raw.data;
+		body_len = b->raw.len;
+	}
+	r->kind = b->kind;
+	b->body = malloc(body_len ? body_len : 1);
+	if (!b->body) {
+		free(r);
+		return LS_ENOMEM;
+	}
+	memcpy(b->body, body, body_len);
+	b->body_len = body_len;
+	batch_drop_raw(c, b);
 	enqueue(c, r);
 	return 0;
 }
 
-/* Room for one more item in the filling batch (made when needed). */
-static struct batch *batch_room(struct ship_ctx *c)
+/* Room for one more item in the filling batch (made when needed), the
+ * separator written when it is not the first: *before is where the item's
+ * bytes are to start. */
+static struct batch *batch_room(struct ship_ctx *c, size_t *before)
 {
+	const char *sep = c->sink->ops->separator;
 	struct batch *b = c->cur;
 
 	if (!b && !(b = c->cur = batch_new(c)))
@@ -483,50 +667,60 @@ static struct batch *batch_room(struct ship_ctx *c)
 		b->items = items;
 		b->cap = cap;
 	}
+	*before = b->raw.len;
+	if (b->n && sep && *sep && ls_buf_puts(&b->raw, sep) < 0)
+		return NULL;
 	return b;
 }
 
-/* Records the bytes appended to b's data since before as one item. */
-static int item_added(struct ship_ctx *c, struct batch *b, size_t before, uint64_t offset)
+/* Takes back what batch_room() and a failed encoding wrote. */
+static void item_undo(struct batch *b, size_t before)
+{
+	b->raw.len = before;
+	if (b->raw.data)
+		b->raw.data[before] = '\0';
+}
+
+/* Records the bytes appended to b's body since at as one item. */
+static int item_added(struct ship_ctx *c, struct batch *b, size_t at, uint64_t offset)
 {
 	struct item *it = &b->items[b->n++];
+	int rc = 0;
 
-	it->at = before;
-	it->len = b->data.len - before;
+	it->at = (uint32_t)at;
+	it->len = (unsigned)(b->raw.len - at);
 	it->file = c->cur_file;
 	it->offset = offset;
 	it->done = 0;
 	if (it->file)
 		it->file->refs++;
 	b->open++;
-	/* the memory held is the buffer's, spare room included */
-	c->held_bytes += b->data.cap - b->counted_cap;
-	b->counted_cap = b->data.cap;
+	batch_recount(c, b);
 	c->events++;
-	if (c->t && c->held_bytes >= c->max_inflight)
+	if ((long)b->n >= c->batch_size || b->raw.len >= c->batch_bytes)
+		rc = seal(c);
+	if (c->t && reading_blocked(c))
 		ls_tailer_set_paused(c->t, 1); /* the files are the buffer */
-	if ((long)b->n >= c->batch_size || b->data.len >= c->batch_bytes)
-		return seal(c);
-	return 0;
+	return rc;
 }
 
 /* Encodes one event into the filling batch. */
 static int add_event(struct ship_ctx *c, const struct ls_event *ev)
 {
-	struct batch *b = batch_room(c);
-	size_t before;
+	size_t before, at;
+	struct batch *b = batch_room(c, &before);
 	int rc;
 
 	if (!b)
 		return LS_ENOMEM;
-	before = b->data.len;
-	rc = c->sink->ops->encode(c->sink, &b->data, ev);
+	at = b->raw.len;
+	rc = c->sink->ops->encode(c->sink, &b->raw, ev);
 	if (rc < 0) {
-		b->data.len = before;
+		item_undo(b, before);
 		return rc;
 	}
 	/* journal items are numbered by entry, for the cursor queue */
-	return item_added(c, b, before, c->cur_file == &c->jfile ? c->jseq : ev->offset);
+	return item_added(c, b, at, c->cur_file == &c->jfile ? c->jseq : ev->offset);
 }
 
 /* Adds one dead letter's item (already in the sink's encoding) again. */
@@ -534,7 +728,7 @@ static int add_replayed(struct ship_ctx *c, const char *line, size_t len)
 {
 	const struct ls_field *item;
 	struct batch *b;
-	size_t before;
+	size_t before, at;
 
 	ls_event_reset(&c->replay_ev);
 	if (ls_decode_json(&c->replay_ev, line, len, NULL, 0) <= 0 ||
@@ -542,15 +736,15 @@ static int add_replayed(struct ship_ctx *c, const char *line, size_t len)
 		ls_die_msg(NULL, "warning: %s: skipping a line that is not a dead letter", c->replay_path);
 		return 0;
 	}
-	if (!(b = batch_room(c)))
+	if (!(b = batch_room(c, &before)))
 		return LS_ENOMEM;
-	before = b->data.len;
-	if (ls_buf_append(&b->data, item->val, item->len) < 0) {
-		b->data.len = before;
+	at = b->raw.len;
+	if (ls_buf_append(&b->raw, item->val, item->len) < 0) {
+		item_undo(b, before);
 		return LS_ENOMEM;
 	}
 	c->cur_file = NULL;
-	return item_added(c, b, before, 0);
+	return item_added(c, b, at, 0);
 }
 
 /* Reads dead letters while there is room; 1 at the end of the file. */
@@ -562,7 +756,7 @@ static int replay_some(struct ship_ctx *c, struct ls_error *err)
 	unsigned flags;
 	int rc;
 
-	while (c->held_bytes < c->max_inflight) {
+	while (!reading_blocked(c)) {
 		rc = ls_reader_next(c->replay_r, &line, &len, &off, &flags, err);
 		if (rc <= 0)
 			return rc < 0 ? rc : 1;
@@ -608,12 +802,15 @@ static int cursor_push(struct ship_ctx *c, const char *cursor)
 		for (size_t i = 0; i < c->jq_len; i++)
 			q[i] = c->jq[(c->jq_head + i) % c->jq_cap];
 		free(c->jq);
+		c->held_bytes += (cap - c->jq_cap) * sizeof(*q);
 		c->jq = q;
 		c->jq_cap = cap;
 		c->jq_head = 0;
 	}
 	c->jq[(c->jq_head + c->jq_len) % c->jq_cap] = (struct jpending){ c->jseq, copy };
 	c->jq_len++;
+	/* held until its entry's events are all acknowledged */
+	c->held_bytes += strlen(copy) + 1;
 	return 0;
 }
 
@@ -623,7 +820,7 @@ static int journal_some(struct ship_ctx *c, struct ls_error *err)
 	struct ls_journal_entry e;
 	int rc;
 
-	while (c->held_bytes < c->max_inflight) {
+	while (!reading_blocked(c)) {
 		rc = ls_journal_next(c->j, &e, err);
 		if (rc <= 0)
 			return rc < 0 ? rc : 1;
@@ -655,6 +852,7 @@ static int journal_commit(struct ship_ctx *c, int force, struct ls_error *err)
 	while (c->jq_len && c->jq[c->jq_head].seq < first_open) {
 		free(last);
 		last = c->jq[c->jq_head].cursor;
+		c->held_bytes -= strlen(last) + 1;
 		c->jq_head = (c->jq_head + 1) % c->jq_cap;
 		c->jq_len--;
 	}
@@ -737,7 +935,9 @@ static void file_closed(void *vctx, struct ls_tail_file *f)
 	if (!sf)
 		return;
 	c->cur_file = sf;
-	ls_stream_flush(sf->stream, on_event, c);
+	/* at the end of the run nothing more goes out */
+	if (!c->closing)
+		ls_stream_flush(sf->stream, on_event, c);
 	c->cur_file = NULL;
 	sf->tf = NULL;
 	*ls_tail_file_user(f) = NULL;
@@ -776,29 +976,50 @@ static void compute_pending(struct ship_ctx *c)
 
 /* ---- sending ---------------------------------------------------------- */
 
-/* Frames items [lo, hi) of b as the sink's body, compressed. */
-static int build_body(struct ship_ctx *c, struct request *r)
+/* A body of r's own, for part of a batch (a split's half): its items still
+ * open, framed, and compressed like the batch. */
+static int part_body(struct ship_ctx *c, struct request *r)
 {
 	const struct ls_sink_ops *ops = c->sink->ops;
-	const char *prefix = ops->prefix ? ops->prefix(c->sink) : NULL;
-	struct ls_buf *body = &r->body;
+	const char *prefix = ops->prefix ? ops->prefix(c->sink) : NULL, *items, *body;
+	struct ls_buf plain;
+	size_t body_len, first = 1;
+	int rc = LS_ENOMEM;
 
-	body->len = 0;
-	if (prefix && ls_buf_puts(body, prefix) < 0)
+	ls_buf_init(&plain, 0);
+	if (batch_unpack(c, r->b) < 0)
 		return LS_ENOMEM;
+	items = batch_items(r->b);
+	if (prefix && ls_buf_puts(&plain, prefix) < 0)
+		goto out;
 	for (size_t i = r->lo; i < r->hi; i++) {
 		const struct item *it = &r->b->items[i];
 		if (it->done)
 			continue;
-		if (body->len > (prefix ? strlen(prefix) : 0) && ops->separator &&
-		    ls_buf_puts(body, ops->separator) < 0)
-			return LS_ENOMEM;
-		if (ls_buf_append(body, r->b->data.data + it->at, it->len) < 0)
-			return LS_ENOMEM;
+		if (!first && ops->separator && ls_buf_puts(&plain, ops->separator) < 0)
+			goto out;
+		if (ls_buf_append(&plain, items + it->at, it->len) < 0)
+			goto out;
+		first = 0;
 	}
-	if (ops->suffix && ls_buf_puts(body, ops->suffix) < 0)
-		return LS_ENOMEM;
-	return 0;
+	if (ops->suffix && ls_buf_puts(&plain, ops->suffix) < 0)
+		goto out;
+	r->kind = r->b->kind;
+	if (r->kind == LS_COMPRESS_NONE ||
+	    ls_compressor_run(c->z, r->kind, plain.data, plain.len, &body, &body_len) < 0) {
+		r->kind = LS_COMPRESS_NONE;
+		body = plain.data;
+		body_len = plain.len;
+	}
+	if (!(r->body = malloc(body_len ? body_len : 1)))
+		goto out;
+	memcpy(r->body, body, body_len);
+	r->body_len = body_len;
+	request_recount(c, r);
+	rc = 0;
+out:
+	ls_buf_release(&plain);
+	return rc;
 }
 
 static int compression_for(struct ship_ctx *c)
@@ -812,6 +1033,8 @@ static int compression_for(struct ship_ctx *c)
 	return LS_COMPRESS_NONE;
 }
 
+/* Dead-letters item i of r's batch, whose items are readable
+ * (batch_unpack()). */
 static void dead_letter(struct ship_ctx *c, struct request *r, size_t i, long status,
 			const char *reason)
 {
@@ -822,7 +1045,7 @@ static void dead_letter(struct ship_ctx *c, struct request *r, size_t i, long st
 	if (it->done)
 		return;
 	ls_now_ms(&now);
-	if (ls_deadletter_add(c->dl, status, reason, r->b->data.data + it->at, it->len, now,
+	if (ls_deadletter_add(c->dl, status, reason, batch_items(r->b) + it->at, it->len, now,
 			      &err) < 0) {
 		/* neither delivered nor kept: the checkpoint must not pass it */
 		c->dead_dropped++;
@@ -834,63 +1057,35 @@ static void dead_letter(struct ship_ctx *c, struct request *r, size_t i, long st
 	item_done(c, r->b, i);
 }
 
-/* Writes a request to the file sink or stdout; they always accept. */
-static int write_out(struct ship_ctx *c, struct request *r)
-{
-	const struct item *first = &r->b->items[r->lo], *last = &r->b->items[r->hi - 1];
-	const char *data = r->b->data.data + first->at;
-	size_t off = 0, len = last->at + last->len - first->at;
-
-	const char *path = ls_sink_file_path(c->sink);
-	off_t before = c->out_fd > 2 ? lseek(c->out_fd, 0, SEEK_END) : -1;
-
-	/* NDJSON items lie end to end in the batch: written from there, no copy */
-	while (off < len) {
-		ssize_t w = write(c->out_fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			snprintf(c->last_error, sizeof(c->last_error), "cannot write %s: %s",
-				 path ? path : "standard output", w < 0 ? strerror(errno) : "no progress");
-			/* no half line for the next run to glue its first event to */
-			if (before >= 0 && off > 0 && ftruncate(c->out_fd, before) < 0)
-				snprintf(c->last_error, sizeof(c->last_error),
-					 "cannot write %s, and a partial line was left at its end: %s",
-					 path, strerror(errno));
-			return LS_EIO;
-		}
-		off += (size_t)w;
-	}
-	c->batches_sent++;
-	c->shipped += r->hi - r->lo;
-	for (size_t i = r->lo; i < r->hi; i++)
-		item_done(c, r->b, i);
-	return 0;
-}
-
 static int send_request(struct ship_ctx *c, struct request *r, struct ls_error *err)
 {
 	const char *url, *hdrs[20];
-	int nhdrs = 0, kind;
+	struct batch *b = r->b;
+	int nhdrs = 0, rc;
 	const char *payload;
 	size_t len;
 
-	if (build_body(c, r) < 0)
-		return ls_error_set(err, LS_ENOMEM, "out of memory building a request body");
-	c->sink->ops->request(c->sink, &url, hdrs, &nhdrs);
-	kind = compression_for(c);
-	payload = r->body.data;
-	len = r->body.len;
-	if (kind != LS_COMPRESS_NONE && ls_compress(kind, r->body.data, r->body.len, &r->packed) == 0) {
-		payload = r->packed.data;
-		len = r->packed.len;
-		/* only the compressed copy is sent: the events stay in the batch */
-		ls_buf_release(&r->body);
-		hdrs[nhdrs++] = kind == LS_COMPRESS_GZIP ? "Content-Encoding: gzip"
-							 : "Content-Encoding: zstd";
+	if (r->lo == 0 && r->hi == b->n && b->open == b->n && b->body) {
+		/* the whole batch: its body as sealed */
+		payload = b->body;
+		len = b->body_len;
+		r->kind = b->kind;
+	} else {
+		if (!r->body && part_body(c, r) < 0)
+			return ls_error_set(err, LS_ENOMEM, "out of memory building a request body");
+		payload = r->body;
+		len = r->body_len;
 	}
+	c->sink->ops->request(c->sink, &url, hdrs, &nhdrs);
+	if (r->kind != LS_COMPRESS_NONE)
+		hdrs[nhdrs++] = r->kind == LS_COMPRESS_GZIP ? "Content-Encoding: gzip"
+							: "Content-Encoding: zstd";
+	rc = ls_http_post(c->http, url, hdrs, nhdrs, payload, len, r, err);
+	if (rc < 0)
+		return rc;
 	r->inflight = 1;
-	return ls_http_post(c->http, url, hdrs, nhdrs, payload, len, r, err);
+	request_recount(c, r);
+	return 0;
 }
 
 static int inflight(const struct ship_ctx *c)
@@ -922,28 +1117,17 @@ static void wait_events(struct ship_ctx *c, const int *fds, int n, int *ready, i
 static int send_due(struct ship_ctx *c, struct ls_error *err)
 {
 	int64_t now = ls_monotonic_ms();
-	struct request **p = &c->queue;
 	int rc;
 
-	while (*p) {
-		struct request *r = *p;
-		if (c->out_fd >= 0) {
-			*p = r->next;
-			rc = write_out(c, r);
-			request_free(r);
-			if (rc < 0)
-				return ls_error_set(err, rc, "%s", c->last_error);
-			continue;
-		}
+	if (!c->http)
+		return 0; /* the file sink wrote its batches as they were sealed */
+	for (struct request *r = c->queue; r; r = r->next) {
 		if (r->inflight || r->next_try_ms > now || now < c->sink_paused_until ||
-		    inflight(c) >= c->concurrency) {
-			p = &r->next;
+		    inflight(c) >= c->concurrency)
 			continue;
-		}
 		rc = send_request(c, r, err);
 		if (rc < 0)
 			return rc;
-		p = &r->next;
 	}
 	return 0;
 }
@@ -964,9 +1148,10 @@ static void retry_later(struct ship_ctx *c, struct request *r, const struct ls_s
 	int64_t now = ls_monotonic_ms(), wait;
 
 	r->inflight = 0;
-	/* rebuilt from the batch when sent again: nothing held while waiting */
-	ls_buf_release(&r->body);
-	ls_buf_release(&r->packed);
+	/* a body of its own is made again when sent: nothing held while waiting */
+	free(r->body);
+	r->body = NULL;
+	request_recount(c, r);
 	if (!r->first_fail_ms)
 		r->first_fail_ms = now;
 	c->retries++;
@@ -1000,6 +1185,16 @@ static int handle_result(struct ship_ctx *c, const struct ls_http_result *res)
 			       n, &sr);
 	if (sr.verdict != LS_SINK_OK)
 		snprintf(c->last_error, sizeof(c->last_error), "%s", sr.reason);
+	/* dead letters and halves need the items' bytes back */
+	if ((sr.verdict == LS_SINK_PARTIAL || sr.verdict == LS_SINK_BAD ||
+	     sr.verdict == LS_SINK_SPLIT) && batch_unpack(c, r->b) < 0) {
+		/* the request is kept, unresolved: no checkpoint passes it */
+		r->inflight = 0;
+		request_recount(c, r);
+		c->fatal = 1;
+		free(bad);
+		return 0;
+	}
 	switch (sr.verdict) {
 	case LS_SINK_OK:
 		c->batches_sent++;
@@ -1034,15 +1229,25 @@ static int handle_result(struct ship_ctx *c, const struct ls_http_result *res)
 			if (!a || !b) {
 				free(a);
 				free(b);
+				/* sent whole again */
+				r->inflight = 0;
+				request_recount(c, r);
 				rc = LS_ENOMEM;
 				break;
+			}
+			/* the halves are sent from the plain items: the whole
+			 * compressed body is not needed any more */
+			if (r->b->kind != LS_COMPRESS_NONE && r->b->body) {
+				free(r->b->body);
+				r->b->body = NULL;
+				batch_recount(c, r->b);
 			}
 			/* in place of r, so events keep their order */
 			unqueue(c, r);
 			b->next = c->queue;
 			a->next = b;
 			c->queue = a;
-			request_free(r);
+			request_free(c, r);
 			free(bad);
 			return 0;
 		}
@@ -1062,7 +1267,7 @@ static int handle_result(struct ship_ctx *c, const struct ls_http_result *res)
 finished:
 	free(bad);
 	unqueue(c, r);
-	request_free(r);
+	request_free(c, r);
 	return rc;
 }
 
@@ -1200,7 +1405,7 @@ static void write_metrics(struct ship_ctx *c)
 	metric(f, "logship_retries_total", "counter", "Requests retried.", c->pipeline_name, c->retries);
 	metric(f, "logship_dead_letters_total", "counter", "Events the sink rejected as bad.",
 	       c->pipeline_name, c->dead);
-	metric(f, "logship_bytes_held", "gauge", "Encoded events in memory, not yet acknowledged.",
+	metric(f, "logship_bytes_held", "gauge", "Memory held for events not yet acknowledged.",
 	       c->pipeline_name, c->held_bytes);
 	metric(f, "logship_sink_failing", "gauge", "1 while the sink refuses requests (401/403/404).",
 	       c->pipeline_name, (unsigned long long)c->failing);
@@ -1271,7 +1476,7 @@ static int run(struct ship_ctx *c, int sig_fd)
 	int fds[2], ready[2] = {0, 0}, rc = 0, reading_done = 0;
 
 	for (;;) {
-		int paused = c->held_bytes >= c->max_inflight || c->stop || reading_done;
+		int paused = reading_blocked(c) || c->stop || reading_done;
 		int64_t now = ls_monotonic_ms();
 		if (c->j && !c->stop && !reading_done && !paused) {
 			rc = journal_some(c, &err);
@@ -1292,11 +1497,14 @@ static int run(struct ship_ctx *c, int sig_fd)
 			rc = ls_tailer_dispatch(c->t, ready[0], &err);
 			if (rc < 0)
 				break;
-			if (c->once && ls_tailer_idle(c->t) && c->held_bytes < c->max_inflight)
+			if (c->once && ls_tailer_idle(c->t) && !reading_blocked(c))
 				reading_done = 1;
 		}
+		/* a batch stopped short by the memory bound, with nothing on its
+		 * way to make room, goes as it is */
 		if (c->cur && c->cur->n &&
-		    (c->stop || reading_done || now - c->cur->created_ms >= c->flush_ms) &&
+		    (c->stop || reading_done || now - c->cur->created_ms >= c->flush_ms ||
+		     (c->held_bytes >= c->max_inflight && !c->queue)) &&
 		    (rc = seal(c)) < 0) {
 			ls_error_set(&err, rc, "out of memory");
 			break;
@@ -1322,7 +1530,7 @@ static int run(struct ship_ctx *c, int sig_fd)
 		if (c->gave_up || (c->stop && now >= deadline))
 			break;
 		/* delivering may have made room: read again at once if so */
-		paused = c->held_bytes >= c->max_inflight || c->stop || reading_done;
+		paused = reading_blocked(c) || c->stop || reading_done;
 		if (c->t)
 			ls_tailer_set_paused(c->t, paused);
 		fds[0] = c->t ? ls_tailer_fd(c->t) : c->j ? ls_journal_fd(c->j) : -1;
@@ -1460,6 +1668,11 @@ static int setup(struct ship_ctx *c, char **paths, int n)
 		ls_die_msg(NULL, "%s", err.msg);
 		return 2;
 	}
+	c->kind = compression_for(c);
+	if (c->kind != LS_COMPRESS_NONE && !(c->z = ls_compressor_new())) {
+		ls_die_msg(NULL, "out of memory");
+		return 2;
+	}
 	c->out_fd = -1;
 	if (!c->sink->ops->request) {
 		out_path = ls_sink_file_path(c->sink);
@@ -1559,10 +1772,11 @@ static void release(struct ship_ctx *c)
 	struct request *r, *rn;
 	struct batch *b, *bn;
 
+	c->closing = 1;
 	ls_tailer_free(c->t);
 	for (r = c->queue; r; r = rn) {
 		rn = r->next;
-		request_free(r);
+		request_free(c, r);
 	}
 	if (c->cur)
 		batch_free(c, c->cur);
@@ -1578,6 +1792,8 @@ static void release(struct ship_ctx *c)
 	free(c->jq);
 	ls_reader_free(c->replay_r);
 	ls_event_release(&c->replay_ev);
+	ls_buf_release(&c->spare);
+	ls_compressor_free(c->z);
 	ls_http_free(c->http);
 	ls_sink_free(c->sink);
 	ls_deadletter_free(c->dl);

@@ -176,7 +176,7 @@ complete -c logship -n '__logship_sub_is ship' -l batch-bytes -x -d 'bytes per r
 complete -c logship -n '__logship_sub_is ship' -l flush-interval -x -d 'send a batch at least this often (default 1s)'
 complete -c logship -n '__logship_sub_is ship' -l compress -x -a 'none gzip zstd' -d 'none, gzip (default) or zstd, where the sink takes it'
 complete -c logship -n '__logship_sub_is ship' -l concurrency -x -d 'requests in flight (default 2)'
-complete -c logship -n '__logship_sub_is ship' -l max-inflight-bytes -x -d 'events held in memory before reading pauses (default 8M)'
+complete -c logship -n '__logship_sub_is ship' -l max-inflight-bytes -x -d 'memory held for unacknowledged events before reading pauses (default 8M)'
 complete -c logship -n '__logship_sub_is ship' -l backoff-base -x -d 'first retry delay ceiling (default 250ms)'
 complete -c logship -n '__logship_sub_is ship' -l backoff-cap -x -d 'longest retry delay (default 30s)'
 complete -c logship -n '__logship_sub_is ship' -l max-retry-time -x -d '--once gives up (exit 3) after retrying this long (default 5m)'

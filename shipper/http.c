@@ -69,10 +69,21 @@ static int load_curl(struct ls_error *err)
 	static int loaded;
 	const char *why;
 	void *lib;
+	int gnutls_env;
 
 	if (loaded)
 		return 0;
+	/* libcurl brings GnuTLS along (through LDAP and RTMP, which ship never
+	 * uses), and GnuTLS sets itself up as it is loaded: its library state,
+	 * p11-kit's trust modules, ~0.8 MiB of memory. Those libraries call
+	 * gnutls_global_init() themselves before any use, so that implicit set-up
+	 * is skipped, unless the user chose otherwise in the environment. */
+	gnutls_env = !getenv("GNUTLS_NO_IMPLICIT_INIT");
+	if (gnutls_env)
+		setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 0);
 	lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	if (gnutls_env)
+		unsetenv("GNUTLS_NO_IMPLICIT_INIT");
 	if (!lib) {
 		why = dlerror();
 		if (!why)
@@ -320,4 +331,12 @@ int ls_http_next(struct ls_http *h, struct ls_http_result *res)
 int ls_http_inflight(const struct ls_http *h)
 {
 	return h->inflight;
+}
+
+size_t ls_http_request_overhead(void)
+{
+	/* libcurl's easy handle with its receive buffer (16 KiB) and upload
+	 * buffer (64 KiB, which POSTFIELDS bodies are sent through), the
+	 * headers, and the response body kept here */
+	return (size_t)16 * 1024 + 16 * 1024 + 64 * 1024 + BODY_KEEP;
 }

@@ -51,4 +51,10 @@ int ls_http_next(struct ls_http *h, struct ls_http_result *res);
 /* Requests in flight. */
 int ls_http_inflight(const struct ls_http *h);
 
+/* The memory a request in flight holds besides its body (libcurl's handle
+ * and buffers, the response kept), for the caller's in-flight accounting:
+ * libcurl sends the body from the caller's buffer through its upload
+ * buffer, never copying it whole. */
+size_t ls_http_request_overhead(void);
+
 #endif

@@ -44,34 +44,8 @@ KILLS=${KILLS:-24}
 echo "seed=$SEED (replay: SEED=$SEED bash tests/integration/clickhouse-crash.sh)"
 RANDOM=$SEED
 
-passed=0
-failed=0
-ok() {
-	passed=$((passed + 1))
-	echo "ok   $1"
-}
-bad() {
-	failed=$((failed + 1))
-	echo "FAIL $1"
-	shift
-	[ $# -gt 0 ] && printf '     %s\n' "$@"
-	return 0
-}
-# expect NAME EXPECTED ACTUAL [details...]
-expect() {
-	local name=$1 want=$2 got=$3
-	shift 3
-	if [ "$want" = "$got" ]; then ok "$name"; else bad "$name" "expected: $want" "actual:   $got" "$@"; fi
-}
-finish() {
-	echo "$passed passed, $failed failed"
-	[ "$failed" = 0 ]
-	exit
-}
-die() {
-	bad "$@"
-	finish
-}
+# shellcheck source=tests/lib/check.sh
+. tests/lib/check.sh
 
 for tool in clickhouse-server curl awk timeout; do
 	command -v "$tool" >/dev/null 2>&1 ||

@@ -66,19 +66,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-passed=0
-failed=0
-ok() {
-	passed=$((passed + 1))
-	echo "ok   $1"
-}
-bad() {
-	failed=$((failed + 1))
-	echo "FAIL $1"
-	shift
-	[ $# -gt 0 ] && printf '     %s\n' "$@"
-	return 0
-}
+# shellcheck source=tests/lib/check.sh
+. tests/lib/check.sh
 
 # ---- the writer (runs in a background subshell: its globals are its own) --
 

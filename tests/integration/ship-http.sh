@@ -45,25 +45,8 @@ SRC=$PWD
 LOGSHIP=${LOGSHIP:-$PWD/logship}
 case $LOGSHIP in /*) ;; *) LOGSHIP=$PWD/$LOGSHIP ;; esac
 
-passed=0
-failed=0
-ok() {
-	passed=$((passed + 1))
-	echo "ok   $1"
-}
-bad() {
-	failed=$((failed + 1))
-	echo "FAIL $1"
-	shift
-	[ $# -gt 0 ] && printf '     %s\n' "$@"
-	return 0
-}
-# expect NAME EXPECTED ACTUAL [details...]
-expect() {
-	local name=$1 want=$2 got=$3
-	shift 3
-	if [ "$want" = "$got" ]; then ok "$name"; else bad "$name" "expected: $want" "actual:   $got" "$@"; fi
-}
+# shellcheck source=tests/lib/check.sh
+. "$SRC/tests/lib/check.sh"
 
 if [ ! -x "$LOGSHIP" ]; then
 	echo "ship-http: $LOGSHIP not built (run make)"

@@ -1,0 +1,40 @@
+# check.sh - the pass/fail bookkeeping the integration scripts share
+# (sourced). Each check prints "ok   NAME" or "FAIL NAME" with details;
+# finish prints the summary line the test runner reads,
+# "N passed, N failed", and exits 0 only when nothing failed.
+
+passed=0
+failed=0
+
+ok() {
+	passed=$((passed + 1))
+	echo "ok   $1"
+}
+
+# bad NAME [details...]
+bad() {
+	failed=$((failed + 1))
+	echo "FAIL $1"
+	shift
+	[ $# -gt 0 ] && printf '     %s\n' "$@"
+	return 0
+}
+
+# expect NAME EXPECTED ACTUAL [details...]
+expect() {
+	local name=$1 want=$2 got=$3
+	shift 3
+	if [ "$want" = "$got" ]; then ok "$name"; else bad "$name" "expected: $want" "actual:   $got" "$@"; fi
+}
+
+finish() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ]
+	exit
+}
+
+# die NAME [details...]: one failure, then the summary and exit
+die() {
+	bad "$@"
+	finish
+}
