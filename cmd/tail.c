@@ -128,13 +128,17 @@ void cmd_tail_help(void)
 
 /* ---- events ----------------------------------------------------------- */
 
+/* Prints ev when it passes --where; 0, or the output's error as it is
+ * (LS_ENOMEM must still read "out of memory", LS_EIO a closed stdout). */
 static int on_event(void *vctx, struct ls_event *ev)
 {
 	struct tail_ctx *c = vctx;
+	int rc;
 
 	if (!ls_where_match(c->co.where, ev))
 		return 0;
-	return ls_output_event(&c->out, ev) < 0 ? LS_EIO : 0;
+	rc = ls_output_event(&c->out, ev);
+	return rc < 0 ? rc : 0;
 }
 
 static int file_opened(void *vctx, struct ls_tail_file *f)
