@@ -90,7 +90,7 @@ static const struct ls_opt ship_opts[] = {
 	{"client-cert", OPT_CLIENT_CERT, 1, "FILE", "TLS client certificate"},
 	{"client-key", OPT_CLIENT_KEY, 1, "FILE", "TLS client key"},
 	{"insecure", OPT_INSECURE, 0, NULL, "do not verify the sink's certificate (warns)"},
-	{"timeout", OPT_TIMEOUT, 1, "TIME", "a request's time limit (default 30s)"},
+	{"timeout", OPT_TIMEOUT, 1, "TIME", "how long a request may move no byte (default 30s; at most 10x that in all)"},
 	{"shutdown-timeout", OPT_SHUTDOWN, 1, "TIME", "on SIGTERM, keep delivering what was read for at most TIME (default 10s)"},
 	{"checkpoint-interval", OPT_CKPT_INTERVAL, 1, "TIME", "save checkpoints at most every TIME (default 5s)"},
 	{"poll", OPT_POLL, 1, "MS", "poll files every MS instead of using inotify"},
@@ -208,6 +208,7 @@ struct ship_ctx {
 	int64_t sink_paused_until;
 	unsigned sink_attempts;
 	int failing, gave_up, stop;
+	int unreachable;               /* transport errors, warned about */
 	int closing;                   /* release(): the tailer closes its files */
 	char last_error[600];
 	uint64_t events, bytes, batches_sent, retries, dead, dead_dropped;
@@ -1167,6 +1168,24 @@ static void retry_later(struct ship_ctx *c, struct request *r, const struct ls_s
 		c->gave_up = 1;
 }
 
+/* Says once when the sink cannot be reached (a name that does not resolve,
+ * a refused connection, a timeout: no HTTP answer) and once when it
+ * answers again, in follow mode; --once says it in its summary line. */
+static void note_reachable(struct ship_ctx *c, const struct ls_http_result *res,
+			   const struct ls_sink_result *sr)
+{
+	if (c->once)
+		return;
+	if (res->status == 0 && !c->unreachable) {
+		ls_die_msg(NULL, "warning: cannot reach the sink (%s); retrying, nothing is "
+			   "dropped", sr->reason);
+		c->unreachable = 1;
+	} else if (res->status != 0 && c->unreachable) {
+		ls_die_msg(NULL, "the sink answers again");
+		c->unreachable = 0;
+	}
+}
+
 /* Acts on a finished request. */
 static int handle_result(struct ship_ctx *c, const struct ls_http_result *res)
 {
@@ -1195,6 +1214,7 @@ static int handle_result(struct ship_ctx *c, const struct ls_http_result *res)
 		free(bad);
 		return 0;
 	}
+	note_reachable(c, res, &sr);
 	switch (sr.verdict) {
 	case LS_SINK_OK:
 		c->batches_sent++;
@@ -1468,6 +1488,18 @@ static int checkpoint(struct ship_ctx *c, int force)
 	return 0;
 }
 
+/* Lines without a time get the time they were read: the wall clock, read
+ * again on each turn of the loop (not once at start), unless LOGSHIP_NOW
+ * fixes "now" (tests). */
+static void advance_now(struct ship_ctx *c)
+{
+	const char *fixed = getenv("LOGSHIP_NOW");
+	int64_t now;
+
+	if ((!fixed || !*fixed) && ls_now_ms(&now) == 0)
+		ls_pipeline_set_now(c->p, now);
+}
+
 static int run(struct ship_ctx *c, int sig_fd)
 {
 	struct ls_http_result res;
@@ -1478,6 +1510,7 @@ static int run(struct ship_ctx *c, int sig_fd)
 	for (;;) {
 		int paused = reading_blocked(c) || c->stop || reading_done;
 		int64_t now = ls_monotonic_ms();
+		advance_now(c);
 		if (c->j && !c->stop && !reading_done && !paused) {
 			rc = journal_some(c, &err);
 			if (rc < 0)

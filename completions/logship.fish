@@ -191,7 +191,7 @@ complete -c logship -n '__logship_sub_is ship' -l cacert -r -F -d 'CA certificat
 complete -c logship -n '__logship_sub_is ship' -l client-cert -r -F -d 'TLS client certificate'
 complete -c logship -n '__logship_sub_is ship' -l client-key -r -F -d 'TLS client key'
 complete -c logship -n '__logship_sub_is ship' -l insecure -d 'do not verify the sink\'s certificate (warns)'
-complete -c logship -n '__logship_sub_is ship' -l timeout -x -d 'a request\'s time limit (default 30s)'
+complete -c logship -n '__logship_sub_is ship' -l timeout -x -d 'how long a request may move no byte (default 30s; at most 10x that in all)'
 complete -c logship -n '__logship_sub_is ship' -l shutdown-timeout -x -d 'on SIGTERM, keep delivering what was read for at most TIME (default 10s)'
 complete -c logship -n '__logship_sub_is ship' -l checkpoint-interval -x -d 'save checkpoints at most every TIME (default 5s)'
 complete -c logship -n '__logship_sub_is ship' -l poll -x -d 'poll files every MS instead of using inotify'

@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <dlfcn.h>
 #include <poll.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -202,13 +203,32 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+#define IDLE_CAP_FACTOR 10
+#define IDLE_CAP_MIN_MS (5 * 60 * 1000L)
+
+/* The longest a request may take at all, for an idle timeout of idle_ms. */
+static long total_cap_ms(long idle_ms)
+{
+	long cap = idle_ms > LONG_MAX / IDLE_CAP_FACTOR ? LONG_MAX : idle_ms * IDLE_CAP_FACTOR;
+
+	return cap < IDLE_CAP_MIN_MS ? IDLE_CAP_MIN_MS : cap;
+}
+
 /* Applies the TLS and timeout options. */
 static void set_options(struct ls_http *h, struct xfer *x)
 {
 	CURL *e = x->easy;
 
 	cu.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	cu.easy_setopt(e, CURLOPT_TIMEOUT_MS, h->o.timeout_ms);
+	/* the timeout limits how long a request may go without moving a byte
+	 * (sending its body, waiting for and reading the answer), not its
+	 * whole length: a slow link that keeps moving finishes its batch
+	 * instead of sending it again and again. A transfer that trickles on
+	 * forever still ends at IDLE_CAP_FACTOR times the timeout (at least
+	 * IDLE_CAP_MIN_MS). */
+	cu.easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	cu.easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)((h->o.timeout_ms + 999) / 1000));
+	cu.easy_setopt(e, CURLOPT_TIMEOUT_MS, total_cap_ms(h->o.timeout_ms));
 	cu.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
 	cu.easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	cu.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -291,6 +311,56 @@ int ls_http_wait(struct ls_http *h, const int *fds, int nfds, int *ready, int ti
 	return 0;
 }
 
+/* Copies the host of url (no user info, port or brackets) into out. */
+static void url_host(const char *url, char *out, size_t cap)
+{
+	const char *p = url ? strstr(url, "://") : NULL, *end, *at;
+	size_t n;
+
+	out[0] = '\0';
+	if (!p)
+		return;
+	p += 3;
+	end = p + strcspn(p, "/?#");
+	at = memchr(p, '@', (size_t)(end - p));
+	if (at)
+		p = at + 1;
+	if (*p == '[') {
+		const char *close = memchr(p + 1, ']', (size_t)(end - p - 1));
+		p++;
+		if (close)
+			end = close;
+	} else {
+		const char *colon = memchr(p, ':', (size_t)(end - p));
+		if (colon)
+			end = colon;
+	}
+	n = (size_t)(end - p) < cap - 1 ? (size_t)(end - p) : cap - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* The text of a failed transfer: libcurl's, except for a name that did not
+ * resolve, which says which host in logship's words. Caller frees. */
+static char *transport_error(struct xfer *x, CURLcode code)
+{
+	char host[256], *url = NULL, *msg;
+	size_t cap;
+
+	if (code == CURLE_COULDNT_RESOLVE_HOST) {
+		cu.easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
+		url_host(url, host, sizeof(host));
+		if (host[0]) {
+			cap = strlen(host) + 64;
+			if ((msg = malloc(cap)) != NULL)
+				snprintf(msg, cap, "could not resolve host '%s' (DNS lookup failed)",
+					 host);
+			return msg;
+		}
+	}
+	return strdup(x->errbuf[0] ? x->errbuf : cu.easy_strerror(code));
+}
+
 int ls_http_next(struct ls_http *h, struct ls_http_result *res)
 {
 	CURLMsg *m;
@@ -313,10 +383,9 @@ int ls_http_next(struct ls_http *h, struct ls_http_result *res)
 			res->body = x->body ? x->body : "";
 			res->body_len = x->body_len;
 		} else {
-			const char *msg = x->errbuf[0] ? x->errbuf : cu.easy_strerror(m->data.result);
 			res->status = 0;
 			free(x->body);
-			x->body = strdup(msg);
+			x->body = transport_error(x, m->data.result);
 			res->body = x->body ? x->body : "transport error";
 			res->body_len = strlen(res->body);
 		}

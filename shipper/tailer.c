@@ -91,6 +91,7 @@ struct ls_tailer {
 	size_t nopen;
 	int64_t next_ckpt_ms;
 	int ckpt_dirty;
+	int64_t wall_base_ms, mono_base_ms; /* both clocks when the tailer was made */
 	struct ls_tailer_stats stats;
 };
 
@@ -110,6 +111,16 @@ static int64_t wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The wall clock as of the tailer's start, advanced by the monotonic clock:
+ * what finished files are stamped with and aged by for --forget-after. The
+ * stamps outlive the run (they are saved), so they are wall-clock times; but
+ * a jump of the wall clock while running (an NTP step, a clock set by hand)
+ * must neither forget every finished file at once nor keep them forever. */
+static int64_t run_wall_ms(const struct ls_tailer *t)
+{
+	return t->wall_base_ms + (mono_ms() - t->mono_base_ms);
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -595,7 +606,7 @@ static void forget(struct ls_tailer *t, struct ls_tail_file *f)
 	g.fp_len = f->fp_len;
 	g.offset = file_offset(f);
 	g.size = f->size;
-	g.gone_wall_ms = wall_ms();
+	g.gone_wall_ms = run_wall_ms(t);
 	g.path = f->last_path;
 	remember_gone(t, &g);
 	if (t->cb.closed)
@@ -897,7 +908,7 @@ static int restart_file(struct ls_tailer *t, struct ls_tail_file *f, uint64_t si
 	 * far they were read lets the copy (or its .gz) start there */
 	if (f->fp_len) {
 		struct gone_file g = { f->dev, f->ino, f->fingerprint, ls_reader_bytes_out(f->r),
-				       f->size, f->fp_len, wall_ms(), f->last_path };
+				       f->size, f->fp_len, run_wall_ms(t), f->last_path };
 		remember_gone(t, &g);
 	}
 	f->fp_len = 0;
@@ -1186,6 +1197,8 @@ int ls_tailer_new(struct ls_tailer **out, const struct ls_tailer_opts *o,
 		t->o.checkpoint_interval_ms = 5000;
 	if (!t->o.forget_after_ms)
 		t->o.forget_after_ms = (int64_t)24 * 3600 * 1000;
+	t->wall_base_ms = wall_ms();
+	t->mono_base_ms = mono_ms();
 	t->nbuckets = 64;
 	t->by_id = calloc(t->nbuckets, sizeof(*t->by_id));
 	t->by_path = calloc(t->nbuckets, sizeof(*t->by_path));
@@ -1298,10 +1311,10 @@ int ls_tailer_start(struct ls_tailer *t, struct ls_error *err)
 		const struct ls_ckpt_entry *e = ls_checkpoint_get(t->o.ckpt, i);
 		if (entry_still_there(e))
 			continue; /* the scan finds it */
-		if (e->gone_since_ms && gone_too_long(t, wall_ms(), e->gone_since_ms))
+		if (e->gone_since_ms && gone_too_long(t, run_wall_ms(t), e->gone_since_ms))
 			continue;
 		struct gone_file g = { e->dev, e->ino, e->fingerprint, e->offset, e->size,
-				       e->fp_len, e->gone_since_ms ? e->gone_since_ms : wall_ms(),
+				       e->fp_len, e->gone_since_ms ? e->gone_since_ms : run_wall_ms(t),
 				       (char *)e->path };
 		remember_gone(t, &g);
 	}
@@ -1472,7 +1485,7 @@ int ls_tailer_checkpoint(struct ls_tailer *t, int force, struct ls_error *err)
 {
 	struct ls_checkpoint *cp = t->o.ckpt;
 	struct ls_ckpt_entry e;
-	int64_t now = mono_ms(), wall = wall_ms();
+	int64_t now = mono_ms(), wall = run_wall_ms(t);
 	size_t keep = 0;
 
 	if (!cp || (!force && (!t->ckpt_dirty || now < t->next_ckpt_ms)))

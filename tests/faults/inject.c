@@ -55,10 +55,53 @@
  *                            input: where a command's start-up ends and its
  *                            own work begins); reported as mark=.
  *
+ *   LS_DNS_NAME=HOST         name lookups of HOST (getaddrinfo,
+ *                            gethostbyname, gethostbyname2 and their _r
+ *                            forms; case-insensitive, a trailing dot
+ *                            ignored) are answered here, never by the
+ *                            system's resolver: they fail with
+ *                            LS_DNS_ERROR. With LS_DNS_NAME set, every other
+ *                            lookup of a name that is not a numeric address
+ *                            fails with EAI_NONAME too (counted as
+ *                            dns_other), and connect()/sendto() to port 53
+ *                            fail with ENETUNREACH (counted as dns_blocked):
+ *                            no query leaves the machine. Names under
+ *                            ".invalid" are always answered here (EAI_NONAME
+ *                            unless they are HOST), whatever the settings.
+ *   LS_DNS_ERROR=NAME        EAI_NONAME (default: "no such name"), EAI_AGAIN
+ *                            (a temporary failure) or EAI_FAIL
+ *   LS_DNS_FAIL_FIRST=K      only the first K lookups of HOST fail; later ones
+ *                            give LS_DNS_ADDR (default: every lookup fails)
+ *   LS_DNS_ADDR=ADDR         the numeric address HOST resolves to after the
+ *                            first K lookups (default 127.0.0.1)
+ *
+ *   LS_CLOCK_JUMP=SECONDS    the wall clock (clock_gettime of CLOCK_REALTIME,
+ *                            CLOCK_REALTIME_COARSE and CLOCK_TAI, time(),
+ *                            gettimeofday(), timespec_get()) jumps by SECONDS
+ *                            (negative: backwards), once or repeatedly (see
+ *                            below); CLOCK_MONOTONIC, CLOCK_BOOTTIME and the
+ *                            others are never touched.
+ *   LS_CLOCK_JUMP_AT_MS=MS   the jump happens MS ms after this library started
+ *                            (measured on CLOCK_MONOTONIC) ...
+ *   LS_CLOCK_JUMP_AT_CALL=N  ... or at the Nth read of the wall clock ...
+ *   LS_CLOCK_JUMP_FILE=PATH  ... or at the first read after PATH exists (a
+ *                            test script decides the moment); no default
+ *                            moment: without one of the three, the clock
+ *                            is off by SECONDS from the start
+ *   LS_CLOCK_JUMP_REPEAT=1   jump again every MS ms (every N reads): the
+ *                            offsets add up, so with a negative jump the wall
+ *                            clock keeps going backwards.
+ *
  *   LS_FAULT_REPORT=FILE     at exit, writes one line to FILE:
  *                            "allocs=<calls counted> alloc_fired=<0|1>
  *                            io_fired=<failed calls> eintr=<interruptions>
- *                            mark=<allocations before LS_MARK_OPEN, or 0>"
+ *                            mark=<allocations before LS_MARK_OPEN, or 0>
+ *                            dns_failed=<lookups of HOST failed>
+ *                            dns_answered=<lookups of HOST answered with
+ *                            LS_DNS_ADDR> dns_other=<other names refused>
+ *                            dns_blocked=<port-53 sends refused>
+ *                            clock_reads=<wall clock reads>
+ *                            clock_jumps=<jumps seen by a read>"
  *                            (not written when the process dies of a signal
  *                            or _exit()s).
  *
@@ -69,10 +112,13 @@
  * entry points are seen: stdio's own writes (fwrite, fprintf) go to the
  * system call without passing through write(), so they are not injected. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <execinfo.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -80,8 +126,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -499,6 +548,338 @@ int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req, struct
 	return next_clock_nanosleep(clk, flags, req, rem);
 }
 
+/* ---- name lookups ----------------------------------------------------- */
+
+static char dns_name[256];       /* LS_DNS_NAME, without a trailing dot */
+static int dns_error = EAI_NONAME;
+static long dns_fail_first = -1; /* -1: every lookup fails */
+static char dns_addr[64] = "127.0.0.1";
+static unsigned long dns_lookups, dns_failed, dns_answered, dns_other, dns_blocked;
+
+static __typeof__(getaddrinfo) *real_getaddrinfo;
+static __typeof__(gethostbyname) *real_gethostbyname;
+static __typeof__(gethostbyname2) *real_gethostbyname2;
+static __typeof__(gethostbyname_r) *real_gethostbyname_r;
+static __typeof__(gethostbyname2_r) *real_gethostbyname2_r;
+static __typeof__(connect) *real_connect;
+static __typeof__(sendto) *real_sendto;
+
+/* name equals want, ignoring case and one trailing dot. */
+static int same_host(const char *name, const char *want)
+{
+	size_t n = strlen(name), w = strlen(want);
+
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	return n == w && strncasecmp(name, want, n) == 0;
+}
+
+/* name lies under the reserved ".invalid" top-level domain. */
+static int is_invalid_tld(const char *name)
+{
+	static const char tld[] = ".invalid";
+	size_t n = strlen(name), t = sizeof(tld) - 1;
+
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	return (n == t - 1 && strncasecmp(name, tld + 1, n) == 0) ||
+	       (n > t && strncasecmp(name + n - t, tld, t) == 0);
+}
+
+static int is_numeric(const char *name)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1;
+}
+
+enum dns_answer { DNS_PASS, DNS_FAIL, DNS_ADDR };
+
+/* What a lookup of name gets: the system's answer (a numeric address, or
+ * any name when no LS_DNS_NAME is set), a failure, or LS_DNS_ADDR. */
+static enum dns_answer dns_decide(const char *name)
+{
+	unsigned long n;
+
+	if (!name)
+		return DNS_PASS;
+	if (dns_name[0] && same_host(name, dns_name)) {
+		n = __atomic_add_fetch(&dns_lookups, 1, __ATOMIC_RELAXED);
+		if (dns_fail_first < 0 || n <= (unsigned long)dns_fail_first) {
+			__atomic_add_fetch(&dns_failed, 1, __ATOMIC_RELAXED);
+			inject_fired();
+			return DNS_FAIL;
+		}
+		__atomic_add_fetch(&dns_answered, 1, __ATOMIC_RELAXED);
+		return DNS_ADDR;
+	}
+	if (is_numeric(name))
+		return DNS_PASS;
+	if (dns_name[0] || is_invalid_tld(name)) {
+		__atomic_add_fetch(&dns_other, 1, __ATOMIC_RELAXED);
+		return DNS_FAIL;
+	}
+	return DNS_PASS;
+}
+
+/* The h_errno that matches LS_DNS_ERROR. */
+static int dns_h_errno(void)
+{
+	return dns_error == EAI_AGAIN ? TRY_AGAIN : dns_error == EAI_FAIL ? NO_RECOVERY
+									  : HOST_NOT_FOUND;
+}
+
+#define NEED_REAL(name) \
+	if (!real_##name) \
+		real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name)
+
+int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+		struct addrinfo **res)
+{
+	struct addrinfo numeric;
+
+	NEED_REAL(getaddrinfo);
+	switch (dns_decide(node)) {
+	case DNS_FAIL:
+		/* a name failed by us is never a resolver's own error */
+		return same_host(node, dns_name) ? dns_error : EAI_NONAME;
+	case DNS_ADDR:
+		/* a numeric address: the C library answers it without a query */
+		if (hints)
+			numeric = *hints;
+		else
+			memset(&numeric, 0, sizeof(numeric));
+		numeric.ai_flags |= AI_NUMERICHOST;
+		numeric.ai_flags &= ~AI_CANONNAME;
+		return real_getaddrinfo(dns_addr, service, &numeric, res);
+	default:
+		return real_getaddrinfo(node, service, hints, res);
+	}
+}
+
+struct hostent *gethostbyname(const char *name)
+{
+	NEED_REAL(gethostbyname);
+	switch (dns_decide(name)) {
+	case DNS_FAIL:
+		h_errno = same_host(name, dns_name) ? dns_h_errno() : HOST_NOT_FOUND;
+		return NULL;
+	case DNS_ADDR:
+		return real_gethostbyname(dns_addr);
+	default:
+		return real_gethostbyname(name);
+	}
+}
+
+struct hostent *gethostbyname2(const char *name, int af)
+{
+	NEED_REAL(gethostbyname2);
+	switch (dns_decide(name)) {
+	case DNS_FAIL:
+		h_errno = same_host(name, dns_name) ? dns_h_errno() : HOST_NOT_FOUND;
+		return NULL;
+	case DNS_ADDR:
+		return real_gethostbyname2(dns_addr, af);
+	default:
+		return real_gethostbyname2(name, af);
+	}
+}
+
+int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t len,
+		    struct hostent **result, int *herr)
+{
+	NEED_REAL(gethostbyname_r);
+	switch (dns_decide(name)) {
+	case DNS_FAIL:
+		*result = NULL;
+		*herr = same_host(name, dns_name) ? dns_h_errno() : HOST_NOT_FOUND;
+		return 0;
+	case DNS_ADDR:
+		return real_gethostbyname_r(dns_addr, ret, buf, len, result, herr);
+	default:
+		return real_gethostbyname_r(name, ret, buf, len, result, herr);
+	}
+}
+
+int gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf, size_t len,
+		     struct hostent **result, int *herr)
+{
+	NEED_REAL(gethostbyname2_r);
+	switch (dns_decide(name)) {
+	case DNS_FAIL:
+		*result = NULL;
+		*herr = same_host(name, dns_name) ? dns_h_errno() : HOST_NOT_FOUND;
+		return 0;
+	case DNS_ADDR:
+		return real_gethostbyname2_r(dns_addr, af, ret, buf, len, result, herr);
+	default:
+		return real_gethostbyname2_r(name, af, ret, buf, len, result, herr);
+	}
+}
+
+/* A destination on port 53 while LS_DNS_NAME is set: a DNS query made some
+ * other way than through the functions above (a resolver library of its own). */
+static int dns_port(const struct sockaddr *sa)
+{
+	if (!dns_name[0] || !sa)
+		return 0;
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port) == 53;
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port) == 53;
+	return 0;
+}
+
+int connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	NEED_REAL(connect);
+	if (dns_port(sa)) {
+		__atomic_add_fetch(&dns_blocked, 1, __ATOMIC_RELAXED);
+		errno = ENETUNREACH;
+		return -1;
+	}
+	return real_connect(fd, sa, len);
+}
+
+ssize_t sendto(int fd, const void *p, size_t n, int flags, const struct sockaddr *sa,
+	       socklen_t len)
+{
+	NEED_REAL(sendto);
+	if (dns_port(sa)) {
+		__atomic_add_fetch(&dns_blocked, 1, __ATOMIC_RELAXED);
+		errno = ENETUNREACH;
+		return -1;
+	}
+	return real_sendto(fd, p, n, flags, sa, len);
+}
+
+/* ---- the wall clock --------------------------------------------------- */
+
+static long long jump_ns;         /* LS_CLOCK_JUMP, in ns; 0: off */
+static long long jump_at_ms = -1; /* LS_CLOCK_JUMP_AT_MS */
+static long long jump_at_call;    /* LS_CLOCK_JUMP_AT_CALL */
+static int jump_repeat;
+static char jump_file[1024];      /* LS_CLOCK_JUMP_FILE */
+static int jump_file_seen;
+static long long started_mono_ms;
+static unsigned long clock_reads, clock_jumps;
+
+static __typeof__(clock_gettime) *real_clock_gettime;
+static __typeof__(gettimeofday) *real_gettimeofday;
+static __typeof__(time) *real_time;
+static __typeof__(timespec_get) *real_timespec_get;
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	NEED_REAL(clock_gettime);
+	real_clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The offset to add to this read of the wall clock, in ns: the number of
+ * jumps due so far (by time or by reads) times LS_CLOCK_JUMP. */
+static long long wall_offset_ns(void)
+{
+	unsigned long n, due = 0, seen;
+
+	if (!jump_ns)
+		return 0;
+	n = __atomic_add_fetch(&clock_reads, 1, __ATOMIC_RELAXED);
+	if (jump_file[0]) {
+		if (!__atomic_load_n(&jump_file_seen, __ATOMIC_RELAXED) && access(jump_file, F_OK) == 0)
+			__atomic_store_n(&jump_file_seen, 1, __ATOMIC_RELAXED);
+		due = (unsigned long)__atomic_load_n(&jump_file_seen, __ATOMIC_RELAXED);
+	} else if (jump_at_ms >= 0) {
+		long long since = mono_ms() - started_mono_ms;
+		if (since >= jump_at_ms)
+			due = jump_repeat && jump_at_ms > 0 ? (unsigned long)(since / jump_at_ms) : 1;
+	} else if (jump_at_call > 0 && n >= (unsigned long)jump_at_call) {
+		due = jump_repeat ? n / (unsigned long)jump_at_call : 1;
+	}
+	seen = __atomic_load_n(&clock_jumps, __ATOMIC_RELAXED);
+	while (due > seen &&
+	       !__atomic_compare_exchange_n(&clock_jumps, &seen, due, 0, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+	return (long long)due * jump_ns;
+}
+
+static void shift_timespec(struct timespec *ts, long long ns)
+{
+	long long t = (long long)ts->tv_sec * 1000000000LL + ts->tv_nsec + ns;
+
+	ts->tv_sec = (time_t)(t / 1000000000LL);
+	ts->tv_nsec = (long)(t % 1000000000LL);
+	if (ts->tv_nsec < 0) {
+		ts->tv_nsec += 1000000000L;
+		ts->tv_sec--;
+	}
+}
+
+static int is_wall(clockid_t clk)
+{
+	return clk == CLOCK_REALTIME || clk == CLOCK_REALTIME_COARSE || clk == CLOCK_TAI;
+}
+
+int clock_gettime(clockid_t clk, struct timespec *ts)
+{
+	int rc;
+
+	NEED_REAL(clock_gettime);
+	rc = real_clock_gettime(clk, ts);
+	if (rc == 0 && jump_ns && is_wall(clk))
+		shift_timespec(ts, wall_offset_ns());
+	return rc;
+}
+
+int gettimeofday(struct timeval *restrict tv, void *restrict tz)
+{
+	struct timespec ts;
+	int rc;
+
+	NEED_REAL(gettimeofday);
+	rc = real_gettimeofday(tv, tz);
+	if (rc == 0 && jump_ns) {
+		ts.tv_sec = tv->tv_sec;
+		ts.tv_nsec = tv->tv_usec * 1000;
+		shift_timespec(&ts, wall_offset_ns());
+		tv->tv_sec = ts.tv_sec;
+		tv->tv_usec = ts.tv_nsec / 1000;
+	}
+	return rc;
+}
+
+time_t time(time_t *out)
+{
+	struct timespec ts;
+	time_t t;
+
+	NEED_REAL(time);
+	t = real_time(NULL);
+	if (jump_ns) {
+		ts.tv_sec = t;
+		ts.tv_nsec = 0;
+		shift_timespec(&ts, wall_offset_ns());
+		t = ts.tv_sec;
+	}
+	if (out)
+		*out = t;
+	return t;
+}
+
+int timespec_get(struct timespec *ts, int base)
+{
+	int rc;
+
+	NEED_REAL(timespec_get);
+	rc = real_timespec_get(ts, base);
+	if (rc == TIME_UTC && jump_ns)
+		shift_timespec(ts, wall_offset_ns());
+	return rc;
+}
+
 /* ---- set-up and report ------------------------------------------------ */
 
 static void crash_handler(int sig)
@@ -578,6 +959,41 @@ __attribute__((constructor)) static void inject_init(void)
 	if ((v = getenv("LS_MARK_OPEN")) != NULL)
 		snprintf(mark_path, sizeof(mark_path), "%s", v);
 	trace_fired = env_ulong("LS_FAULT_TRACE", 0) != 0;
+	if ((v = getenv("LS_DNS_NAME")) != NULL && *v) {
+		snprintf(dns_name, sizeof(dns_name), "%s", v);
+		if (dns_name[0] && dns_name[strlen(dns_name) - 1] == '.')
+			dns_name[strlen(dns_name) - 1] = '\0';
+	}
+	if ((v = getenv("LS_DNS_ERROR")) != NULL && *v)
+		dns_error = strcmp(v, "EAI_AGAIN") == 0 ? EAI_AGAIN
+			  : strcmp(v, "EAI_FAIL") == 0 ? EAI_FAIL : EAI_NONAME;
+	if ((v = getenv("LS_DNS_FAIL_FIRST")) != NULL && *v)
+		dns_fail_first = atol(v) >= 0 ? atol(v) : -1;
+	if ((v = getenv("LS_DNS_ADDR")) != NULL && *v)
+		snprintf(dns_addr, sizeof(dns_addr), "%s", v);
+	/* found now, not on first use: dlsym() must not meet a failing malloc */
+	NEED_REAL(getaddrinfo);
+	NEED_REAL(gethostbyname);
+	NEED_REAL(gethostbyname2);
+	NEED_REAL(gethostbyname_r);
+	NEED_REAL(gethostbyname2_r);
+	NEED_REAL(connect);
+	NEED_REAL(sendto);
+	NEED_REAL(clock_gettime);
+	NEED_REAL(gettimeofday);
+	NEED_REAL(time);
+	NEED_REAL(timespec_get);
+	started_mono_ms = mono_ms();
+	if ((v = getenv("LS_CLOCK_JUMP")) != NULL && *v) {
+		const char *at_ms = getenv("LS_CLOCK_JUMP_AT_MS");
+		jump_ns = strtoll(v, NULL, 10) * 1000000000LL;
+		jump_at_call = (long long)env_ulong("LS_CLOCK_JUMP_AT_CALL", 0);
+		/* no moment given: from the start */
+		jump_at_ms = at_ms && *at_ms ? strtoll(at_ms, NULL, 10) : jump_at_call > 0 ? -1 : 0;
+		jump_repeat = env_ulong("LS_CLOCK_JUMP_REPEAT", 0) != 0;
+		if ((v = getenv("LS_CLOCK_JUMP_FILE")) != NULL)
+			snprintf(jump_file, sizeof(jump_file), "%s", v);
+	}
 	if (trace_fired) {
 		void *warm[1];
 		backtrace(warm, 1);
@@ -596,15 +1012,17 @@ __attribute__((constructor)) static void inject_init(void)
 
 __attribute__((destructor)) static void inject_report(void)
 {
-	char line[256];
+	char line[512];
 	int fd, n;
 
 	if (!report_path[0])
 		return;
 	started = 0; /* nothing after this point is ours to fail */
 	n = snprintf(line, sizeof(line), "allocs=%lu alloc_fired=%d io_fired=%lu eintr=%lu "
-		     "mark=%lu\n", alloc_calls, alloc_fired, io_fired, eintr_fired,
-		     marked ? mark_allocs : 0);
+		     "mark=%lu dns_failed=%lu dns_answered=%lu dns_other=%lu dns_blocked=%lu "
+		     "clock_reads=%lu clock_jumps=%lu\n", alloc_calls, alloc_fired, io_fired,
+		     eintr_fired, marked ? mark_allocs : 0, dns_failed, dns_answered, dns_other,
+		     dns_blocked, clock_reads, clock_jumps);
 	fd = open(report_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;

@@ -30,6 +30,14 @@
  *                          {"accepted":LINES}), e.g. a bulk API's answer
  *   --max-body BYTES       bodies above this (raw or decompressed) get 413
  *                          (default 512 MiB)
+ *   --read-rate BYTES      read every connection at most BYTES per second (a
+ *                          sink that accepts bytes slowly: the client's
+ *                          writes block once the socket buffers are full);
+ *                          the log line gets throttled=N, the times reading
+ *                          that request had to wait for the rate
+ *   --rcvbuf BYTES         SO_RCVBUF of the accepted sockets (default with
+ *                          --read-rate: 8192; else the system's), so the
+ *                          kernel does not take the body in for us
  *
  * A STEP is   [stall=MS:]ACTION[@RETRY_AFTER][*REPEAT]
  *   ACTION     an HTTP status 100..599: a 2xx records the body in --out (unless
@@ -57,7 +65,8 @@
  *   req=N conn=C method=POST path=/p t_in=MS t_out=MS status=S action=A lines=L
  *   bytes=RAW body=DECOMPRESSED recorded=0|1 [bad=K] [peer=gone] [noeol=1]
  *   [retry-after=V] h:<lower-case header name>=<value> for every header
- * (status=- for close/garbage/truncate; req=- for non-POST requests; t_in:
+ * (status=- for close/garbage/truncate; req=- for non-POST requests and for
+ * a request whose body ended early: action=incomplete bytes=<read>; t_in:
  * when the request's head arrived, t_out: when it was answered, both in ms
  * since the sink started; the line is written after answering, so lines are
  * in answer order, not always req order when connections run in parallel).
@@ -113,6 +122,8 @@ static long max_lines = -1;
 static long delay_ms;
 static const char *ok_body; /* --ok-body: the body of every 2xx answer */
 static size_t max_body = 512u << 20;
+static double read_rate;    /* --read-rate, bytes per second; 0: no limit */
+static int rcvbuf;          /* --rcvbuf */
 static int out_fd = -1, log_fd = 2;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static long req_counter, conn_counter;
@@ -357,6 +368,9 @@ struct conn {
 	int fd;
 	long id;
 	struct buf in;            /* bytes read and not consumed */
+	double tokens;            /* --read-rate: bytes that may be read now */
+	long long refilled_ms;    /* when tokens were last topped up */
+	long throttled;           /* waits for the rate in this request */
 };
 
 struct header {
@@ -384,16 +398,44 @@ static const char *hdr_get(const struct request *r, const char *name)
 	return NULL;
 }
 
+/* How many bytes fill() may read now under --read-rate (a token bucket
+ * holding at most 50 ms worth, so an idle connection gets no burst);
+ * waits until it is at least 1. */
+static size_t rate_allowance(struct conn *c, size_t want)
+{
+	double burst = read_rate / 20 > 1 ? read_rate / 20 : 1;
+
+	for (;;) {
+		long long t = now_ms();
+		if (!c->refilled_ms)
+			c->refilled_ms = t;
+		c->tokens += read_rate * (double)(t - c->refilled_ms) / 1000;
+		c->refilled_ms = t;
+		if (c->tokens > burst)
+			c->tokens = burst;
+		if (c->tokens >= 1)
+			return c->tokens < (double)want ? (size_t)c->tokens : want;
+		c->throttled++;
+		sleep_ms((long)((1 - c->tokens) * 1000 / read_rate) + 1);
+	}
+}
+
 /* Reads more bytes into c->in; 0 ok, -1 closed or error. */
 static int fill(struct conn *c)
 {
 	char tmp[65536];
+	size_t want = sizeof(tmp);
 	ssize_t n;
+
+	if (read_rate > 0)
+		want = rate_allowance(c, want);
 	do
-		n = recv(c->fd, tmp, sizeof(tmp), 0);
+		n = recv(c->fd, tmp, want, 0);
 	while (n < 0 && errno == EINTR);
 	if (n <= 0)
 		return -1;
+	if (read_rate > 0)
+		c->tokens -= (double)n;
 	return buf_add(&c->in, tmp, (size_t)n);
 }
 
@@ -405,6 +447,7 @@ static void consume(struct conn *c, size_t n)
 }
 
 static void respond(struct conn *c, int status, const char *retry_after, const char *body, int close_after);
+static void log_incomplete(const struct conn *c, const struct request *r);
 
 /* Reads exactly n body bytes into out. */
 static int read_exact(struct conn *c, struct buf *out, size_t n)
@@ -474,6 +517,7 @@ static int read_request(struct conn *c, struct request *r)
 {
 	char *end;
 	memset(r, 0, sizeof(*r));
+	c->throttled = 0;
 	for (;;) {
 		end = c->in.p ? memmem(c->in.p, c->in.len, "\r\n\r\n", 4) : NULL;
 		if (end)
@@ -539,8 +583,10 @@ static int read_request(struct conn *c, struct request *r)
 			respond(c, 413, NULL, "{\"error\":\"body too large\"}", 1);
 			return -1;
 		}
-		if (rc < 0)
+		if (rc < 0) {
+			log_incomplete(c, r);
 			return -1;
+		}
 	} else if (cl) {
 		char *e;
 		unsigned long long n = strtoull(cl, &e, 10);
@@ -552,8 +598,10 @@ static int read_request(struct conn *c, struct request *r)
 			respond(c, 413, NULL, "{\"error\":\"body too large\"}", 1);
 			return -1;
 		}
-		if (read_exact(c, &r->raw, (size_t)n) < 0)
+		if (read_exact(c, &r->raw, (size_t)n) < 0) {
+			log_incomplete(c, r);
 			return -1;
+		}
 	} else if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0) {
 		respond(c, 411, NULL, "{\"error\":\"length required\"}", 1);
 		return -1;
@@ -802,6 +850,20 @@ static void log_headers(struct buf *lb, const struct request *r)
 	}
 }
 
+/* Logs a request whose body ended early (the client gave up sending it). */
+static void log_incomplete(const struct conn *c, const struct request *r)
+{
+	struct buf lb = { 0 };
+
+	buf_addf(&lb, "req=-\tconn=%ld\tmethod=%s\tpath=%s\tt_in=%lld\tt_out=%lld\tstatus=-"
+		 "\taction=incomplete\tbytes=%zu", c->id, r->method, r->path, r->t_in,
+		 now_ms() - start_ms, r->raw.len);
+	if (read_rate > 0)
+		buf_addf(&lb, "\tthrottled=%ld", c->throttled);
+	log_line(&lb);
+	free(lb.p);
+}
+
 /* Handles one POST; returns 1 to keep the connection, 0 to close it. */
 static int handle_post(struct conn *c, struct request *r)
 {
@@ -896,6 +958,8 @@ static int handle_post(struct conn *c, struct request *r)
 		 r->body.len, enc, recorded);
 	if (s.stall_ms)
 		buf_addf(&lb, "\tstall=%ld", s.stall_ms);
+	if (read_rate > 0)
+		buf_addf(&lb, "\tthrottled=%ld", c->throttled);
 	if (bad)
 		buf_addf(&lb, "\tbad=%ld", bad);
 	if (gone)
@@ -961,7 +1025,7 @@ static void usage(void)
 	fputs("usage: fakesink [--port N] [--port-file FILE] [--out FILE] [--log FILE]\n"
 	      "                [--script STEPS | --script-file FILE] [--then STEP]\n"
 	      "                [--retry-after VALUE] [--bad-if-contains TEXT]... [--max-lines N]\n"
-	      "                [--delay MS] [--max-body BYTES]\n"
+	      "                [--delay MS] [--max-body BYTES] [--read-rate BYTES] [--rcvbuf BYTES]\n"
 	      "STEP: [stall=MS:]STATUS|close|garbage|truncate[@RETRY_AFTER][*N|*Ns|*Nms]\n"
 	      "(see the comment at the top of fakesink.c)\n",
 	      stderr);
@@ -1022,6 +1086,14 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "--max-body") == 0) {
 			NEEDV();
 			max_body = (size_t)strtoull(v, NULL, 10);
+		} else if (strcmp(a, "--read-rate") == 0) {
+			NEEDV();
+			read_rate = strtod(v, NULL);
+			if (read_rate < 1)
+				die("--read-rate takes bytes per second (at least 1)");
+		} else if (strcmp(a, "--rcvbuf") == 0) {
+			NEEDV();
+			rcvbuf = atoi(v);
 		} else {
 			usage();
 		}
@@ -1040,6 +1112,12 @@ int main(int argc, char **argv)
 	if (ls < 0)
 		die("socket: %s", strerror(errno));
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (!rcvbuf && read_rate > 0)
+		rcvbuf = 8192;
+	/* set before listen(): accepted sockets inherit it, and the window
+	 * they announce is sized from it */
+	if (rcvbuf > 0 && setsockopt(ls, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
+		die("SO_RCVBUF %d: %s", rcvbuf, strerror(errno));
 	struct sockaddr_in sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;

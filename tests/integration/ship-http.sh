@@ -47,6 +47,8 @@ case $LOGSHIP in /*) ;; *) LOGSHIP=$PWD/$LOGSHIP ;; esac
 
 # shellcheck source=tests/lib/check.sh
 . "$SRC/tests/lib/check.sh"
+# shellcheck source=tests/lib/fakesink.sh
+. "$SRC/tests/lib/fakesink.sh"
 
 if [ ! -x "$LOGSHIP" ]; then
 	echo "ship-http: $LOGSHIP not built (run make)"
@@ -91,52 +93,9 @@ trap 'exit 130' INT TERM HUP
 # a copy, so a rebuild during the run does not pull the binary away
 cp "$LOGSHIP" "$T/logship" && LOGSHIP=$T/logship
 
-if ! cc -O2 -o "$T/fakesink" "$SRC/tests/integration/fakesink.c" -lz -lzstd 2>"$T/cc.err"; then
-	cat "$T/cc.err"
-	echo "ship-http: cannot build the fake sink"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
+fakesink_build ship-http
 
 want() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
-
-now_ms() { date +%s%3N; }
-
-# wait_for SECONDS CMD...: polls CMD every 50 ms; 0 once it succeeds.
-wait_for() {
-	local limit=$(($(now_ms) + $1 * 1000))
-	shift
-	while ! "$@"; do
-		[ "$(now_ms)" -ge "$limit" ] && return 1
-		sleep 0.05
-	done
-	return 0
-}
-
-# sink_start NAME [fakesink options...]: a sink writing $T/NAME.out and
-# $T/NAME.log; sets SINK_PID and SINK_PORT (pass --port P to reuse a port).
-sink_start() {
-	local name=$1
-	shift
-	rm -f "$T/$name.port"
-	"$T/fakesink" --port-file "$T/$name.port" --out "$T/$name.out" --log "$T/$name.log" "$@" \
-		2>>"$T/$name.sinkerr" &
-	SINK_PID=$!
-	bg_pids+=("$SINK_PID")
-	if ! wait_for 10 test -s "$T/$name.port"; then
-		echo "ship-http: the fake sink $name did not start: $(cat "$T/$name.sinkerr")"
-		SINK_PORT=1
-		return 1
-	fi
-	SINK_PORT=$(cat "$T/$name.port")
-	touch "$T/$name.out" "$T/$name.log"
-}
-
-sink_stop() {
-	kill "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
 
 # ship NAME ARGS...: runs logship ship (timeout 90 s) with stderr in
 # $T/NAME.err; sets RC.

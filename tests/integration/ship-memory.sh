@@ -27,6 +27,8 @@ TIME_BIN=/usr/bin/time
 
 # shellcheck source=tests/lib/check.sh
 . "$SRC/tests/lib/check.sh"
+# shellcheck source=tests/lib/fakesink.sh
+. "$SRC/tests/lib/fakesink.sh"
 
 if [ ! -x "$LOGSHIP" ]; then
 	echo "ship-memory: $LOGSHIP not built (run make)"
@@ -43,9 +45,12 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/logship-shipmem.XXXXXX")
 export HOME=$T/home XDG_CONFIG_HOME=$T/config XDG_STATE_HOME=$T/xstate XDG_CACHE_HOME=$T/cache
 export TZ=UTC LOGSHIP_NOW=2023-11-15T00:00:00Z
 mkdir -p "$HOME"
-SINK_PID=""
+bg_pids=()
 cleanup() {
-	[ -n "$SINK_PID" ] && kill -9 "$SINK_PID" 2>/dev/null
+	local p
+	for p in "${bg_pids[@]}"; do
+		kill -9 "$p" 2>/dev/null
+	done
 	wait 2>/dev/null
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
@@ -53,34 +58,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 cp "$LOGSHIP" "$T/logship" && LOGSHIP=$T/logship
-if ! cc -O2 -o "$T/fakesink" "$SRC/tests/integration/fakesink.c" -lz -lzstd 2>"$T/cc.err"; then
-	cat "$T/cc.err"
-	echo "ship-memory: cannot build the fake sink"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-
-now_ms() { date +%s%3N; }
-
-# sink_start NAME [fakesink options...]: a sink recording into $T/NAME.out
-# and $T/NAME.log; sets SINK_PID and SINK_PORT.
-sink_start() {
-	local name=$1 limit=$(($(now_ms) + 10000))
-	shift
-	rm -f "$T/$name.port"
-	"$T/fakesink" --port-file "$T/$name.port" --out "$T/$name.out" --log "$T/$name.log" "$@" \
-		2>>"$T/$name.sinkerr" &
-	SINK_PID=$!
-	while [ ! -s "$T/$name.port" ] && [ "$(now_ms)" -lt "$limit" ]; do sleep 0.05; done
-	SINK_PORT=$(cat "$T/$name.port" 2>/dev/null || echo 1)
-	touch "$T/$name.out" "$T/$name.log"
-}
-sink_stop() {
-	[ -n "$SINK_PID" ] || return 0
-	kill "$SINK_PID" 2>/dev/null
-	wait "$SINK_PID" 2>/dev/null
-	SINK_PID=""
-}
+fakesink_build ship-memory
 
 # ship NAME ARGS...: logship ship --once (timeout 120 s) under GNU time;
 # sets RC, PEAK (KiB) and EVENTS (from the summary line).
@@ -164,7 +142,7 @@ for run in "a gzip 8MiB 24" "b zstd 8MiB 24" "d gzip 2MiB 18"; do
 	sink_start "$name"
 	ship "$name" --compress "$comp" --max-inflight-bytes "$budget" \
 		--to "http://127.0.0.1:$SINK_PORT/ingest" "$IN"
-	sink_stop
+	sink_stop "$SINK_PID"
 	rss_under "$name ($comp, --max-inflight-bytes $budget)" "$cap"
 	delivered "$name" "$T/$name.out" "$N"
 	ngz=$(grep -cP "\\th:content-encoding=$comp(\\t|\$)" "$T/$name.log")
@@ -184,7 +162,7 @@ delivered c "$T/c.out" "$N"
 # ---- e) a sink refusing everything for 3 s: nothing piles up
 sink_start e --script '503*3s' --retry-after 1
 ship e --compress zstd --max-inflight-bytes 8MiB --to "http://127.0.0.1:$SINK_PORT/ingest" "$IN"
-sink_stop
+sink_stop "$SINK_PID"
 rss_under "e (503 for 3 s, zstd, --max-inflight-bytes 8MiB)" 24
 delivered e "$T/e.out" "$N"
 n503=$(grep -cP '^req=\d+\t.*\tstatus=503\t' "$T/e.log")
@@ -195,7 +173,7 @@ head -n 3000 "$IN" >"$T/small.log"
 sort "$T/small.log" >"$T/f.want"
 sink_start f --max-lines 300
 ship f --compress zstd --to "http://127.0.0.1:$SINK_PORT/ingest" "$T/small.log"
-sink_stop
+sink_stop "$SINK_PID"
 delivered f "$T/f.out" 3000
 exactly_once f "$T/f.out"
 n413=$(grep -cP '^req=\d+\t.*\tstatus=413\t' "$T/f.log")
@@ -210,7 +188,7 @@ l=$(sed -n 2345p "$T/small.log")
 bad2=${l%%\"*}
 sink_start g --bad-if-contains "$bad1" --bad-if-contains "$bad2"
 ship g --compress zstd --batch-size 100 --to "http://127.0.0.1:$SINK_PORT/ingest" "$T/small.log"
-sink_stop
+sink_stop "$SINK_PID"
 expect "g: exit status (some events dead-lettered)" 4 "$RC" "$(show_err g)"
 ndl=$(sed -n 's/.* \([0-9][0-9]*\) dead-lettered.*/\1/p' "$T/g.err" | tail -n 1)
 expect "g: the 2 rejected requests' events dead-lettered" 200 "${ndl:-?}"
@@ -244,7 +222,7 @@ fi
 # pushes again, gzip as the batch was
 sink_start h --script 413
 ship h --to "loki+http://127.0.0.1:$SINK_PORT" "$T/small.log"
-sink_stop
+sink_stop "$SINK_PID"
 expect "h: exit status" 0 "$RC" "$(show_err h)"
 nvalues=$(grep -o '"values":\[\[' "$T/h.out" | wc -l)
 npush=$(wc -l <"$T/h.out")

@@ -27,6 +27,17 @@ expect() {
 	if [ "$want" = "$got" ]; then ok "$name"; else bad "$name" "expected: $want" "actual:   $got" "$@"; fi
 }
 
+# within NAME LOW HIGH ACTUAL [details...]: LOW <= ACTUAL <= HIGH
+within() {
+	local name=$1 lo=$2 hi=$3 got=$4
+	shift 4
+	if [ -n "$got" ] && [ "$got" -ge "$lo" ] && [ "$got" -le "$hi" ]; then
+		ok "$name ($got)"
+	else
+		bad "$name" "expected: $lo..$hi" "actual:   ${got:-<none>}" "$@"
+	fi
+}
+
 finish() {
 	echo "$passed passed, $failed failed"
 	[ "$failed" = 0 ]
