@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Bounds on one match, so a pattern with catastrophic backtracking
  * ("^(a+)+$") costs a bounded time and memory per line instead of hanging:
@@ -33,6 +34,9 @@
  * the first compile, freed with the last matcher. */
 static pcre2_match_context *limits_ctx;
 static pcre2_jit_stack *jit_stack;
+static pcre2_general_context *mem_ctx;  /* PCRE2's allocations: pcre_alloc() */
+static pcre2_compile_context *compile_ctx;
+static int jit_compiling;               /* inside pcre2_jit_compile() */
 static long nmatchers;
 static unsigned long limit_hits;
 static unsigned long nomem_hits; /* matches PCRE2 could not run: no memory */
@@ -60,14 +64,43 @@ struct ls_matcher {
 	uint32_t opts;
 };
 
+/* PCRE2 allocates through this. Everywhere but in the JIT compiler a
+ * failed allocation comes back as an error that callers handle; the JIT
+ * compiler of PCRE2 10.42 does not survive one (it crashes), so there it
+ * ends the process with the message every other failure gives instead.
+ * Checkpoints are only ever replaced whole, so none is left damaged. */
+static void *pcre_alloc(size_t size, void *data)
+{
+	static const char msg[] = "logship: out of memory (compiling a regular expression)\n";
+	void *p = malloc(size);
+
+	(void)data;
+	if (!p && jit_compiling) {
+		ssize_t w = write(2, msg, sizeof(msg) - 1);
+		(void)w;
+		_exit(2);
+	}
+	return p;
+}
+
+static void pcre_free(void *p, void *data)
+{
+	(void)data;
+	free(p);
+}
+
 static void limits_release(void)
 {
 	if (--nmatchers > 0)
 		return;
 	pcre2_match_context_free(limits_ctx);
 	pcre2_jit_stack_free(jit_stack);
+	pcre2_compile_context_free(compile_ctx);
+	pcre2_general_context_free(mem_ctx);
 	limits_ctx = NULL;
 	jit_stack = NULL;
+	compile_ctx = NULL;
+	mem_ctx = NULL;
 }
 
 /* Takes a reference on the shared match context, making it first. */
@@ -75,8 +108,10 @@ static int limits_acquire(void)
 {
 	if (nmatchers++ > 0)
 		return 0;
-	limits_ctx = pcre2_match_context_create(NULL);
-	if (!limits_ctx) {
+	mem_ctx = pcre2_general_context_create(pcre_alloc, pcre_free, NULL);
+	compile_ctx = pcre2_compile_context_create(mem_ctx);
+	limits_ctx = pcre2_match_context_create(mem_ctx);
+	if (!mem_ctx || !compile_ctx || !limits_ctx) {
 		limits_release();
 		return LS_ENOMEM;
 	}
@@ -224,7 +259,7 @@ static int compile(struct ls_matcher *m, char *const *fields, int nfields,
 	PCRE2_UCHAR msg[256];
 
 	m->code = pcre2_compile((PCRE2_SPTR)m->pattern, PCRE2_ZERO_TERMINATED, m->opts,
-				&errcode, &off, NULL);
+				&errcode, &off, compile_ctx);
 	if (!m->code) {
 		/* not the regex's fault: the caller must not take it for one */
 		if (errcode == PCRE2_ERROR_HEAP_FAILED)
@@ -357,8 +392,11 @@ int ls_matcher_exec(struct ls_matcher *m, const char *subject, size_t len)
 	m->subject = subject;
 	if (!m->code && (rc = deferred_compile(m)) < 0)
 		return rc;
-	if (m->jit < 0 && (++m->jit == 0 || len >= JIT_NOW_LEN))
+	if (m->jit < 0 && (++m->jit == 0 || len >= JIT_NOW_LEN)) {
+		jit_compiling = 1;
 		m->jit = pcre2_jit_compile(m->code, PCRE2_JIT_COMPLETE) == 0 ? 1 : 0;
+		jit_compiling = 0;
+	}
 	if (m->jit > 0)
 		rc = pcre2_jit_match(m->code, (PCRE2_SPTR)subject, len, 0, 0, m->md, limits_ctx);
 	else
