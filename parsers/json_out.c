@@ -852,10 +852,15 @@ struct shape {
 	char text[SHAPE_TEXT_MAX + PREFIX_COPY];
 };
 
-static _Thread_local struct {
+/* Allocated at a thread's first event (calloc: untouched slots cost no
+ * memory), not thread-local storage: static TLS of this size is cleared
+ * at every start, and start-up must stay fast. Kept for the life of the
+ * thread. */
+struct shape_table {
 	uint64_t clock;
 	struct shape slot[SHAPE_SLOTS];
-} shapes;
+};
+static _Thread_local struct shape_table *shapes;
 
 /* An ls_buf over the fixed storage text[size] that never reallocates: with
  * max = size - 1 ls_buf_reserve() either finds room or fails. Never
@@ -951,21 +956,23 @@ static const struct shape *shape_for(const struct ls_event *ev, size_t *vlen)
 
 	if (!names_trusted(ev, &key, vlen))
 		return NULL;
-	a = &shapes.slot[(key >> 58) & (SHAPE_SLOTS - 1)];
-	b = &shapes.slot[((key >> 58) & (SHAPE_SLOTS - 1)) ^ 1];
-	shapes.clock++;
+	if (!shapes && !(shapes = calloc(1, sizeof(*shapes))))
+		return NULL; /* the checked encoder does without */
+	a = &shapes->slot[(key >> 58) & (SHAPE_SLOTS - 1)];
+	b = &shapes->slot[((key >> 58) & (SHAPE_SLOTS - 1)) ^ 1];
+	shapes->clock++;
 	if (shape_matches(a, ev, key)) {
-		a->used = shapes.clock;
+		a->used = shapes->clock;
 		return a;
 	}
 	if (shape_matches(b, ev, key)) {
-		b->used = shapes.clock;
+		b->used = shapes->clock;
 		return b;
 	}
 	victim = a->used <= b->used ? a : b;
 	if (shape_build(victim, ev, key) < 0)
 		return NULL;
-	victim->used = shapes.clock;
+	victim->used = shapes->clock;
 	return victim;
 }
 
