@@ -90,3 +90,17 @@ int ls_buf_printf(struct ls_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 	return 0;
 }
+
+int ls_buf_c_string(struct ls_buf *b, const char *s, size_t len)
+{
+	int rc = ls_buf_putc(b, '"');
+
+	for (size_t i = 0; i < len && rc == 0; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 32 || c > 126 || c == '"' || c == '\\' || c == '?')
+			rc = ls_buf_printf(b, "\\%03o", c);
+		else
+			rc = ls_buf_putc(b, (char)c);
+	}
+	return rc == 0 ? ls_buf_putc(b, '"') : rc;
+}

@@ -46,6 +46,11 @@ static inline int ls_buf_putc(struct ls_buf *b, char c)
 }
 
 int ls_buf_puts(struct ls_buf *b, const char *s);
+/* Appends s[0..len) as a C string literal (for the build tools' generated
+ * sources): octal escapes, always three digits so that a following digit
+ * is not taken in, for all but printable ASCII, and for '?' against
+ * trigraphs. 0 or LS_ENOMEM. */
+int ls_buf_c_string(struct ls_buf *b, const char *s, size_t len);
 
 /* memcpy() for the short pieces of an event (values, keys), without a
  * call: overlapping moves that read and write exactly n bytes. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 /* Bounds on one match, so a pattern with catastrophic backtracking
  * ("^(a+)+$") costs a bounded time and memory per line instead of hanging:
@@ -38,6 +39,20 @@ static pcre2_general_context *mem_ctx;  /* PCRE2's allocations: pcre_alloc() */
 static pcre2_compile_context *compile_ctx;
 static int jit_compiling;               /* inside pcre2_jit_compile() */
 static long nmatchers;
+static const struct ls_precompiled *pre;  /* ls_matcher_use_precompiled() */
+static size_t npre;
+static unsigned long ndecoded;
+/* ls_matcher_record(): the patterns compiled while on, serialized */
+struct record {
+	uint64_t key;
+	char *pattern;
+	uint32_t opts;
+	uint8_t *bytes;
+	size_t len;
+};
+static int recording;
+static struct record *recs;
+static size_t nrecs, cap_recs;
 static unsigned long limit_hits;
 static unsigned long nomem_hits; /* matches PCRE2 could not run: no memory */
 
@@ -249,6 +264,143 @@ static void uncompile(struct ls_matcher *m)
 	m->code = NULL;
 }
 
+/* ---- patterns compiled at build time --------------------------------- */
+
+static uint64_t pattern_key(const char *pattern, uint32_t opts)
+{
+	return XXH64(pattern, strlen(pattern), opts);
+}
+
+static int pre_cmp(const void *key, const void *elem)
+{
+	uint64_t k = *(const uint64_t *)key, e = ((const struct ls_precompiled *)elem)->key;
+
+	return k < e ? -1 : k > e;
+}
+
+void ls_matcher_use_precompiled(const struct ls_precompiled *table, size_t n)
+{
+	pre = table;
+	npre = table ? n : 0;
+}
+
+unsigned long ls_matcher_decoded(void)
+{
+	return ndecoded;
+}
+
+/* The table's compiled form of pattern with opts, or NULL (not there, or
+ * made by another PCRE2: decoding checks). */
+static pcre2_code *decode(const char *pattern, uint32_t opts)
+{
+	uint64_t key;
+	const struct ls_precompiled *e;
+	pcre2_code *code = NULL;
+
+	if (!npre)
+		return NULL;
+	key = pattern_key(pattern, opts);
+	e = bsearch(&key, pre, npre, sizeof(*pre), pre_cmp);
+	if (!e || e->opts != opts || strcmp(e->pattern, pattern) != 0)
+		return NULL;
+	if (pcre2_serialize_decode(&code, 1, e->bytes, mem_ctx) != 1)
+		return NULL;
+	ndecoded++;
+	return code;
+}
+
+/* Remembers code, compiled from pattern with opts; 0 or LS_ENOMEM. */
+static int remember(const pcre2_code *code, const char *pattern, uint32_t opts)
+{
+	uint8_t *bytes = NULL;
+	PCRE2_SIZE len = 0;
+	struct record *r;
+
+	if (nrecs == cap_recs) {
+		size_t cap = cap_recs ? cap_recs * 2 : 64;
+		if (!(r = realloc(recs, cap * sizeof(*r))))
+			return LS_ENOMEM;
+		recs = r;
+		cap_recs = cap;
+	}
+	if (pcre2_serialize_encode(&code, 1, &bytes, &len, mem_ctx) != 1)
+		return LS_ENOMEM;
+	r = &recs[nrecs];
+	r->key = pattern_key(pattern, opts);
+	r->opts = opts;
+	r->len = len;
+	r->bytes = malloc(len);
+	r->pattern = strdup(pattern);
+	if (r->bytes)
+		memcpy(r->bytes, bytes, len);
+	pcre2_serialize_free(bytes);
+	if (!r->bytes || !r->pattern) {
+		free(r->bytes);
+		free(r->pattern);
+		return LS_ENOMEM;
+	}
+	nrecs++;
+	return 0;
+}
+
+static int record_cmp(const void *a, const void *b)
+{
+	const struct record *x = a, *y = b;
+
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+void ls_matcher_record(int on)
+{
+	recording = on;
+}
+
+int ls_matcher_record_table(struct ls_buf *out)
+{
+	size_t n = 0;
+	int rc;
+
+	qsort(recs, nrecs, sizeof(*recs), record_cmp);
+	/* one entry per pattern and options: the first of equal keys */
+	for (size_t i = 0; i < nrecs; i++)
+		if (n == 0 || recs[i].key != recs[n - 1].key)
+			recs[n++] = recs[i];
+		else {
+			free(recs[i].bytes);
+			free(recs[i].pattern);
+		}
+	nrecs = n;
+	rc = ls_buf_puts(out, "\n/* The built-in regular expressions, compiled (PCRE2 serialized). */\n");
+	for (size_t i = 0; i < nrecs && rc == 0; i++) {
+		rc = ls_buf_printf(out, "static const unsigned char re%zu[] = {", i);
+		for (size_t k = 0; k < recs[i].len && rc == 0; k++)
+			rc = ls_buf_printf(out, "%s%u,", k % 24 ? "" : "\n\t", recs[i].bytes[k]);
+		if (rc == 0)
+			rc = ls_buf_puts(out, "\n};\n");
+	}
+	if (rc == 0)
+		rc = ls_buf_puts(out, "const struct ls_precompiled ls_builtin_regexes[] = {\n");
+	for (size_t i = 0; i < nrecs && rc == 0; i++) {
+		rc = ls_buf_printf(out, "\t{ 0x%016llxull, ", (unsigned long long)recs[i].key);
+		if (rc == 0)
+			rc = ls_buf_c_string(out, recs[i].pattern, strlen(recs[i].pattern));
+		if (rc == 0)
+			rc = ls_buf_printf(out, ", %uu, re%zu, %zu },\n", (unsigned)recs[i].opts, i,
+					   recs[i].len);
+	}
+	if (rc == 0)
+		rc = ls_buf_printf(out, "\t{ 0, 0, 0, 0, 0 }\n};\nconst size_t ls_builtin_nregexes = %zu;\n",
+				   nrecs);
+	for (size_t i = 0; i < nrecs; i++) {
+		free(recs[i].bytes);
+		free(recs[i].pattern);
+	}
+	free(recs);
+	recs = NULL;
+	nrecs = cap_recs = 0;
+	return rc < 0 ? LS_ENOMEM : 0;
+}
+
 /* Compiles m->pattern with m->opts and loads its groups; 0, LS_EREGEX or
  * LS_ENOMEM with err set. */
 static int compile(struct ls_matcher *m, char *const *fields, int nfields,
@@ -258,8 +410,16 @@ static int compile(struct ls_matcher *m, char *const *fields, int nfields,
 	PCRE2_SIZE off = 0;
 	PCRE2_UCHAR msg[256];
 
-	m->code = pcre2_compile((PCRE2_SPTR)m->pattern, PCRE2_ZERO_TERMINATED, m->opts,
-				&errcode, &off, compile_ctx);
+	m->code = decode(m->pattern, m->opts);
+	if (!m->code) {
+		m->code = pcre2_compile((PCRE2_SPTR)m->pattern, PCRE2_ZERO_TERMINATED, m->opts,
+					&errcode, &off, compile_ctx);
+		if (m->code && recording && remember(m->code, m->pattern, m->opts) < 0) {
+			pcre2_code_free(m->code);
+			m->code = NULL;
+			return ls_error_set(err, LS_ENOMEM, "out of memory");
+		}
+	}
 	if (!m->code) {
 		/* not the regex's fault: the caller must not take it for one */
 		if (errcode == PCRE2_ERROR_HEAP_FAILED)

@@ -6,6 +6,8 @@
 #define LS_MATCHER_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include "buf.h"
 
 #include "error.h"
 
@@ -33,6 +35,32 @@ void ls_matcher_free(struct ls_matcher *m);
 int ls_matcher_compile_fields(struct ls_matcher **out, const char *pattern,
 			      unsigned flags, char *const *fields, int nfields,
 			      size_t *erroffset, struct ls_error *err);
+
+/* A pattern compiled at build time (tools/litcache.c), in PCRE2's
+ * serialized form: compiling the same pattern with the same options
+ * decodes it instead, much faster than compiling. */
+struct ls_precompiled {
+	uint64_t key;              /* ls_matcher_key() of pattern and opts */
+	const char *pattern;
+	uint32_t opts;
+	const unsigned char *bytes;
+	uint32_t len;
+};
+
+/* Uses table (n entries sorted by key; borrowed for the life of the
+ * process) from now on. An entry whose pattern or options differ, or that
+ * another PCRE2 version made, is compiled as usual. */
+void ls_matcher_use_precompiled(const struct ls_precompiled *table, size_t n);
+
+/* How many compiles the table answered (for tests). */
+unsigned long ls_matcher_decoded(void);
+
+/* For the build tool: while on, every pattern compiled is remembered
+ * (serialized); ls_matcher_record_table() appends them to out as C source
+ * (ls_builtin_regexes[], ls_builtin_nregexes) and forgets them. 0 or
+ * LS_ENOMEM. */
+void ls_matcher_record(int on);
+int ls_matcher_record_table(struct ls_buf *out);
 
 /* Runs the regex on subject. Returns 1 on a match, 0 on none, LS_ENOMEM
  * when the match hit a limit (10^7 backtracking steps, a 1 MiB JIT stack or

@@ -1,5 +1,6 @@
 /* catalog.c - loading built-in and user pattern files. */
 #include "catalog.h"
+#include "../parsers/matcher.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +25,8 @@ extern const struct {
 /* build/litcache.c, made from the patterns above by tools/litcache.c */
 extern const struct ls_lit_entry ls_builtin_literals[];
 extern const size_t ls_builtin_nliterals;
+extern const struct ls_precompiled ls_builtin_regexes[];
+extern const size_t ls_builtin_nregexes;
 
 static void warn_msg(ls_catalog_warn_fn warn, void *ctx, const struct ls_error *e)
 {
@@ -247,6 +250,9 @@ static int load_builtin(struct ls_catalog *c, unsigned flags, ls_catalog_warn_fn
 	if (!(flags & LS_CATALOG_DERIVE))
 		ls_rules_set_literal_cache(c->rules, ls_builtin_literals,
 					   ls_builtin_nliterals);
+	/* for good: a user's pattern that is a built-in one decodes as well */
+	ls_matcher_use_precompiled(flags & LS_CATALOG_DERIVE ? NULL : ls_builtin_regexes,
+				   flags & LS_CATALOG_DERIVE ? 0 : ls_builtin_nregexes);
 	for (int i = 0; ls_builtin_patterns[i].name && rc == 0; i++) {
 		char *origin;
 		if (strcmp(ls_builtin_patterns[i].name, TECHNIQUES_FILE) == 0)

@@ -132,12 +132,71 @@ static void test_deferred(void)
 	ls_matcher_free(m);
 }
 
+/* The built-in regexes compiled at build time: compiling one of those
+ * patterns with its options decodes it (same groups, same answers); a
+ * table entry whose text differs, or whose bytes PCRE2 does not take, is
+ * compiled instead. */
+static void test_precompiled(void)
+{
+	extern const struct ls_precompiled ls_builtin_regexes[];
+	extern const size_t ls_builtin_nregexes;
+	const struct ls_precompiled *e = NULL;
+	struct ls_matcher *dec = NULL, *comp = NULL;
+	struct ls_precompiled wrong[2];
+	struct ls_error err;
+	unsigned long before;
+	static const unsigned char junk[64] = { 1, 2, 3 };
+
+	CU_ASSERT_FATAL(ls_builtin_nregexes > 100);
+	/* one that plain compile flags reproduce: no CASELESS/ANCHORED bits
+	 * beyond PCRE2_DUPNAMES, which every matcher has */
+	for (size_t i = 0; i < ls_builtin_nregexes && !e; i++)
+		if (ls_builtin_regexes[i].opts == 0x00000040u && strstr(ls_builtin_regexes[i].pattern, "(?<"))
+			e = &ls_builtin_regexes[i];
+	CU_ASSERT_FATAL(e != NULL);
+
+	ls_matcher_use_precompiled(ls_builtin_regexes, ls_builtin_nregexes);
+	before = ls_matcher_decoded();
+	CU_ASSERT_EQUAL_FATAL(ls_matcher_compile(&dec, e->pattern, 0, NULL, &err), 0);
+	CU_ASSERT_EQUAL(ls_matcher_decoded(), before + 1);
+	ls_matcher_use_precompiled(NULL, 0);
+	CU_ASSERT_EQUAL_FATAL(ls_matcher_compile(&comp, e->pattern, 0, NULL, &err), 0);
+	CU_ASSERT_EQUAL(ls_matcher_decoded(), before + 1);
+	CU_ASSERT_EQUAL(ls_matcher_ngroups(dec), ls_matcher_ngroups(comp));
+	for (int i = 0; i < ls_matcher_ngroups(dec) && i < ls_matcher_ngroups(comp); i++)
+		CU_ASSERT_STRING_EQUAL(ls_matcher_group_field(dec, i, NULL),
+				       ls_matcher_group_field(comp, i, NULL));
+	CU_ASSERT_EQUAL(ls_matcher_exec(dec, e->pattern, strlen(e->pattern)),
+			ls_matcher_exec(comp, e->pattern, strlen(e->pattern)));
+	ls_matcher_free(dec);
+	ls_matcher_free(comp);
+
+	/* the same key with another text, and bytes that are no PCRE2 data */
+	wrong[0] = *e;
+	wrong[0].pattern = "(?<x>a)";
+	CU_ASSERT_FATAL(strcmp(e->pattern, wrong[0].pattern) != 0);
+	ls_matcher_use_precompiled(wrong, 1);
+	CU_ASSERT_EQUAL_FATAL(ls_matcher_compile(&comp, e->pattern, 0, NULL, &err), 0);
+	CU_ASSERT_EQUAL(ls_matcher_decoded(), before + 1);
+	ls_matcher_free(comp);
+	wrong[1] = *e;
+	wrong[1].bytes = junk;
+	wrong[1].len = sizeof(junk);
+	ls_matcher_use_precompiled(&wrong[1], 1);
+	CU_ASSERT_EQUAL_FATAL(ls_matcher_compile(&comp, e->pattern, 0, NULL, &err), 0);
+	CU_ASSERT_EQUAL(ls_matcher_decoded(), before + 1);
+	CU_ASSERT(ls_matcher_ngroups(comp) > 0);
+	ls_matcher_free(comp);
+	ls_matcher_use_precompiled(NULL, 0);
+}
+
 static const struct ls_test_case cases[] = {
 	{"compile error names the offset", test_compile_error_offset},
 	{"group names decode to fields and types", test_group_names_decode},
 	{"unset groups and binary subjects", test_unset_groups_and_binary},
 	{"caseless and anchored", test_caseless_and_anchored},
 	{"deferred compile, interpreter then JIT", test_deferred},
+	{"built-in regexes decoded, others compiled", test_precompiled},
 	{NULL, NULL}
 };
 
