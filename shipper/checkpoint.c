@@ -7,7 +7,7 @@
  * forget compact the array and rebuild the index, O(n).
  *
  * The file format is described in checkpoint.h. Saving builds the whole
- * file in one buffer (capped at the 64 MiB a load accepts) and writes it
+ * file in one buffer (capped at the 256 MiB a load accepts) and writes it
  * with a single write loop; write, fsync and rename go through the small
  * step_* wrappers below so tests can make each of them fail. */
 #include "checkpoint.h"
@@ -30,7 +30,9 @@
 
 #define CKPT_MAGIC "logship-state"
 #define CKPT_VERSION "1"
-#define CKPT_MAX_BYTES ((size_t)64 << 20)
+/* about 75 bytes per file: 3 million files; a bound on what a damaged or
+ * hostile state file can make a load read */
+#define CKPT_MAX_BYTES ((size_t)256 << 20)
 #define CKPT_FP_MAX 1024
 #define CKPT_NAME_MAX 200
 #define CKPT_CORRUPT_TRIES 1000

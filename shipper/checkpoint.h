@@ -53,7 +53,7 @@ typedef void (*ls_ckpt_warn_fn)(void *ctx, const char *msg);
  * too; existing directories keep their mode) when missing, takes the lock
  * (dir/NAME.lock, 0600, holding our pid), removes a NAME.state.tmp left by a
  * crash and loads dir/NAME.state when it exists. A missing state file is an
- * empty state. A state file that is empty, larger than 64 MiB, fails its
+ * empty state. A state file that is empty, larger than 256 MiB, fails its
  * checksum, is truncated, has another version or does not parse is renamed
  * to dir/NAME.state.corrupt-<YYYYmmddTHHMMSSZ, UTC>[-N] and warn (when not
  * NULL) gets a message naming both paths and saying the run goes on
@@ -117,7 +117,8 @@ int ls_checkpoint_set_cursor(struct ls_checkpoint *cp, const char *cursor);
  * failure the state stays changed, so the next save writes again.
  * Saving when nothing changed since the last save (or since open: a state
  * just loaded, or empty, is not rewritten) is a no-op. LS_ENOMEM when the
- * file would exceed 64 MiB, the most a load accepts. */
+ * file would exceed 256 MiB (about 3 million files), the most a load
+ * accepts. */
 int ls_checkpoint_save(struct ls_checkpoint *cp, struct ls_error *err);
 
 /* The default state directory: /var/lib/logship when running as root

@@ -413,7 +413,7 @@ enum damage {
 	FLIP_BYTE,      /* flip one bit in the middle of a good file */
 	CUT_TAIL,       /* drop the last 10 bytes */
 	CUT_CHECKSUM,   /* drop the whole checksum line */
-	SPARSE_65MIB,   /* a file over the 64 MiB limit */
+	SPARSE_OVER,    /* a file over the 256 MiB limit */
 	RAW,            /* text as given */
 	SUMMED          /* text plus a correct checksum line */
 };
@@ -429,7 +429,7 @@ static const struct corrupt_case corrupt_cases[] = {
 	{ "flipped byte", FLIP_BYTE, NULL, "checksum mismatch" },
 	{ "truncated", CUT_TAIL, NULL, "truncated" },
 	{ "no checksum line", CUT_CHECKSUM, NULL, "no checksum line" },
-	{ "too large", SPARSE_65MIB, NULL, "larger than 64 MiB" },
+	{ "too large", SPARSE_OVER, NULL, "larger than 256 MiB" },
 	{ "empty", RAW, "", "empty file" },
 	{ "not ours", RAW, "hello\nworld\n", "bad first line" },
 	{ "header only", RAW, "logship-state 1\n", "no checksum line" },
@@ -508,10 +508,10 @@ static void run_corrupt_case(const struct corrupt_case *c)
 		CU_ASSERT_EQUAL(bad[bad_len - 1], '\n');
 		write_file(state, bad, bad_len);
 		break;
-	case SPARSE_65MIB:
+	case SPARSE_OVER:
 		fd = open(state, O_WRONLY | O_TRUNC);
 		CU_ASSERT_FATAL(fd >= 0);
-		CU_ASSERT_FATAL(ftruncate(fd, (off_t)65 << 20) == 0);
+		CU_ASSERT_FATAL(ftruncate(fd, (off_t)257 << 20) == 0);
 		close(fd);
 		break;
 	case RAW:
@@ -541,8 +541,8 @@ static void run_corrupt_case(const struct corrupt_case *c)
 	/* the name is NAME.state.corrupt-YYYYmmddTHHMMSSZ */
 	CU_ASSERT_EQUAL(strlen(aside), strlen(state) + strlen(".corrupt-20240101T000000Z"));
 	CU_ASSERT_EQUAL(aside[strlen(aside) - 1], 'Z');
-	if (c->damage == SPARSE_65MIB) {
-		CU_ASSERT(stat(aside, &st) == 0 && st.st_size == (off_t)65 << 20);
+	if (c->damage == SPARSE_OVER) {
+		CU_ASSERT(stat(aside, &st) == 0 && st.st_size == (off_t)257 << 20);
 	} else {
 		moved = ls_test_read_file(aside, &moved_len);
 		CU_ASSERT_EQUAL(moved_len, bad_len);
