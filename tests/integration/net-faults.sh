@@ -66,30 +66,9 @@ if ! command -v jq >/dev/null 2>&1; then
 	exit 1
 fi
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/logship-netfaults.XXXXXX")
-export HOME=$T/home XDG_CONFIG_HOME=$T/config XDG_STATE_HOME=$T/xstate XDG_CACHE_HOME=$T/cache
-export TZ=UTC LOGSHIP_NOW=2023-11-15T00:00:00Z
+scratch_setup netfaults
 # a proxy would be handed the sink's name, and would look it up itself
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy NO_PROXY no_proxy
-mkdir -p "$HOME"
-bg_pids=()
-cleanup() {
-	local p
-	for p in "${bg_pids[@]}"; do
-		kill -9 "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	if [ "${KEEP:-0}" = 1 ]; then
-		echo "kept $T"
-	else
-		rm -rf "$T"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-# a copy, so a rebuild during the run does not pull the binary away
-cp "$LOGSHIP" "$T/logship" && LOGSHIP=$T/logship
 
 fakesink_build net-faults
 SHIM=$T/inject.so

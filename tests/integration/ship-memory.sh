@@ -41,23 +41,7 @@ if [ -z "${LOGSHIP_SANITIZE:-}" ] && ! "$TIME_BIN" -f %M true >/dev/null 2>&1; t
 	exit 1
 fi
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/logship-shipmem.XXXXXX")
-export HOME=$T/home XDG_CONFIG_HOME=$T/config XDG_STATE_HOME=$T/xstate XDG_CACHE_HOME=$T/cache
-export TZ=UTC LOGSHIP_NOW=2023-11-15T00:00:00Z
-mkdir -p "$HOME"
-bg_pids=()
-cleanup() {
-	local p
-	for p in "${bg_pids[@]}"; do
-		kill -9 "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-cp "$LOGSHIP" "$T/logship" && LOGSHIP=$T/logship
+scratch_setup shipmem
 fakesink_build ship-memory
 
 # ship NAME ARGS...: logship ship --once (timeout 120 s) under GNU time;

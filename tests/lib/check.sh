@@ -49,3 +49,31 @@ die() {
 	bad "$@"
 	finish
 }
+
+# scratch_setup NAME: a temp dir $T (kept with KEEP=1) holding HOME and the
+# XDG directories; TZ=UTC and a fixed LOGSHIP_NOW; a copy of $LOGSHIP in it
+# (so a rebuild during the run does not pull the binary away). The pids a
+# script adds to bg_pids are killed when it ends.
+scratch_setup() {
+	T=$(mktemp -d "${TMPDIR:-/tmp}/logship-$1.XXXXXX") || die "$1: a temp dir" "mktemp failed"
+	export HOME=$T/home XDG_CONFIG_HOME=$T/config XDG_STATE_HOME=$T/xstate XDG_CACHE_HOME=$T/cache
+	export TZ=UTC LOGSHIP_NOW=2023-11-15T00:00:00Z
+	mkdir -p "$HOME"
+	bg_pids=()
+	trap scratch_cleanup EXIT
+	trap 'exit 130' INT TERM HUP
+	cp "$LOGSHIP" "$T/logship" && LOGSHIP=$T/logship
+}
+
+scratch_cleanup() {
+	local p
+	for p in "${bg_pids[@]}"; do
+		kill -9 "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	if [ "${KEEP:-0}" = 1 ]; then
+		echo "kept $T"
+	else
+		rm -rf "$T"
+	fi
+}
