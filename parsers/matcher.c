@@ -406,7 +406,7 @@ int ls_matcher_record_table(struct ls_buf *out)
 static int compile(struct ls_matcher *m, char *const *fields, int nfields,
 		   size_t *erroffset, struct ls_error *err)
 {
-	int errcode;
+	int errcode = 0;
 	PCRE2_SIZE off = 0;
 	PCRE2_UCHAR msg[256];
 
