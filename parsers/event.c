@@ -143,8 +143,9 @@ static int find_field(const struct ls_event *ev, const char *name, uint64_t *bit
 	return -1;
 }
 
-int ls_event_set(struct ls_event *ev, const char *name, const char *val,
-		 size_t len, int type)
+/* ls_event_set() with the field's own flag. */
+static int set_field(struct ls_event *ev, const char *name, const char *val,
+		     size_t len, int type, int own)
 {
 	struct name_filter *nf;
 	uint64_t bit;
@@ -166,7 +167,20 @@ int ls_event_set(struct ls_event *ev, const char *name, const char *val,
 	f->val = val;
 	f->len = (uint32_t)len;
 	f->type = (uint8_t)type;
+	f->own = (uint8_t)own;
 	return 0;
+}
+
+int ls_event_set(struct ls_event *ev, const char *name, const char *val,
+		 size_t len, int type)
+{
+	return set_field(ev, name, val, len, type, 0);
+}
+
+int ls_event_set_own(struct ls_event *ev, const char *name, const char *val,
+		     size_t len, int type)
+{
+	return set_field(ev, name, val, len, type, 1);
 }
 
 int ls_event_set_copy(struct ls_event *ev, const char *name, const char *val,

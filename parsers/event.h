@@ -32,6 +32,8 @@ struct ls_field {
 	const char *val;  /* not NUL-terminated */
 	uint32_t len;
 	uint8_t type;     /* enum ls_ftype */
+	uint8_t own;      /* val is logship's own text (a rule's name, a fixed
+			   * value), not the log's: never redacted */
 };
 
 /* Flags an event can carry (also reflected in tags). */
@@ -81,6 +83,11 @@ char *ls_event_strdup(struct ls_event *ev, const char *s, size_t len);
  * already has LS_EVENT_MAX_FIELDS fields. */
 int ls_event_set(struct ls_event *ev, const char *name, const char *val,
 		 size_t len, int type);
+
+/* Like ls_event_set() for a value that is logship's own text (from a rule
+ * or a pattern file, or a constant), not the log's: redaction skips it. */
+int ls_event_set_own(struct ls_event *ev, const char *name, const char *val,
+		     size_t len, int type);
 
 /* Like ls_event_set() but copies val into the arena first. */
 int ls_event_set_copy(struct ls_event *ev, const char *name, const char *val,

@@ -1476,7 +1476,7 @@ static __attribute__((noinline)) int redact_event_general(struct ls_event *ev,
 		struct text_scan *t = NULL;
 		int n;
 
-		if (f->type != LS_F_STR || f->len == 0)
+		if (f->type != LS_F_STR || f->len == 0 || f->own)
 			continue;
 		if (text_holds(&msg, f->val, f->len, &at))
 			t = &msg;
@@ -1546,7 +1546,7 @@ int ls_redact_event(struct ls_event *ev)
 		struct ls_field *f = &ev->fields[i];
 		int n;
 
-		if (f->type != LS_F_STR ||
+		if (f->type != LS_F_STR || f->own ||
 		    (text_holds(&line, f->val, f->len, &at) &&
 		     covered(&line, at, at + f->len, 0, 0)))
 			continue;

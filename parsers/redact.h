@@ -19,7 +19,8 @@ int ls_redact(struct ls_event *ev, const char *s, size_t len,
 	      const char **out, size_t *outlen);
 
 /* Redacts the message and every string field of ev in place (the fields
- * that change then point into the arena) and adds the tag "redacted" when
+ * that change then point into the arena; those marked own, logship's own
+ * text such as a rule's name, are left alone) and adds the tag "redacted" when
  * anything changed. The raw line (or a message that is not part of it) is
  * scanned once; a field inside it gets every secret it overlaps replaced,
  * clipped to the field, so a field holding only a password's value is

@@ -2828,11 +2828,11 @@ static int set_meta(struct ls_event *ev, const struct meta *m)
 {
 	int rc = 0;
 
-	rc |= ls_event_set_str(ev, "rule.id", m->id);
-	rc |= ls_event_set_str(ev, "rule.name", m->name);
+	rc |= ls_event_set_own(ev, "rule.id", m->id, strlen(m->id), LS_F_STR);
+	rc |= ls_event_set_own(ev, "rule.name", m->name, strlen(m->name), LS_F_STR);
 	if (m->category.n)
-		rc |= ls_event_set(ev, "rule.category", m->category.v[0],
-				   m->category.len[0], LS_F_STR);
+		rc |= ls_event_set_own(ev, "rule.category", m->category.v[0],
+				       m->category.len[0], LS_F_STR);
 	rc |= set_list(ev, "event.category", &m->category);
 	rc |= set_list(ev, "event.type", &m->type);
 	rc |= set_list(ev, "threat.technique.id", &m->technique);
@@ -2857,7 +2857,8 @@ static int apply_hit(const struct rule *ru, struct ls_matcher *m,
 		    ls_event_set(ev, name, s, n, type) < 0)
 			return LS_ENOMEM;
 	}
-	if (ru->outcome && ls_event_set_str(ev, "event.outcome", ru->outcome) < 0)
+	if (ru->outcome && ls_event_set_own(ev, "event.outcome", ru->outcome,
+					    strlen(ru->outcome), LS_F_STR) < 0)
 		return LS_ENOMEM;
 	return set_meta(ev, &ru->m);
 }
@@ -3181,7 +3182,7 @@ static int walk(struct ls_rules *r, struct ls_event *ev)
 }
 
 /* The routing value of an event without event.dataset. */
-static const struct ls_field no_dataset = {"event.dataset", "none", 4, LS_F_STR};
+static const struct ls_field no_dataset = {"event.dataset", "none", 4, LS_F_STR, 1};
 
 /* Tries the candidate rules of ev in the order they were added. A dataset
  * list beside a program list adds the groups of its own rules only: the

@@ -311,7 +311,7 @@ static void set_event_id(struct ls_stream *s, struct ls_event *ev, const struct 
 
 static void add_meta(struct ls_stream *s, struct ls_event *ev, const struct ls_record *rec)
 {
-	ls_event_set(ev, "event.kind", "event", 5, LS_F_STR);
+	ls_event_set_own(ev, "event.kind", "event", 5, LS_F_STR);
 	if (s->path) {
 		ls_event_set(ev, "log.file.path", s->path, s->path_len, LS_F_STR);
 		ls_event_set_int(ev, "log.offset", (long long)rec->offset);

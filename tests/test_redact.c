@@ -311,6 +311,33 @@ static void test_event(void)
 	ls_event_release(&ev);
 }
 
+/* A field marked own (logship's own text: a rule's name) is left as it
+ * is; the same text from the log, and a field replaced by log data after
+ * being own, are redacted. */
+static void test_own_fields(void)
+{
+	static const char text[] = "rule about password=hunter2secret";
+	struct ls_event ev;
+
+	CU_ASSERT_FATAL(ls_event_init(&ev, 4096) == 0);
+	for (int round = 0; round < 2; round++) {
+		ls_event_reset(&ev);
+		ev.line = "a line";
+		ev.line_len = strlen(ev.line);
+		ls_event_set_own(&ev, "rule.name", text, strlen(text), LS_F_STR);
+		ls_event_set_str(&ev, "labels.from_log", text);
+		/* a slot that held an own field, now set from the log */
+		if (round == 1)
+			ls_event_set_str(&ev, "rule.name", text);
+		CU_ASSERT_EQUAL(ls_redact_event(&ev), round == 0 ? 1 : 2);
+		CU_ASSERT_NSTRING_EQUAL(ls_event_get(&ev, "labels.from_log")->val,
+					"rule about password=[REDACTED:password]",
+					ls_event_get(&ev, "labels.from_log")->len);
+		CU_ASSERT((ls_event_get(&ev, "rule.name")->val == text) == (round == 0));
+	}
+	ls_event_release(&ev);
+}
+
 /* Without a message field the line is redacted into a new "message". */
 static void test_event_line(void)
 {
@@ -653,6 +680,7 @@ static const struct ls_test_case cases[] = {
 	{ "samples", test_samples },
 	{ "no_trigger", test_no_trigger },
 	{ "many", test_many },
+	{ "own fields are not redacted", test_own_fields },
 	{ "arena_full", test_arena_full },
 	{ "event", test_event },
 	{ "event_line", test_event_line },
