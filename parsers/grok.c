@@ -116,6 +116,26 @@ static int add_field(struct ls_grok_fields *fields, const char *spec, size_t len
 static int expand(const struct ls_grok *g, const char *pat, struct ls_buf *out,
 		  struct ls_grok_fields *fields, int depth, struct ls_error *err);
 
+
+/* Appends "(?<_gK>", the group of field K (printf is most of the cost of
+ * expanding the built-in patterns at start). 0 or LS_ENOMEM. */
+static int group_open(struct ls_buf *out, int k)
+{
+	char digits[12];
+	int n = 0;
+
+	do {
+		digits[n++] = (char)('0' + k % 10);
+		k /= 10;
+	} while (k > 0 && n < (int)sizeof(digits));
+	if (ls_buf_puts(out, "(?<_g") < 0)
+		return LS_ENOMEM;
+	while (n > 0)
+		if (ls_buf_putc(out, digits[--n]) < 0)
+			return LS_ENOMEM;
+	return ls_buf_putc(out, '>');
+}
+
 /* Expands one "%{NAME[:field[:type]]}" whose inside is s[0..len). */
 static int expand_macro(const struct ls_grok *g, const char *s, size_t len,
 			struct ls_buf *out, struct ls_grok_fields *fields,
@@ -133,7 +153,7 @@ static int expand_macro(const struct ls_grok *g, const char *s, size_t len,
 		k = add_field(fields, colon + 1, len - nlen - 1);
 		if (k < 0)
 			return ls_error_set(err, LS_ENOMEM, "out of memory");
-		if (ls_buf_printf(out, "(?<_g%d>", k) < 0)
+		if (group_open(out, k) < 0)
 			return ls_error_set(err, LS_ENOMEM, "out of memory");
 	} else if (ls_buf_puts(out, "(?:") < 0) {
 		return ls_error_set(err, LS_ENOMEM, "out of memory");

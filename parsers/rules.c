@@ -334,7 +334,7 @@ static unsigned char ascii_upper(unsigned char c)
 
 /* How common byte c is in log text (higher: more common); a rough order
  * that only has to rank punctuation and rare letters below common ones. */
-static int byte_commonness(unsigned char c)
+static int commonness_of(unsigned char c)
 {
 	static const char letters[] = "etaoinsrlhdcupmfgbwyvkxjqz";
 	const char *at;
@@ -352,6 +352,21 @@ static int byte_commonness(unsigned char c)
 	if (c && strchr("%&?+;'#@", c))
 		return 60;
 	return 30;
+}
+
+/* commonness_of(c), from a table made at the first call (it is asked for
+ * every byte of every literal while the rules load). */
+static int byte_commonness(unsigned char c)
+{
+	static uint8_t table[256];
+	static int made;
+
+	if (!made) {
+		for (int b = 0; b < 256; b++)
+			table[b] = (uint8_t)commonness_of((unsigned char)b);
+		made = 1;
+	}
+	return table[c];
 }
 
 /* The cost of looking for byte c: both cases count when caseless. */
