@@ -91,10 +91,10 @@ want() {
 	[ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]
 }
 
-# shim NAME SETTINGS... -- logship ARGS...: runs logship (killed after 60 s)
-# through the shim with the settings, stderr in $T/NAME.err, the shim's
-# report in $T/NAME.rep; sets RC.
-shim() {
+# shim_cmd NAME SETTINGS... -- logship ARGS...: fills CMD with the command
+# that runs logship through the shim with the settings (the shim's report
+# in $T/NAME.rep) and sets LAST_CMD.
+shim_cmd() {
 	local name=$1 envs=()
 	shift
 	while [ "$1" != -- ]; do
@@ -104,25 +104,22 @@ shim() {
 	shift
 	LAST_CMD="${envs[*]} logship $*"
 	rm -f "$T/$name.rep"
-	timeout -k 5 60 env LD_PRELOAD="$SHIM" LS_FAULT_REPORT="$T/$name.rep" "${envs[@]}" \
-		"$LOGSHIP" "$@" >"$T/$name.stdout" 2>"$T/$name.err"
+	CMD=(env LD_PRELOAD="$SHIM" LS_FAULT_REPORT="$T/$name.rep" "${envs[@]}" "$LOGSHIP" "$@")
+}
+
+# shim NAME SETTINGS... -- logship ARGS...: runs that (killed after 60 s),
+# stdout in $T/NAME.stdout, stderr in $T/NAME.err; sets RC.
+shim() {
+	shim_cmd "$@"
+	timeout -k 5 60 "${CMD[@]}" >"$T/$1.stdout" 2>"$T/$1.err"
 	RC=$?
 }
 
 # shim_bg NAME SETTINGS... -- logship ARGS...: the same in the background;
 # sets LP (its pid).
 shim_bg() {
-	local name=$1 envs=()
-	shift
-	while [ "$1" != -- ]; do
-		envs+=("$1")
-		shift
-	done
-	shift
-	LAST_CMD="${envs[*]} logship $*"
-	rm -f "$T/$name.rep"
-	env LD_PRELOAD="$SHIM" LS_FAULT_REPORT="$T/$name.rep" "${envs[@]}" \
-		"$LOGSHIP" "$@" >"$T/$name.stdout" 2>"$T/$name.err" &
+	shim_cmd "$@"
+	"${CMD[@]}" >"$T/$1.stdout" 2>"$T/$1.err" &
 	LP=$!
 	bg_pids+=("$LP")
 }
