@@ -31,6 +31,7 @@
  * fail it (2xx responses for a 4xx count). */
 #include "rules.h"
 #include "acmatch.h"
+#include "nibscan.h"
 #include "matcher.h"
 #include "where.h"
 
@@ -61,12 +62,17 @@
 #define THR_TABLE_MAX ((size_t)256 << 20)
 #define THR_WINDOW_MAX (366 * 86400)
 #define ALERT_KEY_SHOWN 200        /* key bytes quoted in an alert message */
-#define MEMO_SLOTS 32              /* remembered scans per group */
-#define MEMO_TEXT 160              /* longest subject remembered */
+#define MEMO_SLOTS 128             /* remembered scans per group, in pairs:
+				    * a subject's hash picks a pair, the one
+				    * used less lately makes way for it */
+#define MEMO_TEXT 256              /* longest subject remembered */
 #define MEMO_PERIOD 1024           /* look-ups between memo checks */
 #define MEMO_MIN_RATE 8            /* found at least 1 in 8, else off */
 #define KEY_BYTES_MAX 16           /* key bytes of a group scanned for them */
 #define SIMD_KEYS 8                /* key bytes looked for 16 bytes at a time */
+#define NIB_COMPARES_MAX 0.1       /* literals compared per byte (expected)
+				    * above which the three-byte scan is
+				    * dropped for key bytes or automaton */
 #define KEY_SAMPLE 64              /* subjects whose bytes re-choose the keys */
 
 /* Words of a list property, plus the same joined with LS_LIST_SEP so that a
@@ -174,6 +180,7 @@ struct cand_list {
 struct scan_memo {
 	uint64_t hash;
 	uint32_t len;                  /* 0: empty */
+	uint32_t used;                 /* the group's memo_clock when last used */
 	char text[MEMO_TEXT];
 };
 
@@ -199,6 +206,9 @@ struct scan_group {
 	uint32_t open_first, nopen;    /* those without literals, likewise */
 	uint32_t lit_first, nlit;      /* into ls_rules.glits */
 	struct ls_ac *ac;              /* NULL: scanned by key bytes */
+	struct ls_nibscan *nib;        /* its literals by three bytes in a row,
+					* when few enough (the scan then used
+					* where the CPU can) */
 	uint8_t is_key[256];
 	uint8_t nkeys;                 /* key bytes (both cases), when at most
 					* SIMD_KEYS; else 0 */
@@ -225,6 +235,7 @@ struct scan_group {
 	 * than one in MEMO_MIN_RATE found turn it off for MEMO_PERIOD * 16
 	 * subjects, then it is tried again */
 	uint32_t memo_tries, memo_found, memo_rest;
+	uint32_t memo_clock;
 };
 
 /* program or dataset name -> its candidate list */
@@ -259,6 +270,7 @@ struct subject_cache {
 /* Fields read once per event: process.name, event.dataset, the subjects. */
 enum { WANT_PROGRAM, WANT_DATASET, WANT_SUBJECTS };
 #define WANT_MASKED 64             /* wanted fields found through first_mask */
+#define NAME_MEMO 128              /* field names remembered by address */
 
 struct technique {
 	char *id;
@@ -308,6 +320,15 @@ struct ls_rules {
 	const char **wanted;           /* borrowed: WANT_* then the subjects */
 	const struct ls_field **found; /* this event's wanted fields */
 	uint64_t first_mask[256];      /* wanted names by first byte */
+	/* field name pointer -> its index in wanted (< WANT_MASKED), -1 for
+	 * none: formats and rules set fields under the same name pointers line
+	 * after line, so a name is mostly known by its address; names in an
+	 * event's arena are made per line and never kept */
+	struct name_memo {
+		const char *name;
+		char c0, c1;           /* its first bytes, checked too */
+		int8_t k;
+	} name_memo[NAME_MEMO];
 	uint64_t gen;
 };
 
@@ -613,6 +634,7 @@ static void routing_release(struct ls_rules *r)
 	index_release(&r->datasets);
 	for (uint32_t k = 0; k < r->ngroups; k++) {
 		ls_ac_free(r->groups[k].ac);
+		ls_nibscan_free(r->groups[k].nib);
 		free(r->groups[k].freq);
 		free(r->groups[k].memo);
 		free(r->groups[k].memo_hits);
@@ -653,6 +675,7 @@ static void routing_release(struct ls_rules *r)
 	r->nwanted = 0;
 	memset(&r->global, 0, sizeof(r->global));
 	memset(r->first_mask, 0, sizeof(r->first_mask));
+	memset(r->name_memo, 0, sizeof(r->name_memo));
 }
 
 static void techniques_release(struct technique *t, int n)
@@ -2488,6 +2511,33 @@ static void buckets_fill(struct ls_rules *r, struct scan_group *g)
 	nib_fill(g);
 }
 
+/* (Re)builds the three-byte tables of g, weighing bytes by freq (the
+ * subjects sampled) when given, else by how common they are in logs. */
+static void nib_weigh(struct scan_group *g, const uint32_t *freq)
+{
+	uint32_t weight[256];
+
+	for (int c = 0; c < 256; c++)
+		weight[c] = (freq ? freq[c] << 8 : 0) + (uint32_t)byte_commonness((unsigned char)c);
+	ls_nibscan_build(g->nib, weight);
+}
+
+/* Gives g its three-byte tables when it has few enough literals. 0 or
+ * LS_ENOMEM. */
+static int nib_make(struct ls_rules *r, struct scan_group *g)
+{
+	if (g->nlit > LS_NIBSCAN_MAX_LIT || !ls_nibscan_usable())
+		return 0;
+	if (ls_nibscan_new(&g->nib, g->nlit) < 0)
+		return LS_ENOMEM;
+	for (uint32_t i = 0; i < g->nlit; i++) {
+		const struct group_lit *gl = &r->glits[g->lit_first + i];
+		ls_nibscan_set(g->nib, i, gl->lit->text, gl->lit->len, gl->caseless);
+	}
+	nib_weigh(g, NULL);
+	return 0;
+}
+
 /* Fills a new group (r->groups[r->ngroups]) for the n rules ids reading
  * subject: their literals, by key bytes or in an automaton, and those
  * without any. */
@@ -2535,10 +2585,10 @@ static int group_fill(struct ls_rules *r, uint32_t subject, const uint32_t *ids,
 	g->memo_hits = calloc(MEMO_SLOTS * words, sizeof(*g->memo_hits));
 	if (!g->memo || !g->memo_hits)
 		return LS_ENOMEM;
+	g->freq = calloc(256, sizeof(*g->freq));
+	if (!g->freq || nib_make(r, g) < 0)
+		return LS_ENOMEM;
 	if (keys_choose(r, g, NULL) <= KEY_BYTES_MAX) {
-		g->freq = calloc(256, sizeof(*g->freq));
-		if (!g->freq)
-			return LS_ENOMEM;
 		g->ids_first = r->nbucket_ids;
 		r->nbucket_ids += 2 * g->nlit;
 		buckets_fill(r, g);
@@ -2770,19 +2820,45 @@ static const struct cand_list *index_find(struct name_index *x,
 
 /* Finds the wanted fields of ev in one pass over its fields, rather than
  * one ls_event_get() scan (with its strcmp calls) per name. */
+static int wanted_index(const struct ls_rules *r, const char *name)
+{
+	uint64_t mask = r->first_mask[(unsigned char)name[0]];
+
+	while (mask) {
+		int k = __builtin_ctzll(mask);
+		mask &= mask - 1;
+		if (name[1] == r->wanted[k][1] && strcmp(name, r->wanted[k]) == 0)
+			return k;
+	}
+	return -1;
+}
+
+/* wanted_index() through the memo (see struct ls_rules). */
+static int wanted_memo(struct ls_rules *r, const struct ls_event *ev, const char *name)
+{
+	uintptr_t a = (uintptr_t)name;
+	struct name_memo *m = &r->name_memo[(a >> 3 ^ a >> 10) & (NAME_MEMO - 1)];
+	int k;
+
+	if (m->name == name && m->c0 == name[0] && m->c1 == (name[0] ? name[1] : 0))
+		return m->k;
+	k = wanted_index(r, name);
+	if (a - (uintptr_t)ev->arena >= ev->arena_cap) {
+		m->name = name;
+		m->c0 = name[0];
+		m->c1 = name[0] ? name[1] : 0;
+		m->k = (int8_t)k;
+	}
+	return k;
+}
+
 static void find_wanted(struct ls_rules *r, const struct ls_event *ev)
 {
 	memset(r->found, 0, (size_t)r->nwanted * sizeof(*r->found));
 	for (int i = 0; i < ev->nfields; i++) {
-		const char *name = ev->fields[i].name;
-		uint64_t mask = r->first_mask[(unsigned char)name[0]];
-		while (mask) {
-			int k = __builtin_ctzll(mask);
-			mask &= mask - 1;
-			if (!r->found[k] && name[1] == r->wanted[k][1] &&
-			    strcmp(name, r->wanted[k]) == 0)
-				r->found[k] = &ev->fields[i];
-		}
+		int k = wanted_memo(r, ev, ev->fields[i].name);
+		if (k >= 0 && !r->found[k])
+			r->found[k] = &ev->fields[i];
 	}
 	for (int k = WANT_MASKED; k < r->nwanted; k++)
 		r->found[k] = ls_event_get(ev, r->wanted[k]);
@@ -3095,6 +3171,17 @@ static void keys_sample(struct ls_rules *r, struct scan_group *g, const char *s,
 		g->freq[(unsigned char)s[i]]++;
 	if (++g->sampled < KEY_SAMPLE)
 		return;
+	if (g->nib) {
+		nib_weigh(g, g->freq);
+		/* a literal compared costs a few cycles, as the other scans
+		 * do per byte: with many compared, they are cheaper */
+		if (ls_nibscan_compares(g->nib, g->freq) > NIB_COMPARES_MAX) {
+			ls_nibscan_free(g->nib);
+			g->nib = NULL;
+		}
+	}
+	if (g->ac)
+		return;
 	keys_choose(r, g, g->freq);
 	buckets_fill(r, g);
 }
@@ -3118,23 +3205,35 @@ static const uint64_t *group_scan(struct ls_rules *r, struct scan_group *g,
 			g->memo_tries = g->memo_found = 0;
 		}
 		hash = XXH3_64bits(c->s, c->len);
-		m = &g->memo[hash & (MEMO_SLOTS - 1)];
-		bits = g->memo_hits + (size_t)(m - g->memo) * words;
-		if (m->len == c->len && m->hash == hash && memcmp(m->text, c->s, c->len) == 0) {
-			g->memo_found++;
-			return bits;
+		m = &g->memo[(hash & (MEMO_SLOTS / 2 - 1)) * 2];
+		for (int way = 0; way < 2; way++, m++) {
+			if (m->len == c->len && m->hash == hash &&
+			    memcmp(m->text, c->s, c->len) == 0) {
+				m->used = ++g->memo_clock;
+				g->memo_found++;
+				return g->memo_hits + (size_t)(m - g->memo) * words;
+			}
 		}
+		m -= 2;
+		if (m[1].used < m[0].used)
+			m++;
+		bits = g->memo_hits + (size_t)(m - g->memo) * words;
+		m->used = ++g->memo_clock;
 		m->hash = hash;
 		m->len = (uint32_t)c->len;
 		memcpy(m->text, c->s, c->len);
 	}
 	memset(bits, 0, words * sizeof(*bits));
+	if (g->sampled < KEY_SAMPLE)
+		keys_sample(r, g, c->s, c->len);
+	if (g->nib && !r->no_ssse3 && ls_nibscan_usable()) {
+		ls_nibscan_scan(g->nib, c->s, c->len, bits);
+		return bits;
+	}
 	if (g->ac) {
 		ac_scan(r, g, c->s, c->len, bits);
 		return bits;
 	}
-	if (g->sampled < KEY_SAMPLE)
-		keys_sample(r, g, c->s, c->len);
 	keys_scan(r, g, c->s, c->len, bits);
 	return bits;
 }
@@ -3488,7 +3587,8 @@ static size_t groups_memory(const struct ls_rules *r)
 		const struct scan_group *g = &r->groups[k];
 		if (!g->nlit)
 			continue;
-		n += (g->ac ? ls_ac_memory(g->ac) : 256 * sizeof(*g->freq)) +
+		n += (g->ac ? ls_ac_memory(g->ac) : 0) + 256 * sizeof(*g->freq) +
+		     ls_nibscan_memory(g->nib) +
 		     MEMO_SLOTS * sizeof(*g->memo) +
 		     MEMO_SLOTS * lit_words(g->nlit) * sizeof(*g->memo_hits);
 	}

@@ -5,6 +5,7 @@
 #include "matcher.h"
 #include "timestamp.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,10 +95,20 @@ static int parse_number(const char *s, size_t len, double *out)
 {
 	char tmp[WHERE_NUM_MAX];
 	char *end;
+	uint64_t whole = 0;
+	size_t i;
 
 	if (len == 0 || len >= sizeof(tmp))
 		return 0;
-	for (size_t i = 0; i < len; i++) {
+	/* plain digits (a status code, a port) need no strtod: exact up to
+	 * fifteen of them */
+	for (i = 0; i < len && i < 15 && s[i] >= '0' && s[i] <= '9'; i++)
+		whole = whole * 10 + (uint64_t)(s[i] - '0');
+	if (i == len) {
+		*out = (double)whole;
+		return 1;
+	}
+	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (!((c >= '0' && c <= '9') || c == '+' || c == '-' ||
 		      c == '.' || c == 'e' || c == 'E'))
