@@ -143,26 +143,42 @@ static int find_field(const struct ls_event *ev, const char *name, uint64_t *bit
 	return -1;
 }
 
-/* ls_event_set() with the field's own flag. */
-static int set_field(struct ls_event *ev, const char *name, const char *val,
-		     size_t len, int type, int own)
+struct ls_field *ls_event_slot(struct ls_event *ev, const char *name, int *added)
 {
 	struct name_filter *nf;
 	uint64_t bit;
 	int i = find_field(ev, name, &bit);
 	struct ls_field *f;
 
-	if (i < 0) {
-		if (ev->nfields >= LS_EVENT_MAX_FIELDS)
-			return LS_ENOMEM;
-		i = ev->nfields++;
-		nf = name_filter(ev);
-		if (nf && nf->covered == i) {
-			nf->bits |= bit;
-			nf->covered = ev->nfields;
-		}
+	*added = i < 0;
+	if (i >= 0)
+		return &ev->fields[i];
+	if (ev->nfields >= LS_EVENT_MAX_FIELDS)
+		return NULL;
+	i = ev->nfields++;
+	nf = name_filter(ev);
+	if (nf && nf->covered == i) {
+		nf->bits |= bit;
+		nf->covered = ev->nfields;
 	}
 	f = &ev->fields[i];
+	f->name = name;
+	f->val = "";
+	f->len = 0;
+	f->type = LS_F_STR;
+	f->own = 0;
+	return f;
+}
+
+/* ls_event_set() with the field's own flag. */
+static int set_field(struct ls_event *ev, const char *name, const char *val,
+		     size_t len, int type, int own)
+{
+	int added;
+	struct ls_field *f = ls_event_slot(ev, name, &added);
+
+	if (!f)
+		return LS_ENOMEM;
 	f->name = name;
 	f->val = val;
 	f->len = (uint32_t)len;

@@ -99,6 +99,12 @@ int ls_event_set_str(struct ls_event *ev, const char *name, const char *val);
 /* Sets an integer field (the text is formatted into the arena). */
 int ls_event_set_int(struct ls_event *ev, const char *name, long long v);
 
+/* The field called name, for the caller to fill in: the existing one, or a
+ * new one (empty string, *added set to 1) appended when there is none; one
+ * look-up where ls_event_get() then ls_event_set() take two. NULL when the
+ * event already has LS_EVENT_MAX_FIELDS fields. name is borrowed. */
+struct ls_field *ls_event_slot(struct ls_event *ev, const char *name, int *added);
+
 /* Appends item to the list field name (creating it); the item is copied. */
 int ls_event_list_add(struct ls_event *ev, const char *name, const char *item);
 

@@ -55,6 +55,7 @@
 #define XLIT_CLASS 16              /* bytes of a [class] read as alternatives */
 #define XLIT_JOIN_RETRY 8          /* strings joined when RULE_MAX_LIT overflowed */
 #define THR_WAYS 8                 /* slots per bucket */
+_Static_assert(THR_WAYS * sizeof(uint64_t) % 64 == 0, "a bucket's hashes fill cache lines");
 #define THR_KEY_MAX 63             /* key text kept per slot */
 #define THR_COUNT_MAX 1000
 #define THR_CAPACITY_DEFAULT 65536
@@ -89,6 +90,7 @@ struct strlist {
 struct meta {
 	char *id;                      /* the entry name */
 	char *name;                    /* name:, else the id */
+	uint32_t id_len, name_len;
 	const struct ls_pentry *entry; /* borrowed */
 	int level;
 	struct strlist category, type, technique, tags;
@@ -123,9 +125,10 @@ struct rule {
 	char *regex[RULE_MAX_MATCH];   /* while building: each match: line's */
 };
 
+/* A key's counting state. Its hash and newest hit live apart, in arrays
+ * where a bucket's THR_WAYS of them share a cache line or two: a look-up
+ * reads those, then the one slot that matches. */
 struct thr_slot {
-	uint64_t hash;                 /* 0: empty */
-	int64_t last_ms;               /* newest hit, for eviction */
 	uint16_t head;                 /* next ring position */
 	uint16_t n;                    /* timestamps / distinct values held */
 	uint8_t key_len;
@@ -158,6 +161,8 @@ struct threshold {
 	uint32_t capacity;
 	uint32_t nbuckets;
 	struct thr_slot *slots;        /* nbuckets * THR_WAYS */
+	uint64_t *hashes;              /* per slot; 0: empty */
+	int64_t *lasts;                /* per slot: newest hit, for eviction */
 	int64_t *times;                /* count per slot (plain counting) */
 	struct thr_value *values;      /* count per slot (distinct counting) */
 };
@@ -617,6 +622,8 @@ static void threshold_free(struct threshold *t)
 	free(t->key);
 	free(t->distinct);
 	free(t->slots);
+	free(t->hashes);
+	free(t->lasts);
 	free(t->times);
 	free(t->values);
 	free(t);
@@ -1804,6 +1811,8 @@ static int meta_finish(struct meta *m, const struct ls_pentry *e,
 				   "(informational, low, medium, high, critical)");
 	if (!m->name && set_string(&m->name, e->name, err) < 0)
 		return LS_ENOMEM;
+	m->id_len = (uint32_t)strlen(m->id);
+	m->name_len = (uint32_t)strlen(m->name);
 	if (strlist_join(&m->category) < 0 || strlist_join(&m->type) < 0 ||
 	    strlist_join(&m->technique) < 0 || strlist_join(&m->tags) < 0)
 		return ls_error_set(err, LS_ENOMEM, "out of memory");
@@ -2002,7 +2011,8 @@ static size_t threshold_table_bytes(const struct threshold *t)
 	size_t nslots = (size_t)t->nbuckets * THR_WAYS;
 	size_t per = t->distinct ? sizeof(struct thr_value) : sizeof(int64_t);
 
-	return nslots * (sizeof(struct thr_slot) + per * (size_t)t->count);
+	return nslots * (sizeof(struct thr_slot) + sizeof(*t->hashes) + sizeof(*t->lasts) +
+			 per * (size_t)t->count);
 }
 
 /* Checks the required properties and allocates the fixed table. */
@@ -2028,11 +2038,18 @@ static int threshold_finish(struct threshold *t, const struct ls_pentry *e,
 				   THR_TABLE_MAX >> 20);
 	nslots = (size_t)t->nbuckets * THR_WAYS;
 	t->slots = calloc(nslots, sizeof(*t->slots));
+	/* a bucket's hashes in one cache line (nslots * 8 is a multiple of 64) */
+	t->hashes = aligned_alloc(64, nslots * sizeof(*t->hashes));
+	t->lasts = aligned_alloc(64, nslots * sizeof(*t->lasts));
+	if (t->hashes)
+		memset(t->hashes, 0, nslots * sizeof(*t->hashes));
+	if (t->lasts)
+		memset(t->lasts, 0, nslots * sizeof(*t->lasts));
 	if (t->distinct)
 		t->values = calloc(nslots * (size_t)t->count, sizeof(*t->values));
 	else
 		t->times = calloc(nslots * (size_t)t->count, sizeof(*t->times));
-	if (!t->slots || (!t->values && !t->times))
+	if (!t->slots || !t->hashes || !t->lasts || (!t->values && !t->times))
 		return ls_error_set(err, LS_ENOMEM, "out of memory");
 	return 0;
 }
@@ -2901,13 +2918,20 @@ static int field_in(const struct ls_field *f, const struct strlist *l)
  * no such list yet, else merged item by item. */
 static int set_list(struct ls_event *ev, const char *name, const struct strlist *l)
 {
-	const struct ls_field *f;
+	struct ls_field *f;
+	int added;
 
 	if (l->n == 0)
 		return 0;
-	f = ls_event_get(ev, name);
-	if (!f || f->type != LS_F_LIST || f->len == 0)
-		return ls_event_set(ev, name, l->joined, l->joined_len, LS_F_LIST);
+	if (!(f = ls_event_slot(ev, name, &added)))
+		return LS_ENOMEM;
+	if (added || f->type != LS_F_LIST || f->len == 0) {
+		f->val = l->joined;
+		f->len = (uint32_t)l->joined_len;
+		f->type = LS_F_LIST;
+		f->own = 0;
+		return 0;
+	}
 	for (int i = 0; i < l->n; i++)
 		if (ls_event_list_add(ev, name, l->v[i]) < 0)
 			return LS_ENOMEM;
@@ -2919,8 +2943,8 @@ static int set_meta(struct ls_event *ev, const struct meta *m)
 {
 	int rc = 0;
 
-	rc |= ls_event_set_own(ev, "rule.id", m->id, strlen(m->id), LS_F_STR);
-	rc |= ls_event_set_own(ev, "rule.name", m->name, strlen(m->name), LS_F_STR);
+	rc |= ls_event_set_own(ev, "rule.id", m->id, m->id_len, LS_F_STR);
+	rc |= ls_event_set_own(ev, "rule.name", m->name, m->name_len, LS_F_STR);
 	if (m->category.n)
 		rc |= ls_event_set_own(ev, "rule.category", m->category.v[0],
 				       m->category.len[0], LS_F_STR);
@@ -3328,12 +3352,11 @@ static uint32_t slot_bucket(const struct threshold *t, uint64_t hash)
 	return (uint32_t)(((hash >> 32) * (uint64_t)t->nbuckets) >> 32);
 }
 
-static int slot_is(const struct thr_slot *s, uint64_t hash, const char *key,
-		   size_t len)
+static int slot_is(const struct thr_slot *s, const char *key, size_t len)
 {
 	size_t kept = len < THR_KEY_MAX ? len : THR_KEY_MAX;
 
-	return s->hash == hash && s->key_len == kept && memcmp(s->key, key, kept) == 0;
+	return s->key_len == kept && memcmp(s->key, key, kept) == 0;
 }
 
 /* The slot of key, taking an empty or the stalest slot of its bucket when
@@ -3346,19 +3369,17 @@ static struct thr_slot *slot_get(struct threshold *t, const char *key, size_t le
 	struct thr_slot *s;
 
 	for (size_t i = base; i < base + THR_WAYS; i++) {
-		s = &t->slots[i];
-		if (s->hash && slot_is(s, h, key, len)) {
+		if (t->hashes[i] == h && slot_is(&t->slots[i], key, len)) {
 			*idx = i;
-			return s;
+			return &t->slots[i];
 		}
-		if (!t->slots[pick].hash)
-			continue;
-		if (!s->hash || s->last_ms < t->slots[pick].last_ms)
-			pick = i;
 	}
+	for (size_t i = base; i < base + THR_WAYS && t->hashes[pick]; i++)
+		if (!t->hashes[i] || t->lasts[i] < t->lasts[pick])
+			pick = i;
 	s = &t->slots[pick];
-	s->hash = h;
-	s->last_ms = now_ms;
+	t->hashes[pick] = h;
+	t->lasts[pick] = now_ms;
 	s->head = 0;
 	s->n = 0;
 	s->key_len = (uint8_t)(len < THR_KEY_MAX ? len : THR_KEY_MAX);
@@ -3498,8 +3519,8 @@ static int feed_threshold(struct threshold *t, struct ls_event *ev,
 	if (t->distinct && !(value = ls_event_get(ev, t->distinct)))
 		return 0;
 	s = slot_get(t, key->val, key->len, ev->ts_ms, &idx);
-	if (ev->ts_ms > s->last_ms)
-		s->last_ms = ev->ts_ms;
+	if (ev->ts_ms > t->lasts[idx])
+		t->lasts[idx] = ev->ts_ms;
 	fired = value ? distinct_hit(t, s, idx, ev->ts_ms, value) :
 			count_hit(t, s, idx, ev->ts_ms);
 	if (!fired || *alerted)
@@ -3530,9 +3551,13 @@ int ls_rules_apply(struct ls_rules *r, struct ls_event *ev,
 		return hit;
 	if (!alert || !alerted)
 		return hit;
-	for (int i = 0; i < r->nthr; i++)
+	for (int i = 0; i < r->nthr; i++) {
+		/* most events have no tag: a tag guard rules them out at once */
+		if (r->thr[i]->guard_tag && ev->ntags == 0)
+			continue;
 		if (feed_threshold(r->thr[i], ev, hit ? NULL : r->found, alert, alerted) < 0)
 			return LS_ENOMEM;
+	}
 	return hit;
 }
 
