@@ -46,6 +46,16 @@ static inline uint64_t load64(const unsigned char *p)
 	return w;
 }
 
+/* Four bytes at p in the low half of a word whose high half is plain
+ * ('a's), for word_plain(). */
+static inline uint64_t load32_padded(const unsigned char *p)
+{
+	uint32_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return (uint64_t)w | 0x6161616100000000ull;
+}
+
 /* 1 when none of the 8 bytes needs escaping or UTF-8 checking: all are
  * printable ASCII other than '"', '\\' and DEL. */
 static inline int word_plain(uint64_t w)
@@ -152,6 +162,17 @@ static size_t copy_plain(char *w, const unsigned char *p, size_t n)
 		i += 16;
 	}
 #endif
+	/* a short rest checked in two overlapping words, copied at once */
+	if (n - i >= 8 && n - i < 16 && word_plain(load64(p + i)) &&
+	    word_plain(load64(p + n - 8))) {
+		ls_copy_small(w + i, (const char *)p + i, n - i);
+		return n;
+	}
+	if (n - i >= 4 && n - i < 8 && word_plain(load32_padded(p + i)) &&
+	    word_plain(load32_padded(p + n - 4))) {
+		ls_copy_small(w + i, (const char *)p + i, n - i);
+		return n;
+	}
 	while (n - i >= 8 && word_plain(load64(p + i))) {
 		memcpy(w + i, p + i, 8);
 		i += 8;
