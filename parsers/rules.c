@@ -210,7 +210,12 @@ struct scan_group {
 	uint32_t rule_first, nrules;   /* its rules, into ls_rules.group_rules */
 	uint32_t open_first, nopen;    /* those without literals, likewise */
 	uint32_t lit_first, nlit;      /* into ls_rules.glits */
-	struct ls_ac *ac;              /* NULL: scanned by key bytes */
+	uint8_t use_ac;                /* scanned by the automaton (ac), not
+					* by key bytes */
+	uint8_t ready;                 /* group_ready() ran */
+	uint8_t all_found;             /* no automaton for want of memory:
+					* every literal counts as found */
+	struct ls_ac *ac;
 	struct ls_nibscan *nib;        /* its literals by three bytes in a row,
 					* when few enough (the scan then used
 					* where the CPU can) */
@@ -276,6 +281,8 @@ struct subject_cache {
 enum { WANT_PROGRAM, WANT_DATASET, WANT_SUBJECTS };
 #define WANT_MASKED 64             /* wanted fields found through first_mask */
 #define NAME_MEMO 128              /* field names remembered by address */
+#define LAYOUTS 16                 /* field name orders remembered */
+#define LAYOUT_MAX 40              /* most fields of a remembered order */
 
 struct technique {
 	char *id;
@@ -334,6 +341,18 @@ struct ls_rules {
 		char c0, c1;           /* its first bytes, checked too */
 		int8_t k;
 	} name_memo[NAME_MEMO];
+	/* the wanted fields of recent events, by the order of their field
+	 * names: a format sets the same names (the same pointers) in the
+	 * same order line after line, so an event whose names are those of
+	 * a layout, compared one by one, has its wanted fields where the
+	 * layout says (a few orders: optional fields come and go) */
+	struct layout {
+		int n;                 /* names; 0: empty */
+		int nfound;
+		const char *names[LAYOUT_MAX];
+		uint8_t found_at[LAYOUT_MAX];   /* field index of each */
+		int8_t found_k[LAYOUT_MAX];     /* and its wanted index */
+	} layouts[LAYOUTS];
 	uint64_t gen;
 };
 
@@ -683,6 +702,7 @@ static void routing_release(struct ls_rules *r)
 	memset(&r->global, 0, sizeof(r->global));
 	memset(r->first_mask, 0, sizeof(r->first_mask));
 	memset(r->name_memo, 0, sizeof(r->name_memo));
+	memset(r->layouts, 0, sizeof(r->layouts));
 }
 
 static void techniques_release(struct technique *t, int n)
@@ -2598,27 +2618,52 @@ static int group_fill(struct ls_rules *r, uint32_t subject, const uint32_t *ids,
 	words = lit_words(g->nlit);
 	if (words > r->max_lit_words)
 		r->max_lit_words = (uint32_t)words;
-	g->memo = calloc(MEMO_SLOTS, sizeof(*g->memo));
-	g->memo_hits = calloc(MEMO_SLOTS * words, sizeof(*g->memo_hits));
-	if (!g->memo || !g->memo_hits)
-		return LS_ENOMEM;
-	g->freq = calloc(256, sizeof(*g->freq));
-	if (!g->freq || nib_make(r, g) < 0)
-		return LS_ENOMEM;
-	if (keys_choose(r, g, NULL) <= KEY_BYTES_MAX) {
+	g->use_ac = keys_choose(r, g, NULL) > KEY_BYTES_MAX;
+	if (!g->use_ac) {
 		g->ids_first = r->nbucket_ids;
 		r->nbucket_ids += 2 * g->nlit;
+	}
+	return 0;
+}
+
+/* Makes the scan tables of g (by key bytes or an automaton, and by three
+ * bytes), its memo and its byte counts, at its first scan: a run sees the
+ * subjects of a few groups only. When memory runs short, the group is
+ * left without them and reports all its literals found, so that its rules
+ * still decide by their regexes. */
+static void group_ready(struct ls_rules *r, struct scan_group *g)
+{
+	size_t words = lit_words(g->nlit);
+
+	g->ready = 1;
+	g->memo = calloc(MEMO_SLOTS, sizeof(*g->memo));
+	g->memo_hits = calloc(MEMO_SLOTS * words, sizeof(*g->memo_hits));
+	if (!g->memo || !g->memo_hits) {
+		free(g->memo);
+		free(g->memo_hits);
+		g->memo = NULL;
+		g->memo_hits = NULL;
+	}
+	g->freq = calloc(256, sizeof(*g->freq));
+	if (nib_make(r, g) < 0)
+		g->nib = NULL;
+	if (!g->use_ac) {
 		buckets_fill(r, g);
-		return 0;
+		return;
 	}
 	if (ls_ac_new(&g->ac) < 0)
-		return LS_ENOMEM;
+		goto failed;
 	for (uint32_t i = 0; i < g->nlit; i++) {
 		const struct literal *l = r->glits[g->lit_first + i].lit;
 		if (ls_ac_add(g->ac, l->text, l->len, (int)i) < 0)
-			return LS_ENOMEM;
+			goto failed;
 	}
-	return ls_ac_build(g->ac) < 0 ? LS_ENOMEM : 0;
+	if (ls_ac_build(g->ac) == 0)
+		return;
+failed:
+	ls_ac_free(g->ac);
+	g->ac = NULL;
+	g->all_found = 1;
 }
 
 /* Appends to r->list_groups the groups of the rules of list l (only the
@@ -2869,14 +2914,65 @@ static int wanted_memo(struct ls_rules *r, const struct ls_event *ev, const char
 	return k;
 }
 
+/* The layout slot for ev's field names: by their number and two names. */
+static struct layout *layout_slot(struct ls_rules *r, const struct ls_event *ev)
+{
+	uintptr_t mid = (uintptr_t)ev->fields[ev->nfields / 2].name;
+	uintptr_t last = (uintptr_t)ev->fields[ev->nfields - 1].name;
+
+	return &r->layouts[((uintptr_t)ev->nfields * 7 + (mid >> 4) + (last >> 3)) &
+			   (LAYOUTS - 1)];
+}
+
+/* 1 when ev's field names are those of L, in its order. */
+static int layout_is(const struct layout *L, const struct ls_event *ev)
+{
+	if (L->n != ev->nfields)
+		return 0;
+	for (int i = 0; i < L->n; i++)
+		if (ev->fields[i].name != L->names[i])
+			return 0;
+	return 1;
+}
+
+/* Finds the wanted fields of ev (the first field of each name), from a
+ * layout when ev has a known one, else by name, then remembering ev's
+ * layout when its names are all kept beyond the line (not in the arena). */
 static void find_wanted(struct ls_rules *r, const struct ls_event *ev)
 {
+	struct layout *L = NULL;
+	int keep;
+
 	memset(r->found, 0, (size_t)r->nwanted * sizeof(*r->found));
-	for (int i = 0; i < ev->nfields; i++) {
-		int k = wanted_memo(r, ev, ev->fields[i].name);
-		if (k >= 0 && !r->found[k])
-			r->found[k] = &ev->fields[i];
+	if (ev->nfields > 0 && ev->nfields <= LAYOUT_MAX) {
+		L = layout_slot(r, ev);
+		if (layout_is(L, ev)) {
+			for (int j = 0; j < L->nfound; j++)
+				r->found[L->found_k[j]] = &ev->fields[L->found_at[j]];
+			goto unmasked;
+		}
 	}
+	keep = L != NULL;
+	if (L)
+		L->n = L->nfound = 0;
+	for (int i = 0; i < ev->nfields; i++) {
+		const char *name = ev->fields[i].name;
+		int k = wanted_memo(r, ev, name);
+		if (k >= 0 && !r->found[k]) {
+			r->found[k] = &ev->fields[i];
+			if (keep) {
+				L->found_at[L->nfound] = (uint8_t)i;
+				L->found_k[L->nfound++] = (int8_t)k;
+			}
+		}
+		if (keep) {
+			L->names[i] = name;
+			keep = (uintptr_t)name - (uintptr_t)ev->arena >= ev->arena_cap;
+		}
+	}
+	if (keep)
+		L->n = ev->nfields;
+unmasked:
 	for (int k = WANT_MASKED; k < r->nwanted; k++)
 		r->found[k] = ls_event_get(ev, r->wanted[k]);
 }
@@ -3204,7 +3300,7 @@ static void keys_sample(struct ls_rules *r, struct scan_group *g, const char *s,
 			g->nib = NULL;
 		}
 	}
-	if (g->ac)
+	if (g->use_ac)
 		return;
 	keys_choose(r, g, g->freq);
 	buckets_fill(r, g);
@@ -3220,7 +3316,15 @@ static const uint64_t *group_scan(struct ls_rules *r, struct scan_group *g,
 	uint64_t hash, *bits = r->hits;
 	struct scan_memo *m = NULL;
 
-	if (g->memo_rest > 0)
+	if (!g->ready)
+		group_ready(r, g);
+	if (g->all_found) {
+		for (size_t w = 0; w < words; w++)
+			bits[w] = w + 1 < words || g->nlit % 64 == 0 ? UINT64_MAX :
+				  ((uint64_t)1 << (g->nlit % 64)) - 1;
+		return bits;
+	}
+	if (g->memo_rest > 0 || !g->memo)
 		g->memo_rest--;
 	else if (c->len > 0 && c->len <= MEMO_TEXT) {
 		if (++g->memo_tries == MEMO_PERIOD) {
@@ -3248,13 +3352,13 @@ static const uint64_t *group_scan(struct ls_rules *r, struct scan_group *g,
 		memcpy(m->text, c->s, c->len);
 	}
 	memset(bits, 0, words * sizeof(*bits));
-	if (g->sampled < KEY_SAMPLE)
+	if (g->sampled < KEY_SAMPLE && g->freq)
 		keys_sample(r, g, c->s, c->len);
 	if (g->nib && !r->no_ssse3 && ls_nibscan_usable()) {
 		ls_nibscan_scan(g->nib, c->s, c->len, bits);
 		return bits;
 	}
-	if (g->ac) {
+	if (g->use_ac) {
 		ac_scan(r, g, c->s, c->len, bits);
 		return bits;
 	}
@@ -3610,12 +3714,12 @@ static size_t groups_memory(const struct ls_rules *r)
 
 	for (uint32_t k = 0; k < r->ngroups; k++) {
 		const struct scan_group *g = &r->groups[k];
-		if (!g->nlit)
+		if (!g->nlit || !g->ready)
 			continue;
-		n += (g->ac ? ls_ac_memory(g->ac) : 0) + 256 * sizeof(*g->freq) +
+		n += (g->ac ? ls_ac_memory(g->ac) : 0) + (g->freq ? 256 * sizeof(*g->freq) : 0) +
 		     ls_nibscan_memory(g->nib) +
-		     MEMO_SLOTS * sizeof(*g->memo) +
-		     MEMO_SLOTS * lit_words(g->nlit) * sizeof(*g->memo_hits);
+		     (g->memo ? MEMO_SLOTS * sizeof(*g->memo) +
+				MEMO_SLOTS * lit_words(g->nlit) * sizeof(*g->memo_hits) : 0);
 	}
 	return n;
 }
