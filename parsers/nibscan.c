@@ -406,8 +406,11 @@ int ls_nibscan_scan(const struct ls_nibscan *t, const char *text, size_t len, ui
 		}
 		for (uint32_t k = 0; k < t->nshort; k++) {
 			uint32_t id = t->shorts[k];
+			const struct nib_lit *l = &t->lits[id];
 			for (size_t at = len - (WIN - 1); at < len; at++) {
-				if (lit_at(&t->lits[id], p, len, at)) {
+				/* the first byte rules most out without a call */
+				if ((l->caseless ? lower_of(p[at]) : p[at]) == l->text[0] &&
+				    lit_at(l, p, len, at)) {
 					bits[id >> 6] |= (uint64_t)1 << (id & 63);
 					any = 1;
 				}

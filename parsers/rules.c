@@ -142,15 +142,24 @@ struct thr_value {
 
 /* An ordering test of an on: line ("http.response.status_code>=400") that
  * is checked, when the field is a plain whole number, without the
- * where-expression (which decides otherwise). */
+ * where-expression (which decides otherwise). Up to GUARDS_MAX of them,
+ * on one field; when they are all the on: lines there are, a plain number
+ * passing them needs no where-expression at all. */
 enum guard_op { GUARD_GT, GUARD_GE, GUARD_LT, GUARD_LE };
+#define GUARDS_MAX 2
+
+struct guard {
+	enum guard_op op;
+	long value;
+};
 
 struct threshold {
 	struct meta m;
 	struct ls_where *on;
 	char *guard_field;             /* NULL: no guard */
-	enum guard_op guard_op;
-	long guard_value;
+	struct guard guards[GUARDS_MAX];
+	int nguards;
+	int non;                       /* on: lines */
 	int guard_want;                /* index into ls_rules.wanted */
 	char *guard_tag;               /* an on: tag:NAME's NAME, checked
 					* before the where-expression */
@@ -1972,17 +1981,23 @@ static int guard_parse(struct threshold *t, const char *expr)
 	const char *num = expr + n + 1 + (expr[n + 1] == '=');
 	size_t digits = strspn(num, "0123456789");
 
-	if (t->guard_field || n == 0 || (expr[n] != '<' && expr[n] != '>') ||
-	    digits == 0 || digits > 9 || num[digits])
+	struct guard *g = &t->guards[t->nguards];
+
+	if (t->nguards == GUARDS_MAX || n == 0 || (expr[n] != '<' && expr[n] != '>') ||
+	    digits == 0 || digits > 9 || num[digits] ||
+	    (t->guard_field && (strlen(t->guard_field) != n ||
+				memcmp(t->guard_field, expr, n) != 0)))
 		return 0;
 	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
 		if (strlen(special[i]) == n && memcmp(special[i], expr, n) == 0)
 			return 0;
-	t->guard_op = expr[n] == '>' ? (num == expr + n + 1 ? GUARD_GT : GUARD_GE) :
-				       (num == expr + n + 1 ? GUARD_LT : GUARD_LE);
-	t->guard_value = strtol(num, NULL, 10);
-	t->guard_field = strndup(expr, n);
-	return t->guard_field ? 0 : LS_ENOMEM;
+	if (!t->guard_field && !(t->guard_field = strndup(expr, n)))
+		return LS_ENOMEM;
+	g->op = expr[n] == '>' ? (num == expr + n + 1 ? GUARD_GT : GUARD_GE) :
+				 (num == expr + n + 1 ? GUARD_LT : GUARD_LE);
+	g->value = strtol(num, NULL, 10);
+	t->nguards++;
+	return 0;
 }
 
 static int threshold_on(struct threshold *t, const struct ls_pentry *e,
@@ -1996,6 +2011,7 @@ static int threshold_on(struct threshold *t, const struct ls_pentry *e,
 	rc = ls_where_add(t->on, p->value, &e2);
 	if (rc < 0)
 		return entry_error(err, rc, e, p->line, "%s", e2.msg);
+	t->non++;
 	if (guard_parse(t, p->value) < 0)
 		return ls_error_set(err, LS_ENOMEM, "out of memory");
 	/* what the where-expression's tag: test does, without its call */
@@ -3575,8 +3591,19 @@ static int fill_alert(const struct threshold *t, const struct ls_event *ev,
 	return rc ? LS_ENOMEM : 0;
 }
 
-/* 0 when t's guard rules ev out: its field f is missing, or a plain whole
- * number failing the test; 1 when the where-expression has to decide. */
+static int guard_test(const struct guard *g, long v)
+{
+	switch (g->op) {
+	case GUARD_GT: return v > g->value;
+	case GUARD_GE: return v >= g->value;
+	case GUARD_LT: return v < g->value;
+	default: return v <= g->value;
+	}
+}
+
+/* 0 when t's guards rule ev out: its field f is missing, or a plain whole
+ * number failing a test; 2 when such a number passes them all and they
+ * are all of t's on: lines; else 1: the where-expression has to decide. */
 static int guard_passes(const struct threshold *t, const struct ls_field *f)
 {
 	long v = 0;
@@ -3590,12 +3617,10 @@ static int guard_passes(const struct threshold *t, const struct ls_field *f)
 			return 1;
 		v = v * 10 + (f->val[i] - '0');
 	}
-	switch (t->guard_op) {
-	case GUARD_GT: return v > t->guard_value;
-	case GUARD_GE: return v >= t->guard_value;
-	case GUARD_LT: return v < t->guard_value;
-	default: return v <= t->guard_value;
-	}
+	for (int i = 0; i < t->nguards; i++)
+		if (!guard_test(&t->guards[i], v))
+			return 0;
+	return t->nguards == t->non ? 2 : 1;
 }
 
 /* Counts ev in t; fills alert when it fires (unless an alert is pending).
@@ -3608,14 +3633,14 @@ static int feed_threshold(struct threshold *t, struct ls_event *ev,
 	const struct ls_field *key, *value = NULL;
 	struct thr_slot *s;
 	size_t idx;
-	int fired;
+	int fired, guarded = 1;
 
-	if (t->guard_field && found && !guard_passes(t, found[t->guard_want]))
+	if (t->guard_field && found && !(guarded = guard_passes(t, found[t->guard_want])))
 		return 0;
 	if (t->guard_tag && !ls_event_has_tag(ev, t->guard_tag))
 		return 0;
 	/* on: first: it usually is a cheap tag test that most events fail */
-	if (t->on && !ls_where_match(t->on, ev))
+	if (t->on && guarded != 2 && !ls_where_match(t->on, ev))
 		return 0;
 	key = ls_event_get(ev, t->key);
 	if (!key || key->len == 0)
