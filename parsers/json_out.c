@@ -843,9 +843,12 @@ static int json_event_checked(struct ls_buf *out, const struct ls_event *ev)
 
 /* ---- shapes ---- */
 
-/* A power of two; looked up two at a time. Tagged events vary in their
- * names (each rule adds its own fields): with 8 slots auth.log thrashed. */
-#define SHAPE_SLOTS 64
+/* A power of two; looked up SHAPE_WAYS at a time. Tagged events vary in
+ * their names (each rule adds its own fields): auth.log has some two dozen
+ * shapes, which thrashed 8 slots, and 64 slots two at a time when three
+ * shapes shared a pair. */
+#define SHAPE_SLOTS 128
+#define SHAPE_WAYS 4
 #define SHAPE_TEXT_MAX 4096
 /* Prefixes up to this long are copied as this many bytes (a fixed-size
  * copy is a few moves, no call); the bytes past the prefix are
@@ -972,25 +975,24 @@ static int shape_matches(const struct shape *sh, const struct ls_event *ev,
  * one. */
 static const struct shape *shape_for(const struct ls_event *ev, size_t *vlen)
 {
-	struct shape *a, *b, *victim;
+	struct shape *set, *victim;
 	uint64_t key;
 
 	if (!names_trusted(ev, &key, vlen))
 		return NULL;
 	if (!shapes && !(shapes = calloc(1, sizeof(*shapes))))
 		return NULL; /* the checked encoder does without */
-	a = &shapes->slot[(key >> 58) & (SHAPE_SLOTS - 1)];
-	b = &shapes->slot[((key >> 58) & (SHAPE_SLOTS - 1)) ^ 1];
+	set = &shapes->slot[(key >> 57) % (SHAPE_SLOTS / SHAPE_WAYS) * SHAPE_WAYS];
 	shapes->clock++;
-	if (shape_matches(a, ev, key)) {
-		a->used = shapes->clock;
-		return a;
+	victim = set;
+	for (int w = 0; w < SHAPE_WAYS; w++) {
+		if (shape_matches(&set[w], ev, key)) {
+			set[w].used = shapes->clock;
+			return &set[w];
+		}
+		if (set[w].used < victim->used)
+			victim = &set[w];
 	}
-	if (shape_matches(b, ev, key)) {
-		b->used = shapes->clock;
-		return b;
-	}
-	victim = a->used <= b->used ? a : b;
 	if (shape_build(victim, ev, key) < 0)
 		return NULL;
 	victim->used = shapes->clock;

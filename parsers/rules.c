@@ -189,13 +189,13 @@ struct cand_list {
 	uint32_t own_n;
 };
 
-/* A remembered scan: the subject's text (its literal bits are kept in the
- * group's memo_hits). */
+/* A remembered scan: the hash and length of the subject's text (the text
+ * itself is in the group's memo_text, its literal bits in memo_hits: a
+ * look-up reads this small entry, and the text only when it may match). */
 struct scan_memo {
 	uint64_t hash;
 	uint32_t len;                  /* 0: empty */
 	uint32_t used;                 /* the group's memo_clock when last used */
-	char text[MEMO_TEXT];
 };
 
 /* A literal of a scan group, by its id (its bit) in the group. */
@@ -248,6 +248,7 @@ struct scan_group {
 	uint32_t sampled;              /* subjects counted in freq */
 	uint32_t *freq;                /* their bytes, to re-choose the keys */
 	struct scan_memo *memo;        /* MEMO_SLOTS, NULL without literals */
+	char (*memo_text)[MEMO_TEXT];  /* MEMO_SLOTS */
 	uint64_t *memo_hits;           /* lit_words(nlit) per memo slot */
 	/* the memo pays only when subjects repeat (user agents do, sshd
 	 * messages with their ports do not): MEMO_PERIOD look-ups with fewer
@@ -672,6 +673,7 @@ static void routing_release(struct ls_rules *r)
 		ls_nibscan_free(r->groups[k].nib);
 		free(r->groups[k].freq);
 		free(r->groups[k].memo);
+		free(r->groups[k].memo_text);
 		free(r->groups[k].memo_hits);
 	}
 	free(r->groups);
@@ -2653,11 +2655,14 @@ static void group_ready(struct ls_rules *r, struct scan_group *g)
 
 	g->ready = 1;
 	g->memo = calloc(MEMO_SLOTS, sizeof(*g->memo));
+	g->memo_text = malloc(MEMO_SLOTS * sizeof(*g->memo_text));
 	g->memo_hits = calloc(MEMO_SLOTS * words, sizeof(*g->memo_hits));
-	if (!g->memo || !g->memo_hits) {
+	if (!g->memo || !g->memo_text || !g->memo_hits) {
 		free(g->memo);
+		free(g->memo_text);
 		free(g->memo_hits);
 		g->memo = NULL;
+		g->memo_text = NULL;
 		g->memo_hits = NULL;
 	}
 	g->freq = calloc(256, sizeof(*g->freq));
@@ -3340,9 +3345,9 @@ static const uint64_t *group_scan(struct ls_rules *r, struct scan_group *g,
 				  ((uint64_t)1 << (g->nlit % 64)) - 1;
 		return bits;
 	}
-	if (g->memo_rest > 0 || !g->memo)
+	if (g->memo && g->memo_rest > 0)
 		g->memo_rest--;
-	else if (c->len > 0 && c->len <= MEMO_TEXT) {
+	else if (g->memo && c->len > 0 && c->len <= MEMO_TEXT) {
 		if (++g->memo_tries == MEMO_PERIOD) {
 			if (g->memo_found < MEMO_PERIOD / MEMO_MIN_RATE)
 				g->memo_rest = MEMO_PERIOD * 16;
@@ -3352,7 +3357,7 @@ static const uint64_t *group_scan(struct ls_rules *r, struct scan_group *g,
 		m = &g->memo[(hash & (MEMO_SLOTS / 2 - 1)) * 2];
 		for (int way = 0; way < 2; way++, m++) {
 			if (m->len == c->len && m->hash == hash &&
-			    memcmp(m->text, c->s, c->len) == 0) {
+			    memcmp(g->memo_text[m - g->memo], c->s, c->len) == 0) {
 				m->used = ++g->memo_clock;
 				g->memo_found++;
 				return g->memo_hits + (size_t)(m - g->memo) * words;
@@ -3365,7 +3370,7 @@ static const uint64_t *group_scan(struct ls_rules *r, struct scan_group *g,
 		m->used = ++g->memo_clock;
 		m->hash = hash;
 		m->len = (uint32_t)c->len;
-		memcpy(m->text, c->s, c->len);
+		memcpy(g->memo_text[m - g->memo], c->s, c->len);
 	}
 	memset(bits, 0, words * sizeof(*bits));
 	if (g->sampled < KEY_SAMPLE && g->freq)
@@ -3743,7 +3748,7 @@ static size_t groups_memory(const struct ls_rules *r)
 			continue;
 		n += (g->ac ? ls_ac_memory(g->ac) : 0) + (g->freq ? 256 * sizeof(*g->freq) : 0) +
 		     ls_nibscan_memory(g->nib) +
-		     (g->memo ? MEMO_SLOTS * sizeof(*g->memo) +
+		     (g->memo ? MEMO_SLOTS * (sizeof(*g->memo) + sizeof(*g->memo_text)) +
 				MEMO_SLOTS * lit_words(g->nlit) * sizeof(*g->memo_hits) : 0);
 	}
 	return n;
