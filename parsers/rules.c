@@ -203,6 +203,10 @@ struct group_lit {
 	const struct literal *lit;     /* borrowed from its rule */
 	uint32_t rule;                 /* index into ls_rules.rules */
 	uint32_t key_off;              /* offset of its key byte */
+	uint32_t len;                  /* lit->len, at hand */
+	uint32_t head;                 /* its first four bytes (with 0x20 set
+					* in each when caseless), when len >= 4:
+					* a word compared before the bytes */
 	uint8_t lines;                 /* the match: lines it lets run */
 	uint8_t caseless;
 	uint8_t exact;                 /* case matters: confirm what the
@@ -2627,6 +2631,12 @@ static int group_fill(struct ls_rules *r, uint32_t subject, const uint32_t *ids,
 			gl->lines = ru->lit[k].lines;
 			gl->caseless = (uint8_t)ru->caseless;
 			gl->exact = !ru->caseless && has_letter(&ru->lit[k]);
+			gl->len = ru->lit[k].len;
+			if (gl->len >= 4) {
+				memcpy(&gl->head, ru->lit[k].text, sizeof(gl->head));
+				if (gl->caseless)
+					gl->head |= 0x20202020u;
+			}
 			r->nglits++;
 		}
 	}
@@ -3139,8 +3149,16 @@ static inline void key_hit(const struct ls_rules *r, const struct scan_group *g,
 
 	for (unsigned k = g->key_first[p[i]]; k < g->key_first[p[i] + 1]; k++) {
 		const struct group_lit *gl = &lits[ids[k]];
-		if (i >= gl->key_off && gl->lit->len <= len - (i - gl->key_off) &&
-		    lit_at(p + i - gl->key_off, gl))
+		const unsigned char *at = p + i - gl->key_off;
+		uint32_t w;
+		if (i < gl->key_off || gl->len > len - (i - gl->key_off))
+			continue;
+		if (gl->len >= 4) {
+			memcpy(&w, at, sizeof(w));
+			if ((gl->caseless ? w | 0x20202020u : w) != gl->head)
+				continue;
+		}
+		if (lit_at(at, gl))
 			bits[ids[k] >> 6] |= (uint64_t)1 << (ids[k] & 63);
 	}
 }
