@@ -3539,7 +3539,7 @@ static int count_hit(struct threshold *t, struct thr_slot *s, size_t idx,
 	int64_t lo, hi;
 
 	ring[s->head] = now_ms;
-	s->head = (uint16_t)((s->head + 1) % t->count);
+	s->head = (uint16_t)(s->head + 1 == t->count ? 0 : s->head + 1);
 	if (s->n < t->count)
 		s->n++;
 	if (s->n < t->count)
