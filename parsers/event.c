@@ -9,7 +9,7 @@
 #include <xxhash.h>
 
 /* Behind the arena (allocated with it, never handed out) lives a 64-bit
- * filter of the field names present: bit name_slot(name) is set for every
+ * filter of the field names present: bit name_bit(name) is set for every
  * field below "covered", so a name whose bit is clear is absent and
  * ls_event_set() appends without comparing it to every other name (the
  * common case: a pattern sets a dozen new fields per line). The bits only
@@ -17,7 +17,7 @@
  * lowering nfields leave theirs set until ls_event_reset(). Fields a
  * caller appends itself are added when next looked up. */
 struct name_filter {
-	uint64_t bits[2];   /* 128 bits: two dozen names set a fifth of them */
+	uint64_t bits;
 	int covered; /* fields[0..covered) have their bits set */
 };
 
@@ -32,27 +32,16 @@ static struct name_filter *name_filter(const struct ls_event *ev)
 			   NULL;
 }
 
-/* The filter bit of a name (0..127): from its length and its first and
- * last two bytes, which tell ECS names sharing a prefix apart
- * ("http.request.method", "http.request.referrer"). */
-static inline unsigned name_slot(const char *name)
+/* The filter bit of a name: from its length and its first and last bytes,
+ * which tell ECS names sharing a prefix apart ("http.request.method",
+ * "http.request.referrer"). */
+static uint64_t name_bit(const char *name)
 {
 	size_t len = strlen(name);
 	uint32_t mix = (uint32_t)len | (uint32_t)(unsigned char)name[0] << 8 |
-		       (uint32_t)(unsigned char)name[len ? len - 1 : 0] << 16 |
-		       (uint32_t)(unsigned char)name[len > 1 ? len - 2 : 0] << 24;
+		       (uint32_t)(unsigned char)name[len ? len - 1 : 0] << 16;
 
-	return (mix * 0x9e3779b1u) >> 25;
-}
-
-static inline int filter_has(const struct name_filter *nf, unsigned slot)
-{
-	return (int)(nf->bits[slot >> 6] >> (slot & 63) & 1);
-}
-
-static inline void filter_add(struct name_filter *nf, unsigned slot)
-{
-	nf->bits[slot >> 6] |= (uint64_t)1 << (slot & 63);
+	return (uint64_t)1 << ((mix * 0x9e3779b1u) >> 26);
 }
 
 /* Brings the filter up to ev->nfields after callers changed it directly. */
@@ -63,7 +52,7 @@ static void filter_sync(const struct ls_event *ev, struct name_filter *nf)
 		return;
 	}
 	for (; nf->covered < ev->nfields && nf->covered < LS_EVENT_MAX_FIELDS; nf->covered++)
-		filter_add(nf, name_slot(ev->fields[nf->covered].name));
+		nf->bits |= name_bit(ev->fields[nf->covered].name);
 }
 
 int ls_event_init(struct ls_event *ev, size_t arena_cap)
@@ -76,7 +65,7 @@ int ls_event_init(struct ls_event *ev, size_t arena_cap)
 		return LS_ENOMEM;
 	ev->arena_cap = arena_cap;
 	ev->format = -1;
-	name_filter(ev)->bits[0] = name_filter(ev)->bits[1] = 0;
+	name_filter(ev)->bits = 0;
 	name_filter(ev)->covered = 0;
 	return 0;
 }
@@ -102,7 +91,7 @@ void ls_event_reset(struct ls_event *ev)
 	ev->ntags = 0;
 	ev->arena_len = 0;
 	if (nf) {
-		nf->bits[0] = nf->bits[1] = 0;
+		nf->bits = 0;
 		nf->covered = 0;
 	}
 }
@@ -133,13 +122,19 @@ char *ls_event_strdup(struct ls_event *ev, const char *s, size_t len)
 	return p;
 }
 
-/* The index of the field called name, or -1, by comparing names. Kept
- * out of line: most look-ups end at the filter, without its calls. */
-static __attribute__((noinline)) int find_by_name(const struct ls_event *ev,
-						  const char *name)
+/* The index of the field called name, or -1. *bit is name's filter bit. */
+static int find_field(const struct ls_event *ev, const char *name, uint64_t *bit)
 {
+	struct name_filter *nf = name_filter(ev);
 	char first = name[0];
 
+	*bit = name_bit(name);
+	if (nf) {
+		if (nf->covered != ev->nfields)
+			filter_sync(ev, nf);
+		if (!(nf->bits & *bit))
+			return -1;
+	}
 	for (int i = 0; i < ev->nfields; i++) {
 		const char *n = ev->fields[i].name;
 		if (n == name || (n[0] == first && strcmp(n, name) == 0))
@@ -148,26 +143,11 @@ static __attribute__((noinline)) int find_by_name(const struct ls_event *ev,
 	return -1;
 }
 
-/* The index of the field called name, or -1. *slot is name's filter bit. */
-static inline int find_field(const struct ls_event *ev, const char *name, unsigned *slot)
-{
-	struct name_filter *nf = name_filter(ev);
-
-	*slot = name_slot(name);
-	if (nf) {
-		if (nf->covered != ev->nfields)
-			filter_sync(ev, nf);
-		if (!filter_has(nf, *slot))
-			return -1;
-	}
-	return find_by_name(ev, name);
-}
-
 struct ls_field *ls_event_slot(struct ls_event *ev, const char *name, int *added)
 {
 	struct name_filter *nf;
-	unsigned slot;
-	int i = find_field(ev, name, &slot);
+	uint64_t bit;
+	int i = find_field(ev, name, &bit);
 	struct ls_field *f;
 
 	*added = i < 0;
@@ -178,7 +158,7 @@ struct ls_field *ls_event_slot(struct ls_event *ev, const char *name, int *added
 	i = ev->nfields++;
 	nf = name_filter(ev);
 	if (nf && nf->covered == i) {
-		filter_add(nf, slot);
+		nf->bits |= bit;
 		nf->covered = ev->nfields;
 	}
 	f = &ev->fields[i];
@@ -276,16 +256,16 @@ int ls_event_list_add(struct ls_event *ev, const char *name, const char *item)
 
 const struct ls_field *ls_event_get(const struct ls_event *ev, const char *name)
 {
-	unsigned slot;
-	int i = find_field(ev, name, &slot);
+	uint64_t bit;
+	int i = find_field(ev, name, &bit);
 
 	return i < 0 ? NULL : &ev->fields[i];
 }
 
 void ls_event_unset(struct ls_event *ev, const char *name)
 {
-	unsigned slot;
-	int i = find_field(ev, name, &slot);
+	uint64_t bit;
+	int i = find_field(ev, name, &bit);
 
 	if (i < 0)
 		return;
