@@ -3141,8 +3141,9 @@ static int lit_at(const unsigned char *at, const struct group_lit *gl)
 
 /* Sets the bits of the literals of g with key byte p[i] that occur in s
  * (of len bytes) with that byte at i. */
-static inline void key_hit(const struct ls_rules *r, const struct scan_group *g,
-			   const unsigned char *p, size_t len, size_t i, uint64_t *bits)
+static inline __attribute__((always_inline)) void
+key_hit(const struct ls_rules *r, const struct scan_group *g, const unsigned char *p,
+	size_t len, size_t i, uint64_t *bits)
 {
 	const struct group_lit *lits = r->glits + g->lit_first;
 	const uint32_t *ids = r->bucket_ids + g->ids_first;
