@@ -15,7 +15,8 @@
 
 struct ls_nibscan;
 
-/* 1 when this CPU can run ls_nibscan_scan() (asked once), else 0. */
+/* 1 when this CPU can run ls_nibscan_scan(), that is has SSSE3 (asked
+ * once; the rules' key-byte scan needs the same), else 0. */
 int ls_nibscan_usable(void);
 
 /* A matcher for nlit literals (1 <= nlit <= LS_NIBSCAN_MAX_LIT), each to be

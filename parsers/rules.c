@@ -3218,7 +3218,7 @@ static size_t keys_scan16(const struct ls_rules *r, const struct scan_group *g,
 #include <tmmintrin.h>
 /* keys_scan() for a group whose key bytes are all ASCII, however many:
  * sixteen bytes classified at a time through its nibble tables (SSSE3,
- * checked at run time: see have_ssse3()); where that is missing,
+ * checked at run time: ls_nibscan_usable() asks); where that is missing,
  * keys_scan16() takes groups of at most SIMD_KEYS key bytes. Returns where
  * the bytes left (fewer than sixteen) start. */
 __attribute__((target("ssse3")))
@@ -3249,18 +3249,6 @@ static size_t keys_scan_nib16(const struct ls_rules *r, const struct scan_group 
 	}
 	return i;
 }
-
-/* Whether the CPU has SSSE3 (pshufb); asked once. */
-static int have_ssse3(void)
-{
-	static int known = -1;
-
-	if (known < 0) {
-		__builtin_cpu_init();
-		known = __builtin_cpu_supports("ssse3") ? 1 : 0;
-	}
-	return known;
-}
 #endif
 
 /* Sets the bits of the literals of g that occur in s: at each byte that
@@ -3273,7 +3261,7 @@ static void keys_scan(const struct ls_rules *r, const struct scan_group *g,
 	size_t i = 0;
 
 #if defined(HAVE_NIB_SCAN)
-	if (g->nib_ok && !r->no_ssse3 && have_ssse3())
+	if (g->nib_ok && !r->no_ssse3 && ls_nibscan_usable())
 		i = keys_scan_nib16(r, g, p, len, bits);
 	else
 #endif
