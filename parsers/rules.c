@@ -172,6 +172,8 @@ struct threshold {
 	struct thr_slot *slots;        /* nbuckets * THR_WAYS */
 	uint64_t *hashes;              /* per slot; 0: empty */
 	int64_t *lasts;                /* per slot: newest hit, for eviction */
+	void *hashes_mem, *lasts_mem;  /* what they were cut from (see
+					* line_aligned_calloc()) */
 	int64_t *times;                /* count per slot (plain counting) */
 	struct thr_value *values;      /* count per slot (distinct counting) */
 };
@@ -655,8 +657,8 @@ static void threshold_free(struct threshold *t)
 	free(t->key);
 	free(t->distinct);
 	free(t->slots);
-	free(t->hashes);
-	free(t->lasts);
+	free(t->hashes_mem);
+	free(t->lasts_mem);
 	free(t->times);
 	free(t->values);
 	free(t);
@@ -2057,6 +2059,17 @@ static size_t threshold_table_bytes(const struct threshold *t)
 			 per * (size_t)t->count);
 }
 
+/* size zeroed bytes starting at a cache line (calloc's pages stay
+ * untouched until used); *mem gets the pointer to free. NULL when out of
+ * memory. */
+static void *line_aligned_calloc(size_t size, void **mem)
+{
+	char *p = calloc(1, size + 64);
+
+	*mem = p;
+	return p ? p + (64 - (uintptr_t)p % 64) % 64 : NULL;
+}
+
 /* Checks the required properties and allocates the fixed table. */
 static int threshold_finish(struct threshold *t, const struct ls_pentry *e,
 			    struct ls_error *err)
@@ -2081,12 +2094,8 @@ static int threshold_finish(struct threshold *t, const struct ls_pentry *e,
 	nslots = (size_t)t->nbuckets * THR_WAYS;
 	t->slots = calloc(nslots, sizeof(*t->slots));
 	/* a bucket's hashes in one cache line (nslots * 8 is a multiple of 64) */
-	t->hashes = aligned_alloc(64, nslots * sizeof(*t->hashes));
-	t->lasts = aligned_alloc(64, nslots * sizeof(*t->lasts));
-	if (t->hashes)
-		memset(t->hashes, 0, nslots * sizeof(*t->hashes));
-	if (t->lasts)
-		memset(t->lasts, 0, nslots * sizeof(*t->lasts));
+	t->hashes = line_aligned_calloc(nslots * sizeof(*t->hashes), &t->hashes_mem);
+	t->lasts = line_aligned_calloc(nslots * sizeof(*t->lasts), &t->lasts_mem);
 	if (t->distinct)
 		t->values = calloc(nslots * (size_t)t->count, sizeof(*t->values));
 	else
@@ -2598,8 +2607,9 @@ static int nib_make(struct ls_rules *r, struct scan_group *g)
 }
 
 /* Fills a new group (r->groups[r->ngroups]) for the n rules ids reading
- * subject: their literals, by key bytes or in an automaton, and those
- * without any. */
+ * subject: their literals, and those without any; and decides whether the
+ * literals are scanned by key bytes or by an automaton (made, with the
+ * rest of the scan tables, at the group's first scan: group_ready()). */
 static int group_fill(struct ls_rules *r, uint32_t subject, const uint32_t *ids,
 		      uint32_t n)
 {
