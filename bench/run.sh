@@ -24,7 +24,7 @@
 # BENCH_LATENCY_WRITES (1000), BENCH_IDLE_FILES (1000),
 # BENCH_SHIP (1: the ship benchmarks; 0 skips), BENCH_SHIP_SLOW (5: a ship
 # run slower than this many seconds is not repeated),
-# BENCH_TAG_RUNS (7: alternate runs of `-o json` and `--no-tag -o json`
+# BENCH_TAG_RUNS (11: alternate runs of `-o json` and `--no-tag -o json`
 # each for the tagging cost), BENCH_DOC (docs/BENCHMARKS.md; empty: do
 # not write).
 set -u
@@ -32,7 +32,7 @@ cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 
 RUNS=${BENCH_RUNS:-3}
-TAG_RUNS=${BENCH_TAG_RUNS:-7}
+TAG_RUNS=${BENCH_TAG_RUNS:-11}
 NGINX_LINES=${BENCH_NGINX_LINES:-1000000}
 AUTH_LINES=${BENCH_AUTH_LINES:-500000}
 SLOW=${BENCH_SLOW:-15}
