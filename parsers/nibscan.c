@@ -1,5 +1,5 @@
 /* nibscan.c - literals found by their three rarest bytes in a row, sixteen
- * positions at a time (see nibscan.h).
+ * positions at a time (thirty-two with AVX2; see nibscan.h).
  *
  * Each literal is looked for by a window of up to three bytes in it, and
  * put in one of eight buckets. For window byte j there are two tables of
@@ -145,15 +145,13 @@ static void choose_window(struct nib_lit *l, const uint32_t weight[256])
 	}
 }
 
-/* qsort() context: literals are ordered by window length, then by their
+/* The order of literals a and b of t: by window length, then by their
  * window's bytes, so that similar windows share a bucket (and the short
- * ones, which pass more positions, spoil as few buckets as possible). */
-static const struct ls_nibscan *sort_t;
-
-static int window_cmp(const void *a, const void *b)
+ * ones, which pass more positions, spoil as few buckets as possible);
+ * then by id. */
+static int window_cmp(const struct ls_nibscan *t, uint32_t a, uint32_t b)
 {
-	const struct nib_lit *x = &sort_t->lits[*(const uint32_t *)a];
-	const struct nib_lit *y = &sort_t->lits[*(const uint32_t *)b];
+	const struct nib_lit *x = &t->lits[a], *y = &t->lits[b];
 	uint32_t xn = x->len < WIN ? x->len : WIN, yn = y->len < WIN ? y->len : WIN;
 
 	if (xn != yn)
@@ -164,7 +162,19 @@ static int window_cmp(const void *a, const void *b)
 		if (cx != cy)
 			return cx < cy ? -1 : 1;
 	}
-	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+	return a < b ? -1 : 1;
+}
+
+/* Sorts t->order by window_cmp(): an insertion sort, as there are a few
+ * dozen literals and qsort() would want a global for its context. */
+static void order_windows(struct ls_nibscan *t)
+{
+	for (uint32_t i = 1; i < t->nlit; i++) {
+		uint32_t id = t->order[i], k = i;
+		for (; k > 0 && window_cmp(t, t->order[k - 1], id) > 0; k--)
+			t->order[k] = t->order[k - 1];
+		t->order[k] = id;
+	}
 }
 
 /* Marks in the tables that byte c may be window byte j of bucket b. */
@@ -203,9 +213,7 @@ void ls_nibscan_build(struct ls_nibscan *t, const uint32_t weight[256])
 		if (t->lits[i].len < WIN)
 			t->shorts[t->nshort++] = i;
 	}
-	sort_t = t;
-	qsort(t->order, t->nlit, sizeof(*t->order), window_cmp);
-	sort_t = NULL;
+	order_windows(t);
 	memset(t->lo, 0, sizeof(t->lo));
 	memset(t->hi, 0, sizeof(t->hi));
 	per = (t->nlit + nb - 1) / nb;
