@@ -299,6 +299,7 @@ enum { WANT_PROGRAM, WANT_DATASET, WANT_SUBJECTS };
 #define NAME_MEMO 128              /* field names remembered by address */
 #define LAYOUTS 16                 /* field name orders remembered */
 #define LAYOUT_MAX 40              /* most fields of a remembered order */
+#define PAIRS 64                   /* program and dataset pairs merged */
 
 struct technique {
 	char *id;
@@ -369,6 +370,14 @@ struct ls_rules {
 		uint8_t found_at[LAYOUT_MAX];   /* field index of each */
 		int8_t found_k[LAYOUT_MAX];     /* and its wanted index */
 	} layouts[LAYOUTS];
+	/* a program's list and a dataset's own rules, merged into one scan
+	 * per subject when first met together (a syslog line of sshd scanned
+	 * its message twice: for sshd's literals and for the syslog rules') */
+	struct pair {
+		const struct cand_list *p, *d;  /* NULL p: free */
+		uint32_t first, n;              /* into list_groups */
+	} pairs[PAIRS];
+	uint32_t npairs;
 	uint64_t gen;
 };
 
@@ -720,6 +729,8 @@ static void routing_release(struct ls_rules *r)
 	memset(r->first_mask, 0, sizeof(r->first_mask));
 	memset(r->name_memo, 0, sizeof(r->name_memo));
 	memset(r->layouts, 0, sizeof(r->layouts));
+	memset(r->pairs, 0, sizeof(r->pairs));
+	r->npairs = 0;
 }
 
 static void techniques_release(struct technique *t, int n)
@@ -3467,9 +3478,119 @@ static const struct ls_field no_dataset = {"event.dataset", "none", 4, LS_F_STR,
 /* Tries the candidate rules of ev in the order they were added. A dataset
  * list beside a program list adds the groups of its own rules only: the
  * program list has the global ones. */
+/* Makes *arr hold at least n elements of size (it holds have). 0 or
+ * LS_ENOMEM (*arr unchanged). */
+static int room_for(void *arr, size_t have, size_t n, size_t size)
+{
+	void *p;
+
+	if (n <= have)
+		return 0;
+	p = realloc(*(void **)arr, n * size);
+	if (!p)
+		return LS_ENOMEM;
+	*(void **)arr = p;
+	return 0;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Appends the rule ids of the groups lg[0..n) on subject k to ids. */
+static uint32_t subject_rules(const struct ls_rules *r, const uint32_t *lg, uint32_t n,
+			      uint32_t k, uint32_t *ids, uint32_t at)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const struct scan_group *g = &r->groups[lg[i]];
+		if (g->subject != k)
+			continue;
+		memcpy(ids + at, r->group_rules + g->rule_first, g->nrules * sizeof(*ids));
+		at += g->nrules;
+	}
+	return at;
+}
+
+/* Gives pr (for lists p and d) its groups: per subject, one of the rules
+ * of p's groups and d's own ones. The group arrays were cut to size when
+ * built, so they grow here. 0 or LS_ENOMEM. */
+static int pair_make(struct ls_rules *r, struct pair *pr)
+{
+	uint32_t *ids = malloc(((size_t)r->nrules + 1) * sizeof(*ids));
+	int rc = LS_ENOMEM;
+
+	if (!ids)
+		return LS_ENOMEM;
+	pr->first = r->nlist_groups;
+	for (uint32_t k = 0; k < (uint32_t)r->nsubjects; k++) {
+		uint32_t n = subject_rules(r, r->list_groups + pr->p->group_first,
+					   pr->p->group_n, k, ids, 0), u = 0;
+		size_t nlits = 0;
+		n = subject_rules(r, r->list_groups + pr->d->own_first, pr->d->own_n, k, ids, n);
+		if (n == 0)
+			continue;
+		qsort(ids, n, sizeof(*ids), id_cmp);
+		for (uint32_t i = 0; i < n; i++)
+			if (u == 0 || ids[u - 1] != ids[i])
+				ids[u++] = ids[i];
+		for (uint32_t i = 0; i < u; i++)
+			nlits += (size_t)r->rules[ids[i]]->nlit;
+		if (room_for(&r->groups, r->ngroups, r->ngroups + 1, sizeof(*r->groups)) < 0 ||
+		    room_for(&r->list_groups, r->nlist_groups, r->nlist_groups + 1,
+			     sizeof(*r->list_groups)) < 0 ||
+		    room_for(&r->group_rules, r->ngroup_rules, r->ngroup_rules + 2 * (size_t)u,
+			     sizeof(*r->group_rules)) < 0 ||
+		    room_for(&r->glits, r->nglits, r->nglits + nlits, sizeof(*r->glits)) < 0 ||
+		    room_for(&r->bucket_ids, r->nbucket_ids, r->nbucket_ids + 2 * nlits,
+			     sizeof(*r->bucket_ids)) < 0 ||
+		    room_for(&r->hits, r->max_lit_words + 1, lit_words(nlits) + 1,
+			     sizeof(*r->hits)) < 0)
+			goto out;
+		if (group_fill(r, k, ids, u) < 0)
+			goto out;
+		r->list_groups[r->nlist_groups++] = r->ngroups - 1;
+	}
+	pr->n = r->nlist_groups - pr->first;
+	rc = 0;
+out:
+	free(ids);
+	return rc;
+}
+
+/* The merged groups of lists p and d, made at their first meeting; NULL
+ * when there is no room for another pair or no memory: the caller then
+ * scans p's groups and d's own ones one after the other. */
+static const struct pair *pair_get(struct ls_rules *r, const struct cand_list *p,
+				   const struct cand_list *d)
+{
+	uintptr_t h = ((uintptr_t)p >> 4) * 31 + ((uintptr_t)d >> 4);
+	struct pair *pr;
+
+	for (uint32_t i = 0; i < PAIRS; i++) {
+		pr = &r->pairs[(h + i) & (PAIRS - 1)];
+		if (pr->p == p && pr->d == d)
+			return pr->n ? pr : NULL;
+		if (pr->p)
+			continue;
+		if (r->npairs == PAIRS / 2)
+			return NULL;
+		r->npairs++;
+		pr->p = p;
+		pr->d = d;
+		if (pair_make(r, pr) < 0)
+			pr->n = 0;
+		return pr->n ? pr : NULL;
+	}
+	return NULL;
+}
+
 static int tag_event(struct ls_rules *r, struct ls_event *ev)
 {
 	const struct cand_list *p, *d;
+	const struct pair *pr;
 
 	find_wanted(r, ev);
 	/* lines no format parsed route as the dataset "none" */
@@ -3480,6 +3601,10 @@ static int tag_event(struct ls_rules *r, struct ls_event *ev)
 	if (!p) {
 		p = d ? d : &r->global;
 		d = NULL;
+	}
+	if (d && d->own_n && (pr = pair_get(r, p, d)) != NULL) {
+		gate_groups(r, r->list_groups + pr->first, pr->n, ev);
+		return walk(r, ev);
 	}
 	gate_groups(r, r->list_groups + p->group_first, p->group_n, ev);
 	if (d)
