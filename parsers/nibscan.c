@@ -351,7 +351,8 @@ static inline __m256i classify32(const __m256i lo[WIN], const __m256i hi[WIN],
 	return _mm256_and_si256(m0, _mm256_and_si256(m1, m2));
 }
 
-/* Scans the positions from *at while thirty-two fit (AVX2), advancing *at. */
+/* Scans the positions from *at on that hold a whole window (AVX2; len
+ * at least 32 + WIN - 1), advancing *at past them. */
 __attribute__((target("avx2")))
 static int scan32(const struct ls_nibscan *t, const unsigned char *p, size_t len,
 		  size_t *at, uint64_t *bits)
@@ -373,6 +374,20 @@ static int scan32(const struct ls_nibscan *t, const unsigned char *p, size_t len
 		_mm256_storeu_si256((__m256i *)(void *)masks, m);
 		any |= confirm(t, p, len, i, masks, pass & 0xffffu, bits);
 		any |= confirm(t, p, len, i + 16, masks + 16, pass >> 16, bits);
+	}
+	if (i + WIN - 1 < len) {
+		/* the positions left that hold a whole window, in one block
+		 * ending at the end (those before i masked out) */
+		size_t base = len - (32 + WIN - 1);
+		__m256i m = classify32(lo, hi, p + base);
+		uint32_t pass = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(m, _mm256_setzero_si256())) &
+				~((1u << (i - base)) - 1);
+		if (pass) {
+			_mm256_storeu_si256((__m256i *)(void *)masks, m);
+			any |= confirm(t, p, len, base, masks, pass & 0xffffu, bits);
+			any |= confirm(t, p, len, base + 16, masks + 16, pass >> 16, bits);
+		}
+		i = len - (WIN - 1);
 	}
 	*at = i;
 	return any;
@@ -406,11 +421,13 @@ int ls_nibscan_scan(const struct ls_nibscan *t, const char *text, size_t len, ui
 		 * end, less those done already; in the last WIN - 1 only a
 		 * literal shorter than WIN can start */
 		size_t base = len - (16 + WIN - 1);
-		__m128i m = classify16(lo, hi, p + base);
-		unsigned pass = passing16(m) & ~((1u << (i - base)) - 1);
-		if (pass) {
-			_mm_storeu_si128((__m128i *)(void *)masks, m);
-			any |= confirm(t, p, len, base, masks, pass, bits);
+		if (i + WIN - 1 < len) {
+			__m128i m = classify16(lo, hi, p + base);
+			unsigned pass = passing16(m) & ~((1u << (i - base)) - 1);
+			if (pass) {
+				_mm_storeu_si128((__m128i *)(void *)masks, m);
+				any |= confirm(t, p, len, base, masks, pass, bits);
+			}
 		}
 		for (uint32_t k = 0; k < t->nshort; k++) {
 			uint32_t id = t->shorts[k];
