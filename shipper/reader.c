@@ -556,6 +556,28 @@ static void keep_piece(struct ls_reader *r, const char *p, size_t n)
 	r->line_last = p[n - 1];
 }
 
+/* The length to cut s (n bytes, the first n of a longer line) at: n, or
+ * less when its last bytes begin a UTF-8 character that the cut would
+ * split (a lead byte and fewer continuation bytes than it announces), so
+ * that a truncated line does not end in half a character and pass for
+ * invalid UTF-8. */
+static size_t utf8_cut(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t back = 1; back <= 3 && back <= n; back++) {
+		unsigned char c = p[n - back];
+		size_t need;
+		if ((c & 0xC0) == 0x80)
+			continue; /* a continuation byte: look further back */
+		if (c < 0xC2 || c > 0xF4)
+			return n; /* ASCII, or not a lead byte: nothing split */
+		need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+		return need > back ? n - back : n;
+	}
+	return n;
+}
+
 /* Hands out a line of `total` bytes (the \n not counted) found at data. */
 static void emit(struct ls_reader *r, const char *data, uint64_t total,
 		 int had_newline, const char **line, size_t *len,
@@ -567,7 +589,7 @@ static void emit(struct ls_reader *r, const char *data, uint64_t total,
 	if (had_newline && total > 0 && r->line_last == '\r')
 		content--;
 	if (content > r->max_line) {
-		content = r->max_line;
+		content = utf8_cut(data, r->max_line);
 		*flags |= LS_LINE_TRUNCATED;
 	}
 	if (!had_newline)

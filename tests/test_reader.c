@@ -377,6 +377,33 @@ static void test_max_line_edges(void)
 	tmp_end(&t);
 }
 
+/* A cut at --max-line does not split a UTF-8 character: it moves back to
+ * the character's first byte (a line then ends in whole characters and is
+ * not taken for invalid UTF-8); bytes that are no character's start stay. */
+static void test_max_line_utf8(void)
+{
+	static const char text[] = "1234567\xc3\xa9\n"      /* é over the cut */
+				   "123456\xe2\x82\xacx\n"  /* € over the cut */
+				   "12345\xf0\x9f\x98\x80z\n" /* 4 bytes over it */
+				   "1234567\xff\xff\n"      /* invalid: kept */
+				   "123456\xc3\xa9x\n";      /* é fits whole */
+	struct tmp t;
+	struct got g;
+
+	tmp_begin(&t);
+	write_file(tmp_path(&t, "utf8.log"), text, sizeof(text) - 1);
+	read_all(t.path, 8, &g);
+	CU_ASSERT_EQUAL(g.rc, 0);
+	CU_ASSERT_EQUAL(g.n, 5);
+	assert_line(&g, 0, "1234567", 7, 0, LS_LINE_TRUNCATED);
+	assert_line(&g, 1, "123456", 6, 10, LS_LINE_TRUNCATED);
+	assert_line(&g, 2, "12345", 5, 21, LS_LINE_TRUNCATED);
+	assert_line(&g, 3, "1234567\xff", 8, 32, LS_LINE_TRUNCATED);
+	assert_line(&g, 4, "123456\xc3\xa9", 8, 42, LS_LINE_TRUNCATED);
+	got_free(&g);
+	tmp_end(&t);
+}
+
 static void test_ten_mb_line(void)
 {
 	const size_t big = 10 * MIB;
@@ -906,6 +933,7 @@ static const struct ls_test_case cases[] = {
 	{ "empty file", test_empty_file },
 	{ "NUL bytes kept", test_nul_bytes },
 	{ "max_line edges", test_max_line_edges },
+	{ "max_line cut at a UTF-8 character's start", test_max_line_utf8 },
 	{ "10 MB line, 1 MiB cap", test_ten_mb_line },
 	{ "CRLF split across blocks", test_crlf_across_blocks },
 	{ "lines across blocks", test_lines_across_blocks },
