@@ -664,9 +664,8 @@ static void sort_entries(const struct ls_event *ev, short *order, int n)
 	}
 }
 
-/* Collects the fields to write after "message" (all but "message",
- * "@timestamp", and "tags" when the event has tags) plus the tags entry,
- * in name order. Returns their count; *message is the message field or
+/* Collects the fields to write after "message" (all but "message" and
+ * "@timestamp") plus the tags entry, in name order. Returns their count; *message is the message field or
  * NULL. */
 static int collect_entries(const struct ls_event *ev, short *order,
 			   const struct ls_field **message)
@@ -681,8 +680,7 @@ static int collect_entries(const struct ls_event *ev, short *order,
 
 		if (strcmp(name, "message") == 0)
 			*message = &ev->fields[i];
-		else if (strcmp(name, "@timestamp") != 0 &&
-			 !(ev->ntags > 0 && strcmp(name, "tags") == 0))
+		else if (strcmp(name, "@timestamp") != 0)
 			order[n++] = (short)i;
 	}
 	if (ev->ntags > 0)
@@ -740,10 +738,50 @@ static int put_key(struct ls_buf *out, const char *key, size_t len, int *first)
 	return 0;
 }
 
+/* ---- names that are a value and an object at once ----
+ *
+ * A log's own fields can clash with the objects of others: a JSON line's
+ * "event":"login" beside logship's event.kind, logfmt's log=x beside
+ * log.level, a "message" object beside the message. JSON with a key twice
+ * is refused by strict readers (Elasticsearch among them), so the key of
+ * the value takes a "_" ("event_":"login") and the objects keep their
+ * names; except where the value is the event's own "@timestamp",
+ * "message" or "tags": there the object's key takes the "_". */
+
+/* Whether name is a parent of next ("a" of "a.b"); next may be NULL. */
+static int is_parent_of(const char *name, const char *next)
+{
+	size_t n = strlen(name);
+
+	return next && strncmp(name, next, n) == 0 && next[n] == '.';
+}
+
+/* Whether the top-level object seg[0..len) clashes with the head's
+ * "@timestamp" and "message" or the tags array. */
+static int head_clash(const char *seg, size_t len, int with_tags)
+{
+	return (len == 7 && memcmp(seg, "message", 7) == 0) ||
+	       (len == 10 && memcmp(seg, "@timestamp", 10) == 0) ||
+	       (with_tags && len == 4 && memcmp(seg, "tags", 4) == 0);
+}
+
+/* Writes ,"key_": (put_key() with the "_" of a clashing name). */
+static int put_key_clashing(struct ls_buf *out, const char *key, size_t len, int *first)
+{
+	if ((!*first && ls_buf_putc(out, ',') < 0) || ls_json_string(out, key, len, NULL) < 0)
+		return LS_ENOMEM;
+	out->data[out->len - 1] = '_'; /* over the closing quote */
+	if (ls_buf_append(out, "\":", 2) < 0)
+		return LS_ENOMEM;
+	*first = 0;
+	return 0;
+}
+
 struct nest {
 	const char *prev; /* name of the previous entry ("" at the start) */
 	int open;         /* objects open below the top level */
 	int first;        /* nothing written yet in the innermost object */
+	int with_tags;    /* the event has tags: "tags" is the array */
 };
 
 /* Closes the objects of the previous name that name does not share and
@@ -762,8 +800,11 @@ static const char *nest_to(struct ls_buf *out, struct nest *st, const char *name
 	}
 	for (; st->open < depth; st->open++) {
 		size_t len = segment_len(seg);
+		int rc = st->open == 0 && head_clash(seg, len, st->with_tags) ?
+			 put_key_clashing(out, seg, len, &st->first) :
+			 put_key(out, seg, len, &st->first);
 
-		if (put_key(out, seg, len, &st->first) < 0 || ls_buf_putc(out, '{') < 0)
+		if (rc < 0 || ls_buf_putc(out, '{') < 0)
 			return NULL;
 		st->first = 1;
 		seg += len + 1;
@@ -772,15 +813,34 @@ static const char *nest_to(struct ls_buf *out, struct nest *st, const char *name
 	return seg;
 }
 
-/* Writes the text that goes before entry name's value (closing the objects
- * of the previous entry it leaves, opening the ones it enters, its key). */
-static int put_prefix(struct ls_buf *out, struct nest *st, const char *name)
+/* Whether the value of entry order[k] (of n) clashes: the next entry is
+ * inside an object of its name, or it is a field "tags" beside the
+ * event's tags. */
+static int value_clashes(const struct ls_event *ev, const short *order, int k, int n)
 {
-	const char *leaf = nest_to(out, st, name);
+	const char *name = entry_name(ev, order[k]);
 
-	if (!leaf || put_key(out, leaf, strlen(leaf), &st->first) < 0)
+	if (order[k] == TAGS_ENTRY)
+		return 0; /* the objects clashing with it move (head_clash()) */
+	if (ev->ntags > 0 && strcmp(name, "tags") == 0)
+		return 1;
+	return k + 1 < n && is_parent_of(name, entry_name(ev, order[k + 1]));
+}
+
+/* Writes the text that goes before the value of entry order[k] (of n):
+ * it closes the objects of the previous entry it leaves, opens the ones
+ * it enters and writes its key. */
+static int put_prefix(struct ls_buf *out, struct nest *st, const struct ls_event *ev,
+		      const short *order, int k, int n)
+{
+	const char *leaf = nest_to(out, st, entry_name(ev, order[k]));
+	int rc;
+
+	if (!leaf)
 		return LS_ENOMEM;
-	return 0;
+	rc = value_clashes(ev, order, k, n) ? put_key_clashing(out, leaf, strlen(leaf), &st->first) :
+					     put_key(out, leaf, strlen(leaf), &st->first);
+	return rc < 0 ? LS_ENOMEM : 0;
 }
 
 /* Closes the objects still open after the last entry. */
@@ -795,10 +855,10 @@ static int put_close(struct ls_buf *out, struct nest *st)
 static int put_entries(struct ls_buf *out, const struct ls_event *ev,
 		       const short *order, int n)
 {
-	struct nest st = { "", 0, 0 };
+	struct nest st = { "", 0, 0, ev->ntags > 0 };
 
 	for (int i = 0; i < n; i++) {
-		if (put_prefix(out, &st, entry_name(ev, order[i])) < 0)
+		if (put_prefix(out, &st, ev, order, i, n) < 0)
 			return LS_ENOMEM;
 		if (order[i] == TAGS_ENTRY ? put_tags(out, ev) < 0 :
 		    put_value(out, &ev->fields[order[i]]) < 0)
@@ -902,7 +962,7 @@ static void fixed_buf(struct ls_buf *b, char *text, size_t size)
 static int shape_build(struct shape *sh, const struct ls_event *ev, uint64_t key)
 {
 	const struct ls_field *message;
-	struct nest st = { "", 0, 0 };
+	struct nest st = { "", 0, 0, ev->ntags > 0 };
 	struct ls_buf b;
 	int n = collect_entries(ev, sh->order, &message);
 
@@ -910,7 +970,7 @@ static int shape_build(struct shape *sh, const struct ls_event *ev, uint64_t key
 	fixed_buf(&b, sh->text, SHAPE_TEXT_MAX);
 	for (int k = 0; k < n; k++) {
 		sh->at[k] = (uint16_t)b.len;
-		if (put_prefix(&b, &st, entry_name(ev, sh->order[k])) < 0)
+		if (put_prefix(&b, &st, ev, sh->order, k, n) < 0)
 			return -1;
 	}
 	sh->at[n] = (uint16_t)b.len;

@@ -346,7 +346,7 @@ static void test_event_name_order(void)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		ls_event_set_str(e, names[i], names[i]);
 	check_event(e, "{\"@timestamp\":\"2023-11-14T22:13:20.000Z\",\"message\":\"x\","
-		    "\"a\":\"a\",\"a\":{\"b\":\"a.b\",\"b-c\":\"a.b-c\",\"b_c\":\"a.b_c\",\"c\":\"a.c\"},"
+		    "\"a_\":\"a\",\"a\":{\"b\":\"a.b\",\"b-c\":\"a.b-c\",\"b_c\":\"a.b_c\",\"c\":\"a.c\"},"
 		    "\"a-b\":\"a-b\",\"a0\":\"a0\",\"a_b\":\"a_b\",\"ab\":\"ab\"}\n");
 }
 
@@ -357,7 +357,39 @@ static void test_event_leaf_and_object(void)
 	ls_event_set_str(e, "a.b.c", "deep");
 	ls_event_set_str(e, "a.b", "leaf");
 	check_event(e, "{\"@timestamp\":\"2023-11-14T22:13:20.000Z\",\"message\":\"x\","
-		    "\"a\":{\"b\":\"leaf\",\"b\":{\"c\":\"deep\"}}}\n");
+		    "\"a\":{\"b_\":\"leaf\",\"b\":{\"c\":\"deep\"}}}\n");
+}
+
+/* A log's value named like another field's object (a JSON line's "event"
+ * beside event.kind) is written as "name_", so no key appears twice; an
+ * object named like the head's "message", "@timestamp" or the tags array
+ * is the one written with "_". */
+static void test_event_clashing_names(void)
+{
+	struct ls_event *e = fresh_event("x");
+
+	ls_event_set_str(e, "event", "login");
+	ls_event_set_str(e, "event.kind", "event");
+	ls_event_set_str(e, "log", "foo");
+	ls_event_set_str(e, "log.level", "info");
+	ls_event_set_str(e, "message.nested", "1");
+	ls_event_set_str(e, "@timestamp.b", "2");
+	ls_event_set_str(e, "tags.a", "3");
+	ls_event_add_tag(e, "security");
+	check_event(e, "{\"@timestamp\":\"2023-11-14T22:13:20.000Z\",\"message\":\"x\","
+		    "\"@timestamp_\":{\"b\":\"2\"},\"event_\":\"login\",\"event\":{\"kind\":\"event\"},"
+		    "\"log_\":\"foo\",\"log\":{\"level\":\"info\"},\"message_\":{\"nested\":\"1\"},"
+		    "\"tags\":[\"security\"],\"tags_\":{\"a\":\"3\"}}\n");
+	/* the same names again: from the shape remembered for them */
+	check_event(e, "{\"@timestamp\":\"2023-11-14T22:13:20.000Z\",\"message\":\"x\","
+		    "\"@timestamp_\":{\"b\":\"2\"},\"event_\":\"login\",\"event\":{\"kind\":\"event\"},"
+		    "\"log_\":\"foo\",\"log\":{\"level\":\"info\"},\"message_\":{\"nested\":\"1\"},"
+		    "\"tags\":[\"security\"],\"tags_\":{\"a\":\"3\"}}\n");
+	/* without tags, "tags" is a name like any other */
+	e = fresh_event("x");
+	ls_event_set_str(e, "tags.a", "3");
+	check_event(e, "{\"@timestamp\":\"2023-11-14T22:13:20.000Z\",\"message\":\"x\","
+		    "\"tags\":{\"a\":\"3\"}}\n");
 }
 
 struct value_case {
@@ -421,12 +453,12 @@ static void test_event_tags_sorted_in(void)
 	ls_event_set(e, "threat.technique.id", "T1595", 5, LS_F_LIST);
 	ls_event_set_str(e, "rule.id", "web.scanner.path");
 	ls_event_set_str(e, "source.ip", "203.0.113.9");
-	ls_event_set_str(e, "tags", "ignored: ev->tags wins");
+	ls_event_set_str(e, "tags", "kept beside ev->tags");
 	ls_event_set_str(e, "tagsx", "after");
 	ls_event_add_tag(e, "security");
 	check_event(e, "{\"@timestamp\":\"2023-11-14T22:13:20.000Z\",\"message\":\"x\","
 		    "\"rule\":{\"id\":\"web.scanner.path\"},\"source\":{\"ip\":\"203.0.113.9\"},"
-		    "\"tags\":[\"security\"],\"tagsx\":\"after\","
+		    "\"tags_\":\"kept beside ev->tags\",\"tags\":[\"security\"],\"tagsx\":\"after\","
 		    "\"threat\":{\"technique\":{\"id\":[\"T1595\"]}},\"user\":{\"name\":\"alice\"}}\n");
 }
 
@@ -894,6 +926,7 @@ static const struct ls_test_case cases[] = {
 	{ "event three levels", test_event_three_levels },
 	{ "event name order a/a.b/a-b/a_b", test_event_name_order },
 	{ "event leaf that is also an object", test_event_leaf_and_object },
+	{ "names that are a value and an object", test_event_clashing_names },
 	{ "event value types", test_event_values },
 	{ "event tags sorted among fields", test_event_tags_sorted_in },
 	{ "event tags field without tags", test_event_tags_field_without_tags },
