@@ -150,6 +150,12 @@ static int expand_macro(const struct ls_grok *g, const char *s, size_t len,
 		return ls_error_set(err, LS_EINVAL, "unknown grok macro %%{%.*s}",
 				    (int)nlen, s);
 	if (colon && (size_t)(colon - s) + 1 < len) {
+		const char *spec = colon + 1, *type = memchr(spec, ':', len - nlen - 1);
+		size_t tlen = type ? len - (size_t)(type + 1 - s) : 0;
+		if (type && !(tlen == 3 && memcmp(type + 1, "int", 3) == 0) &&
+		    !(tlen == 5 && memcmp(type + 1, "float", 5) == 0))
+			return ls_error_set(err, LS_EINVAL, "unknown type '%.*s' in %%{%.*s} "
+					    "(int or float)", (int)tlen, type + 1, (int)len, s);
 		k = add_field(fields, colon + 1, len - nlen - 1);
 		if (k < 0)
 			return ls_error_set(err, LS_ENOMEM, "out of memory");

@@ -61,6 +61,11 @@ static void test_unknown_and_recursive(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "nest deeper"));
 	CU_ASSERT_PTR_NULL(ls_grok_expand(g, "x %{IP", &fields, &err));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unterminated"));
+	/* a type other than int or float is a mistake, not a string */
+	CU_ASSERT_PTR_NULL(ls_grok_expand(g, "%{NUMBER:n:bogus}", &fields, &err));
+	CU_ASSERT_STRING_EQUAL(err.msg, "unknown type 'bogus' in %{NUMBER:n:bogus} (int or float)");
+	CU_ASSERT_PTR_NULL(ls_grok_expand(g, "%{NUMBER:n:}", &fields, &err));
+	CU_ASSERT_STRING_EQUAL(err.msg, "unknown type '' in %{NUMBER:n:} (int or float)");
 	ls_grok_free(g);
 }
 
@@ -112,7 +117,7 @@ static void test_base_macros(void)
 
 static const struct ls_test_case cases[] = {
 	{"expansion names fields and types", test_expand_fields},
-	{"unknown, recursive and unterminated macros", test_unknown_and_recursive},
+	{"unknown, recursive and unterminated macros, unknown types", test_unknown_and_recursive},
 	{"base macros match what they promise", test_base_macros},
 	{NULL, NULL}
 };
