@@ -118,10 +118,39 @@ static void test_detect_and_retry(void)
 	ls_pipeline_free(p);
 }
 
+/* An application's "<date time,ms> LEVEL logger: msg" is not syslog (no
+ * host is a level in capitals; syslog fractions have a dot). */
+static void test_detect_not_syslog(void)
+{
+	static const char *const lines[] = {
+		"2023-11-14 22:13:20,123 INFO myapp.views: user 42 signed in",
+		"2023-11-14 22:13:21.500 WARNING myapp.db: slow query",
+		"2023-11-14 22:13:22 web-01 sshd[7]: Accepted publickey for bob from 192.0.2.8 port 5 ssh2",
+	};
+	struct ls_pipeline *p = builtin_pipeline("auto");
+	struct ls_stream *s = NULL;
+	struct collected c = {0};
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL_FATAL(ls_stream_new(p, &s, NULL, 0), 0);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(ls_stream_line(s, lines[i], strlen(lines[i]), (uint64_t)i * 100,
+					       0, collect, &c), 0);
+	CU_ASSERT_EQUAL(ls_stream_flush(s, collect, &c), 0);
+	CU_ASSERT_EQUAL(c.n, 3);
+	CU_ASSERT_STRING_EQUAL(c.datasets[0], "python");
+	CU_ASSERT_STRING_EQUAL(c.datasets[1], "python");
+	CU_ASSERT_STRING_EQUAL(c.datasets[2], "syslog");
+	CU_ASSERT_EQUAL(c.unparsed, 0);
+	ls_stream_free(s);
+	ls_pipeline_free(p);
+}
+
 static const struct ls_test_case cases[] = {
 	{"every example of every format and rule", test_all_examples},
 	{"unknown format suggests the closest", test_unknown_format_suggests},
 	{"auto-detection and retry of other formats", test_detect_and_retry},
+	{"an application's ISO time and level are not syslog", test_detect_not_syslog},
 	{NULL, NULL}
 };
 
