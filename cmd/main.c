@@ -5,11 +5,14 @@
 
 #include "../parsers/timestamp.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct subcommand {
 	const char *name;
@@ -108,12 +111,44 @@ static int unknown_command(const char *name)
 	return 2;
 }
 
-int main(int argc, char **argv)
+/* Puts /dev/null on any of fds 0, 1 and 2 that is closed, so that no file
+ * opened later (a summary, a checkpoint) takes its number and receives the
+ * events. It is opened for the other direction, as gnulib's stdopen does:
+ * writing to a closed stdout still fails (EBADF) and is reported. */
+static void keep_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int null_fd;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		null_fd = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+		if (null_fd >= 0 && null_fd != fd)
+			close(null_fd);
+	}
+}
+
+/* What went to stdout through stdio (help, lists, status) must have been
+ * written: a failed write is reported like grep's and makes the exit 2; a
+ * reader that went away (EPIPE) is not an error. Returns the exit code. */
+static int check_stdout(int exit_code)
+{
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return exit_code;
+	if (errno == EPIPE)
+		return exit_code;
+	if (errno)
+		ls_die_msg(NULL, "write error: %s", strerror(errno));
+	else
+		ls_die_msg(NULL, "write error");
+	return 2;
+}
+
+static int run_main(int argc, char **argv)
 {
 	const struct subcommand *s;
 
-	/* a closed stdout is seen as EPIPE on write, not a fatal signal */
-	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -141,4 +176,19 @@ int main(int argc, char **argv)
 	if (!s)
 		return unknown_command(argv[1]);
 	return s->run(argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv)
+{
+	/* help, lists and completion scripts fit: a failed write then shows
+	 * in the last fflush with its errno (stdio may drop the data and the
+	 * errno of a failed write in the middle, leaving only ferror()) */
+	static char stdout_buf[64 << 10];
+
+	/* a closed stdout is seen as EPIPE on write, not a fatal signal */
+	signal(SIGPIPE, SIG_IGN);
+	keep_std_fds();
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
+	return check_stdout(run_main(argc, argv));
 }

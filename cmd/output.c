@@ -1,5 +1,6 @@
 /* output.c - the event printers: json, logfmt, tsv and pretty. */
 #include "output.h"
+#include "opts.h"
 
 #include "../parsers/error.h"
 #include "../parsers/json_out.h"
@@ -52,6 +53,12 @@ int ls_output_flush(struct ls_output *out)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
+			/* a reader that went away wants no more, as with
+			 * grep | head; anything else lost output */
+			if (n < 0 && errno != EPIPE)
+				out->write_errno = errno;
+			else if (n == 0)
+				out->write_errno = EIO;
 			out->closed = 1;
 			break;
 		}
@@ -59,6 +66,17 @@ int ls_output_flush(struct ls_output *out)
 	}
 	out->buf.len = 0;
 	return out->closed ? LS_EIO : 0;
+}
+
+int ls_output_finish(struct ls_output *out)
+{
+	ls_output_flush(out);
+	if (!out->write_errno)
+		return 0;
+	if (!out->reported)
+		ls_die_msg(NULL, "write error: %s", strerror(out->write_errno));
+	out->reported = 1;
+	return -1;
 }
 
 static int maybe_flush(struct ls_output *out)

@@ -152,7 +152,7 @@ static int on_event(void *vctx, struct ls_event *ev)
 	if (!c->count_only && !(c->summary && !c->summary_path)) {
 		int rc = ls_output_event(&c->out, ev);
 		if (rc < 0)
-			return c->out.closed ? LS_EIO : rc; /* EIO: stdout went away */
+			return c->out.closed ? LS_EIO : rc; /* EIO: output has ended */
 	}
 	if (c->max_count && c->printed >= (uint64_t)c->max_count) {
 		c->stop = 1;
@@ -381,7 +381,10 @@ int cmd_parse(int argc, char **argv)
 	ls_progress_end();
 	if (c->sum && print_summary(c, p) < 0)
 		status = 1;
-	ls_output_flush(&c->out);
+	/* events that did not reach stdout (a full disk, a closed stdout)
+	 * are an error, not a quiet success */
+	if (ls_output_finish(&c->out) < 0)
+		status = 1;
 	if (c->stats)
 		print_stats(c, p);
 	if (status)

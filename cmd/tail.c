@@ -214,7 +214,8 @@ static void advance_now(struct tail_ctx *c)
 }
 
 /* Output is written, so what was read is delivered: the checkpoint may
- * move. Returns -1 when stdout went away. */
+ * move. Returns -1 when output has ended (the reader went away or a write
+ * failed: cmd_tail reports which). */
 static int deliver(struct tail_ctx *c, struct ls_tailer *t, int force)
 {
 	struct ls_error err;
@@ -423,6 +424,9 @@ int cmd_tail(int argc, char **argv)
 		follow_journal(c, sig_fd, cp);
 	else
 		follow_files(c, sig_fd);
+	/* a failed write stopped the loop: lost output is an error */
+	if (ls_output_finish(&c->out) < 0)
+		c->failed = 1;
 	ls_output_release(&c->out);
 	exit_code = c->failed ? 2 : 0;
 out:
