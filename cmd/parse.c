@@ -204,14 +204,15 @@ static int parse_input(struct parse_ctx *c, struct ls_pipeline *p, const char *p
 	}
 	if (rc == LS_EIO && (c->stop || c->out.closed))
 		goto out;
-	if (rc < 0 && rc != LS_EIO) {
+	/* any other LS_EIO is the reader's: the input could not be read */
+	if (rc < 0) {
 		ls_die_msg(NULL, "%s", err.msg);
 		status = 1;
 	}
 	rc = ls_stream_flush(s, on_event, c);
 	if (rc == LS_EIO && (c->stop || c->out.closed))
 		goto out;
-	if (rc < 0 && rc != LS_EIO && !status) {
+	if (rc < 0 && !status) {
 		ls_die_msg(NULL, "%s: %s", path ? path : "(standard input)",
 			   rc == LS_ENOMEM ? "out of memory" : "cannot process the last lines");
 		status = 1;

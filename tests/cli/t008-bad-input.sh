@@ -124,4 +124,19 @@ expect_eq "closed stdout, tsv: nothing on stderr" "" "$(cat big.err)"
 timeout 20 "$LOGSHIP" parse --stats big.log 2>big.err | head -1 >/dev/null
 expect_eq "closed stdout with --stats: no error message" "" "$(grep -iv -E '^(lines|bytes|events|unparsed|alerts|printed|format [^:]*|tag [^:]*): [0-9]+$' big.err)"
 
+
+# an input that cannot be read is an error, not an empty input: stdin
+# closed, and a file whose read fails (EIO)
+run "$LOGSHIP" parse <&-
+expect_eq "stdin closed: exit 2" 2 "$RC"
+expect_eq "stdin closed: the read error on stderr" \
+	"logship: (standard input): read error at byte 0: Bad file descriptor" "$ERR"
+run "$LOGSHIP" parse /proc/self/mem
+expect_eq "a read that fails: exit 2" 2 "$RC"
+expect_eq "a read that fails: the read error on stderr" \
+	"logship: /proc/self/mem: read error at byte 0: Input/output error" "$ERR"
+run "$LOGSHIP" parse -c empty.log /proc/self/mem
+expect_eq "a read that fails after a good file: exit 2" 2 "$RC"
+expect_eq "a read that fails after a good file: the count still printed" 0 "$OUT"
+
 finish
