@@ -50,7 +50,7 @@ struct parse_ctx {
 	const char *summary_path;      /* --summary-file */
 	int summary_fd;                /* open from the start: a bad path fails early */
 	struct ls_summary *sum;        /* --summary or --summary-file */
-	long long max_count;
+	long long max_count;           /* -m; -1: no limit */
 	int fail_on;
 	const char *since_arg, *until_arg;
 	int64_t since_ms, until_ms;
@@ -154,7 +154,7 @@ static int on_event(void *vctx, struct ls_event *ev)
 		if (rc < 0)
 			return c->out.closed ? LS_EIO : rc; /* EIO: output has ended */
 	}
-	if (c->max_count && c->printed >= (uint64_t)c->max_count) {
+	if (c->max_count > 0 && c->printed >= (uint64_t)c->max_count) {
 		c->stop = 1;
 		return LS_EIO;
 	}
@@ -324,6 +324,7 @@ int cmd_parse(int argc, char **argv)
 		goto out;
 	}
 	c->summary_fd = -1;
+	c->max_count = -1;
 	if (ls_opts_parse("parse", parse_opts, argc, argv, handle_opt, c, &first) < 0)
 		goto out;
 	if (c->co.help) {
@@ -363,7 +364,9 @@ int cmd_parse(int argc, char **argv)
 	if (!c->no_progress && (c->count_only || (c->summary && !c->summary_path) ||
 				ls_progress_stdout_unseen()))
 		c->progress = ls_progress_start(inputs_size(argc, argv, first));
-	if (first >= argc) {
+	if (c->max_count == 0) {
+		/* -m 0, as in grep: no event wanted, no input read */
+	} else if (first >= argc) {
 		status |= parse_input(c, p, "-", 0) == 1;
 	} else {
 		int name_files = 1;

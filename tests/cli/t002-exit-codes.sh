@@ -15,6 +15,14 @@ expect_exit "-w matching one: exit 0" 0 "$LOGSHIP" parse -e "$RE" -w http.reques
 expect_exit "-c with no match: exit 1" 1 "$LOGSHIP" parse -e "$RE" -c -w http.request.method=PUT web.log
 expect_eq "-c with no match prints 0" 0 "$OUT"
 expect_exit "-c with matches: exit 0" 0 "$LOGSHIP" parse -e "$RE" -c web.log
+expect_exit "-m 1: exit 0" 0 "$LOGSHIP" parse -e "$RE" -m 1 web.log
+expect_eq "-m 1: one event" 1 "$(wc -l <out)"
+expect_exit "-m 0: exit 1, as grep -m 0" 1 "$LOGSHIP" parse -e "$RE" -m 0 web.log
+expect_eq "-m 0: nothing printed" "" "$OUT"
+expect_exit "-c -m 0: exit 1" 1 "$LOGSHIP" parse -e "$RE" -c -m 0 web.log
+expect_eq "-c -m 0 prints 0" 0 "$OUT"
+expect_exit "-m 0 --fail-on low: exit 0, nothing reached the level" 0 "$LOGSHIP" parse -m 0 --fail-on low web.log
+expect_eq "-m 0 --fail-on low: nothing printed" "" "$OUT"
 expect_exit "empty file: exit 1" 1 "$LOGSHIP" parse empty.log
 expect_exit "empty stdin: exit 1" 1 "$LOGSHIP" parse </dev/null
 expect_exit "-v with every line parsed: exit 1" 1 "$LOGSHIP" parse -e "$RE" -v web.log
