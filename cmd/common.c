@@ -42,7 +42,13 @@ int ls_common_opt(struct ls_common *c, const char *sub, int key, const char *arg
 	long long v;
 
 	switch (key) {
-	case 'f': c->po.format = arg; break;
+	case 'f':
+		if (!*arg) {
+			ls_die_msg(sub, "--format: no name given (a format, or auto)");
+			return -2;
+		}
+		c->po.format = arg;
+		break;
 	case 'e': c->po.regex = arg; break;
 	case LS_OPT_PATTERNS: c->po.patterns_dir = arg; break;
 	case 'o':

@@ -38,7 +38,7 @@ static int apply(const char *sub, const char *file, int lineno, const struct ls_
 	char **paths = cfg->paths;
 	int *npaths = &cfg->npaths;
 	const struct ls_opt *o;
-	const char *near;
+	char near[512];
 	int b;
 
 	if (!strcmp(key, "path") || !strcmp(key, "paths")) {
@@ -59,9 +59,8 @@ static int apply(const char *sub, const char *file, int lineno, const struct ls_
 	for (o = table; o->name && strcmp(o->name, key) != 0; o++)
 		;
 	if (!o->name || !strcmp(key, "help") || !strcmp(key, "config") || !strcmp(key, "check")) {
-		near = ls_opts_suggest(table, key);
-		if (near)
-			ls_die_msg(sub, "%s:%d: unknown key '%s'; did you mean '%s'?", file, lineno, key, near);
+		if (ls_opts_suggestions(table, key, "", near, sizeof(near)))
+			ls_die_msg(sub, "%s:%d: unknown key '%s'; did you mean %s?", file, lineno, key, near);
 		else
 			ls_die_msg(sub, "%s:%d: unknown key '%s'", file, lineno, key);
 		return -2;

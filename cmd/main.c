@@ -97,15 +97,15 @@ static const struct subcommand *find(const char *name)
 static int unknown_command(const char *name)
 {
 	struct ls_opt table[8];
+	char near[256];
 	int n = 0;
 
 	for (const struct subcommand *s = subcommands; s->name && n < 7; s++)
 		if (s->summary)
 			table[n++] = (struct ls_opt){s->name, 256, 0, NULL, NULL};
 	table[n] = (struct ls_opt){NULL, 0, 0, NULL, NULL};
-	const char *near = ls_opts_suggest(table, name);
-	if (near)
-		ls_die_msg(NULL, "unknown command '%s'; did you mean '%s'?", name, near);
+	if (ls_opts_suggestions(table, name, "", near, sizeof(near)))
+		ls_die_msg(NULL, "unknown command '%s'; did you mean %s?", name, near);
 	else
 		ls_die_msg(NULL, "unknown command '%s' (see 'logship --help')", name);
 	return 2;

@@ -25,6 +25,23 @@ void ls_die_msg(const char *sub, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* The entries whose name begins with the len bytes of name: up to max in
+ * found; returns how many there are in all. */
+static int prefix_matches(const struct ls_opt *table, const char *name, size_t len,
+			  const char **found, int max)
+{
+	int n = 0;
+
+	for (const struct ls_opt *o = table; o->name; o++) {
+		if (strncmp(o->name, name, len) != 0)
+			continue;
+		if (n < max)
+			found[n] = o->name;
+		n++;
+	}
+	return n;
+}
+
 const char *ls_opts_suggest(const struct ls_opt *table, const char *name)
 {
 	const char *best = NULL;
@@ -37,7 +54,38 @@ const char *ls_opts_suggest(const struct ls_opt *table, const char *name)
 			best = o->name;
 		}
 	}
-	return best_d <= 3 ? best : NULL;
+	/* three edits turn "max" into "tz": a guess is only offered when
+	 * most of the name stays */
+	if (best_d > 3 || 2 * best_d > (int)strlen(name) + 1)
+		return NULL;
+	return best;
+}
+
+int ls_opts_suggestions(const struct ls_opt *table, const char *name, const char *dashes,
+			char *out, size_t size)
+{
+	enum { MAX_SHOWN = 6 };
+	const char *found[MAX_SHOWN];
+	size_t len = strcspn(name, "=");
+	int n = len ? prefix_matches(table, name, len, found, MAX_SHOWN) : 0;
+	size_t used = 0;
+
+	if (n == 0) {
+		char exact[128];
+		snprintf(exact, sizeof(exact), "%.*s", (int)len, name);
+		found[0] = ls_opts_suggest(table, exact);
+		n = found[0] != NULL;
+	}
+	out[0] = '\0';
+	for (int i = 0; i < n && i < MAX_SHOWN && used < size; i++) {
+		const char *sep = i == 0 ? "" : i + 1 == n ? " or " : ", ";
+		if (i + 1 == MAX_SHOWN && n > MAX_SHOWN)
+			sep = ", ";
+		used += (size_t)snprintf(out + used, size - used, "%s'%s%s'", sep, dashes, found[i]);
+	}
+	if (n > MAX_SHOWN && used < size)
+		snprintf(out + used, size - used, " or %d more", n - MAX_SHOWN);
+	return n;
 }
 
 long long ls_opts_size(const char *s)
@@ -84,18 +132,46 @@ long long ls_opts_duration_ms(const char *s, long long unit_ms)
 	return v * unit_ms;
 }
 
-static void report_unknown(const char *sub, const struct ls_opt *table, const char *arg)
+/* The entry whose key is key, or NULL. */
+static const struct ls_opt *by_key(const struct ls_opt *table, int key)
 {
-	const char *near = NULL;
-	char name[128];
+	for (const struct ls_opt *o = table; o->name; o++)
+		if (o->key == key)
+			return o;
+	return NULL;
+}
 
-	if (arg[0] == '-' && arg[1] == '-') {
-		snprintf(name, sizeof(name), "%s", arg + 2);
-		name[strcspn(name, "=")] = '\0';
-		near = ls_opts_suggest(table, name);
+/* Reports what getopt_long refused: arg is the word as typed, optopt its
+ * optopt (0: an unknown or ambiguous long option). */
+static void report_unknown(const char *sub, const struct ls_opt *table, const char *arg,
+			   int opt)
+{
+	const struct ls_opt *o = opt ? by_key(table, opt) : NULL;
+	char near[512];
+	int n = 0;
+
+	/* a known key here is a long option given "=value" it does not take
+	 * (an unknown short letter is never a key) */
+	if (o) {
+		size_t len = strlen(o->name);
+		if (strncmp(arg + 2, o->name, len) == 0 && arg[len + 2] == '=')
+			ls_die_msg(sub, "option '--%s' takes no argument", o->name);
+		else
+			ls_die_msg(sub, "option '--%s' takes no argument (in '%s')", o->name, arg);
+		return;
 	}
-	if (near)
-		ls_die_msg(sub, "unknown option '%s'; did you mean '--%s'?", arg, near);
+	if (arg[0] == '-' && arg[1] == '-') {
+		const char *found[2];
+		size_t len = strcspn(arg + 2, "=");
+		n = ls_opts_suggestions(table, arg + 2, "--", near, sizeof(near));
+		if (len && prefix_matches(table, arg + 2, len, found, 2) > 1) {
+			ls_die_msg(sub, "ambiguous option '%.*s'; did you mean %s?", (int)len + 2, arg,
+				   near);
+			return;
+		}
+	}
+	if (n)
+		ls_die_msg(sub, "unknown option '%s'; did you mean %s?", arg, near);
 	else
 		ls_die_msg(sub, "unknown option '%s' (see 'logship help %s')", arg, sub);
 }
@@ -125,12 +201,20 @@ int ls_opts_parse(const char *sub, const struct ls_opt *table, int argc,
 	optind = 1;
 	while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
 		if (c == '?') {
-			char tmp[3] = {'-', (char)optopt, 0};
-			report_unknown(sub, table, optopt ? tmp : argv[optind - 1]);
+			char letter[3] = {'-', (char)optopt, 0};
+			int is_long = optopt == 0 || by_key(table, optopt) != NULL;
+			report_unknown(sub, table, is_long ? argv[optind - 1] : letter, optopt);
 			return -2;
 		}
 		if (c == ':') {
-			ls_die_msg(sub, "option '%s' needs an argument", argv[optind - 1]);
+			const struct ls_opt *o = by_key(table, optopt);
+			/* the word holding the option: "--format", "-f" or "-cf" */
+			const char *word = argv[optind - 1];
+			if (o && word[0] == '-' && word[1] == '-')
+				ls_die_msg(sub, "option '--%s' needs an argument (%s)", o->name, o->arg);
+			else
+				ls_die_msg(sub, "option '-%c' needs an argument (%s)", optopt,
+					   o ? o->arg : "a value");
 			return -2;
 		}
 		rc = handle(ctx, c, optarg);

@@ -3,6 +3,8 @@
 #ifndef LS_OPTS_H
 #define LS_OPTS_H
 
+#include <stddef.h>
+
 struct ls_opt {
 	const char *name;  /* long name without "--" */
 	int key;           /* short letter, or a value >= 256 */
@@ -23,8 +25,17 @@ int ls_opts_parse(const char *sub, const struct ls_opt *table, int argc,
 /* Prints usage (one line) and one line per option to stdout. */
 void ls_opts_help(const char *usage, const char *summary, const struct ls_opt *table);
 
-/* The table entry closest to name (edit distance), or NULL. */
+/* The table entry closest to name (edit distance, most of the name kept),
+ * or NULL. */
 const char *ls_opts_suggest(const struct ls_opt *table, const char *name);
+
+/* What an unknown name (up to a '=') may have meant, written to out as
+ * "'--max-count' or '--max-line'" (each name after dashes): the entries
+ * it is the beginning of, else the closest one by edit distance. Returns
+ * how many names fit that (more than are shown when many do), 0 when none
+ * is near (out is then ""). */
+int ls_opts_suggestions(const struct ls_opt *table, const char *name, const char *dashes,
+			char *out, size_t size);
 
 /* Parses a size with an optional K/M/G suffix; -1 when invalid. */
 long long ls_opts_size(const char *s);

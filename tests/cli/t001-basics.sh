@@ -61,6 +61,56 @@ expect_contains "parse -o xml names xml" "$ERR" "'xml'"
 expect_exit "parse -m abc: exit 2" 2 "$LOGSHIP" parse -m abc access.log
 expect_exit "parse --color=sometimes: exit 2" 2 "$LOGSHIP" parse --color=sometimes access.log
 
+
+# what getopt refuses, in logship's words
+expect_exit "parse --count=5: exit 2" 2 "$LOGSHIP" parse --count=5 access.log
+expect_eq "parse --count=5: --count takes no argument" \
+	"logship parse: option '--count' takes no argument" "$ERR"
+expect_exit "parse --cou=5: exit 2" 2 "$LOGSHIP" parse --cou=5 access.log
+expect_eq "parse --cou=5: the option's whole name and the word typed" \
+	"logship parse: option '--count' takes no argument (in '--cou=5')" "$ERR"
+expect_exit "parse --stats=yes: exit 2" 2 "$LOGSHIP" parse --stats=yes access.log
+expect_eq "parse --stats=yes: an option without a letter" \
+	"logship parse: option '--stats' takes no argument" "$ERR"
+expect_exit "status --help=1: exit 2" 2 "$LOGSHIP" status --help=1
+expect_eq "status --help=1: --help takes no argument" \
+	"logship status: option '--help' takes no argument" "$ERR"
+expect_exit "parse --max: exit 2" 2 "$LOGSHIP" parse --max 3 access.log
+expect_eq "parse --max: the options it begins" \
+	"logship parse: ambiguous option '--max'; did you mean '--max-count' or '--max-line'?" "$ERR"
+expect_exit "parse --max=3: exit 2" 2 "$LOGSHIP" parse --max=3 access.log
+expect_eq "parse --max=3: the options it begins, without the value" \
+	"logship parse: ambiguous option '--max'; did you mean '--max-count' or '--max-line'?" "$ERR"
+expect_exit "parse --max-c 1 (a unique beginning): exit 0" 0 "$LOGSHIP" parse --max-c 1 access.log
+expect_exit "tail --journ: exit 2" 2 "$LOGSHIP" tail --journ
+expect_eq "tail --journ: the four options it begins" \
+	"logship tail: ambiguous option '--journ'; did you mean '--journal', '--journal-unit', '--journal-match' or '--journal-directory'?" "$ERR"
+expect_exit "ship --m: exit 2" 2 "$LOGSHIP" ship --m x
+expect_match "ship --m: six shown, the rest counted" "$ERR" \
+	"^logship ship: ambiguous option '--m'; did you mean '--[a-z-]+', '--[a-z-]+', '--[a-z-]+', '--[a-z-]+', '--[a-z-]+', '--[a-z-]+' or [0-9]+ more\\?$"
+expect_exit "parse --foo: exit 2" 2 "$LOGSHIP" parse --foo access.log
+expect_eq "parse --foo: no far-fetched guess (--tz)" \
+	"logship parse: unknown option '--foo' (see 'logship help parse')" "$ERR"
+expect_exit "parse -cf: exit 2" 2 "$LOGSHIP" parse -cf
+expect_eq "parse -cf: names -f, not the bundle" \
+	"logship parse: option '-f' needs an argument (NAME)" "$ERR"
+expect_exit "parse --format: exit 2" 2 "$LOGSHIP" parse --format
+expect_eq "parse --format without its argument" \
+	"logship parse: option '--format' needs an argument (NAME)" "$ERR"
+expect_exit "parse --form (a beginning) without its argument: exit 2" 2 "$LOGSHIP" parse --form
+expect_eq "parse --form without its argument: the whole name" \
+	"logship parse: option '--format' needs an argument (NAME)" "$ERR"
+expect_exit "parse -f '': exit 2" 2 "$LOGSHIP" parse -f '' access.log
+expect_eq "parse -f '': no format named" \
+	"logship parse: --format: no name given (a format, or auto)" "$ERR"
+expect_exit "unknown command pa: exit 2" 2 "$LOGSHIP" pa
+expect_eq "unknown command pa: the commands it begins" \
+	"logship: unknown command 'pa'; did you mean 'parse' or 'patterns'?" "$ERR"
+printf 'max: 3\nto: -\n' >max.conf
+expect_exit "config key max: exit 2" 2 "$LOGSHIP" ship --config max.conf access.log
+expect_eq "config key max: the keys it begins" \
+	"logship ship: max.conf:1: unknown key 'max'; did you mean 'max-inflight-bytes', 'max-retry-time', 'max-open' or 'max-line'?" "$ERR"
+
 expect_exit "parse -f ngnix: exit 2" 2 "$LOGSHIP" parse -f ngnix access.log
 expect_contains "parse -f ngnix suggests nginx" "$ERR" "unknown format 'ngnix'; did you mean 'nginx'?"
 expect_eq "parse -f ngnix: nothing on stdout" "" "$OUT"
