@@ -21,6 +21,7 @@
 #define SEC_PER_DAY 86400
 #define MS_PER_DAY 86400000LL
 #define YEAR_IN_FUTURE_MS MS_PER_DAY /* year-less: at most this after now */
+#define DAY_IN_FUTURE_MS 3600000LL   /* date-less: at most this after now */
 #define LEAPS_BEFORE_1970 477        /* 1969/4 - 1969/100 + 1969/400 */
 #define DAYS_PER_400Y 146097
 #define ZONEINFO_DIR "/usr/share/zoneinfo/"
@@ -33,6 +34,7 @@ struct ts_fields {
 	int have_off;  /* an offset or a known zone name was given */
 	int have_zone; /* a zone was read (an unknown name leaves have_off 0) */
 	int have_year;
+	int time_only; /* a time of day alone: the day comes from now */
 };
 
 /* A read position in the (not necessarily NUL-terminated) input. */
@@ -103,6 +105,17 @@ static int64_t year_of_day(int64_t days)
 	while (days_before_year(y + 1) <= days)
 		y++;
 	return y;
+}
+
+/* The month (1..12) holding day doy (0-based) of a year. */
+static int month_of_day_in_year(int64_t doy, int leap)
+{
+	int mon = 1;
+
+	while (mon < 12 &&
+	       doy >= days_before_month[mon] + (mon >= 2 ? leap : 0))
+		mon++;
+	return mon;
 }
 
 /* ---- zone offsets ------------------------------------------------------ */
@@ -513,6 +526,14 @@ static int parse_named(struct cur *c, struct ts_fields *f)
 	return read_clock(c, f) && read_tail(c, f, 1);
 }
 
+/* A time of day alone, clock[ zone] (logback's default pattern and many
+ * an application's): the day is inferred (see infer_day()). */
+static int parse_clock_only(struct cur *c, struct ts_fields *f)
+{
+	f->time_only = 1;
+	return read_clock(c, f) && read_tail(c, f, 0);
+}
+
 /* Epoch seconds (10 digits), ms (13), µs (16) or ns (19), optionally with a
  * fraction of that unit (kept to the millisecond). */
 static int parse_epoch(struct cur *c, int64_t *ms)
@@ -597,9 +618,45 @@ static int infer_year(struct ls_tsctx *ctx, const struct ts_fields *f,
 	return -1;
 }
 
-static int finish(struct ls_tsctx *ctx, const struct ts_fields *f,
-		  int64_t *ms)
+/* The date of day number days (0 = 1970-01-01) into f. */
+static void set_date(struct ts_fields *f, int64_t days)
 {
+	int64_t year = year_of_day(days), doy = days - days_before_year(year);
+	int leap = is_leap(year), mon = month_of_day_in_year(doy, leap);
+
+	f->year = (int)year;
+	f->mon = mon;
+	f->day = (int)(doy - days_before_month[mon - 1] - (mon > 2 ? leap : 0)) + 1;
+}
+
+/* A time of day alone is on the day of now (in the time's zone, else
+ * ctx's), or the day before when that would put it more than an hour
+ * after now: a line stamped 23:59:59 and read just after midnight is from
+ * yesterday. */
+static int infer_day(struct ls_tsctx *ctx, struct ts_fields *f, int64_t *ms)
+{
+	int64_t now_s, local, days;
+
+	if (f->hour > 23 || f->min > 59 || f->sec > 60 ||
+	    ctx->now_ms < days_before_year(1) * MS_PER_DAY ||
+	    ctx->now_ms >= days_before_year(9999) * MS_PER_DAY)
+		return -1;
+	now_s = floor_div(ctx->now_ms, 1000);
+	local = now_s + (f->have_off ? f->off : zone_offset_at(now_s));
+	days = floor_div(local, SEC_PER_DAY);
+	set_date(f, days);
+	*ms = fields_to_ms(ctx, f, f->year);
+	if (*ms > ctx->now_ms + DAY_IN_FUTURE_MS) {
+		set_date(f, days - 1);
+		*ms = fields_to_ms(ctx, f, f->year);
+	}
+	return 0;
+}
+
+static int finish(struct ls_tsctx *ctx, struct ts_fields *f, int64_t *ms)
+{
+	if (f->time_only)
+		return infer_day(ctx, f, ms);
 	if (!fields_valid(f))
 		return -1;
 	if (!f->have_year)
@@ -626,6 +683,8 @@ static int parse_numeric(struct cur *c, struct ts_fields *f, int64_t *ms)
 		return parse_ymd(c, f);
 	if (n <= 2 && next == '/')
 		return parse_http(c, f);
+	if (n <= 2 && next == ':')
+		return parse_clock_only(c, f);
 	if (n <= 2 && (next == ' ' || next == '-') && is_alpha(after))
 		return parse_dmy(c, f);
 	if (n == 4 && next == ' ')
@@ -719,16 +778,6 @@ static char *put_digits(char *p, int64_t v, int width)
 		v /= 10;
 	}
 	return p + width;
-}
-
-static int month_of_day_in_year(int64_t doy, int leap)
-{
-	int mon = 1;
-
-	while (mon < 12 &&
-	       doy >= days_before_month[mon] + (mon >= 2 ? leap : 0))
-		mon++;
-	return mon;
 }
 
 /* Writes ms as "YYYY-MM-DDThh:mm:ss.mmmZ" and a NUL into out; returns 24.

@@ -38,6 +38,9 @@ int ls_ts_init(struct ls_tsctx *ctx, int64_t now_ms, const char *tz);
  *   MySQL 5.x            231114 22:13:20 (YYMMDD; 69-99 are 19xx)
  *   epoch digits         10 = s, 13 = ms, 16 = µs, 19 = ns; an optional
  *                        fraction of that unit (1700000000.5)
+ *   time of day alone    22:13:20.123[ zone] (logback): on the day of now,
+ *                        or the day before when it would be more than an
+ *                        hour after now
  * Month and weekday names are English, any case. Zone names: Z, UTC, UT,
  * GMT (each optionally followed by ±hh[:mm]) and the fixed offsets EST EDT
  * CST CDT MST MDT PST PDT (US) CET CEST EET EEST WET WEST; any other 2-5

@@ -226,7 +226,7 @@ static void test_calendar_edges(void)
 /* ---- invalid input ------------------------------------------------------ */
 
 static const char *const invalid_cases[] = {
-	"", "   ", "hello", "12", "22:13:20", "2023-11-14",
+	"", "   ", "hello", "12", "22:13", "2023-11-14",
 	"2023-13-14T22:13:20Z",      /* month */
 	"2023-00-14T22:13:20Z",
 	"2023-11-31T22:13:20Z",      /* day */
@@ -432,6 +432,44 @@ static void test_tz_from_env(void)
 	tz_restore();
 }
 
+/* A time of day alone takes the day of now, or the day before when it
+ * would be more than an hour ahead of now; in its own zone when it has
+ * one, else in ctx's. */
+static void test_time_only(void)
+{
+	static const struct {
+		const char *now, *tz, *in, *want;
+	} cases[] = {
+		{"2026-11-26T12:00:00Z", "UTC", "22:13:20.123", "2026-11-25T22:13:20.123Z"},
+		{"2026-11-26T12:00:00Z", "UTC", "11:59:00", "2026-11-26T11:59:00.000Z"},
+		{"2026-11-26T12:00:00Z", "UTC", "13:00:00", "2026-11-26T13:00:00.000Z"},
+		{"2026-11-26T12:00:00Z", "UTC", "13:00:01", "2026-11-25T13:00:01.000Z"},
+		{"2026-11-26T00:00:05Z", "UTC", "23:59:59", "2026-11-25T23:59:59.000Z"},
+		{"2026-11-26T00:00:05Z", "UTC", "0:00:01,5", "2026-11-26T00:00:01.500Z"},
+		{"2026-11-26T23:00:00Z", "UTC", "22:13:20 +0100", "2026-11-26T21:13:20.000Z"},
+		{"2026-11-26T12:00:00Z", "Europe/Paris", "22:13:20.123", "2026-11-25T21:13:20.123Z"},
+		{"2026-11-26T12:00:00Z", "Europe/Paris", "12:30:00", "2026-11-26T11:30:00.000Z"},
+		{"2024-03-01T06:00:00Z", "UTC", "23:00:00", "2024-02-29T23:00:00.000Z"},
+	};
+	static const char *const bad[] = { "25:00:00", "12:60:00", "12:00", "12:00:00 x" };
+	struct ls_tsctx ctx;
+	int64_t now = 0;
+
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		ctx_in(&ctx, 0, cases[i].tz);
+		CU_ASSERT_FATAL(ls_ts_parse_arg(&ctx, cases[i].now, &now) == 0);
+		ctx.now_ms = now;
+		check_parse(&ctx, cases[i].in, cases[i].want);
+		tz_restore();
+	}
+	ctx_in(&ctx, NOW_MS, "UTC");
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++)
+		check_rejected(&ctx, bad[i]);
+	ctx.now_ms = INT64_MAX; /* a nonsense now: no day, no crash */
+	check_rejected(&ctx, "12:00:00");
+	tz_restore();
+}
+
 static void test_init_rejects_unknown_zone(void)
 {
 	static const char *const bad[] = {
@@ -615,6 +653,7 @@ static const struct ls_test_case cases[] = {
 	{ "epoch numbers", test_epochs },
 	{ "calendar edges", test_calendar_edges },
 	{ "invalid input", test_invalid },
+	{ "a time of day alone", test_time_only },
 	{ "length-bounded input and NULLs", test_length_bounded },
 	{ "year inference around New Year", test_year_inference },
 	{ "--tz Europe/Paris summer, winter, DST", test_tz_paris },
