@@ -1,6 +1,7 @@
 /* common.c - the options parse, tail and ship share. */
 #include "common.h"
 
+#include "../parsers/matcher.h"
 #include "../shipper/checkpoint.h"
 
 #include <signal.h>
@@ -34,6 +35,23 @@ static int positive_size(const char *sub, const char *opt, const char *arg, long
 {
 	*v = ls_opts_size(arg);
 	return *v < 1 ? ls_bad_number(sub, opt, arg) : 0;
+}
+
+/* Compiles a regex option's value once to report an error under the
+ * option's name: the pipeline compiles it again with the same flags, and
+ * its message could not say which option it came from. -2 when bad. */
+static int check_regex(const char *opt, const char *re)
+{
+	struct ls_matcher *m = NULL;
+	struct ls_error err;
+	int rc = ls_matcher_compile(&m, re, 0, NULL, &err);
+
+	ls_matcher_free(m);
+	if (rc < 0) {
+		ls_die_msg(NULL, "%s: %s", opt, rc == LS_ENOMEM ? "out of memory" : err.msg);
+		return -2;
+	}
+	return 0;
 }
 
 int ls_common_opt(struct ls_common *c, const char *sub, int key, const char *arg)
@@ -74,7 +92,11 @@ int ls_common_opt(struct ls_common *c, const char *sub, int key, const char *arg
 			return -2;
 		c->po.max_line = (size_t)v;
 		break;
-	case LS_OPT_ML_START: c->po.multiline_start = arg; break;
+	case LS_OPT_ML_START:
+		if (check_regex("--multiline-start", arg) < 0)
+			return -2;
+		c->po.multiline_start = arg;
+		break;
 	case LS_OPT_ML_LINES:
 		if (positive_size(sub, "--multiline-max-lines", arg, &v) < 0)
 			return -2;

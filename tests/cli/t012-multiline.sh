@@ -132,4 +132,24 @@ printf '%s\n' '2023-11-14 22:13:40.118 [http-nio-8080-exec-8] ERROR o.a.c.c.C.[.
 expect_exit "tomcat logger: parsed" 0 "$LOGSHIP" parse -f log4j -o tsv --fields log.logger tomcat.log
 expect_eq "tomcat logger name kept whole" "$(printf 'log.logger\no.a.c.c.C.[.[.[/].[dispatcherServlet]')" "$OUT"
 
+
+# a bad --multiline-start is reported under its name (-e's own message,
+# which the contract fixes, has none: t010)
+expect_exit "bad --multiline-start: exit 2" 2 "$LOGSHIP" parse --multiline-start '(' ml.log
+expect_eq "bad --multiline-start: the option, the offset and the reason" \
+	"logship: --multiline-start: regex error at offset 1: missing closing parenthesis" "$ERR"
+expect_eq "bad --multiline-start: nothing on stdout" "" "$OUT"
+expect_exit "bad --multiline-start with -e: exit 2" 2 "$LOGSHIP" parse -e '^(?<a>\S+)' --multiline-start 'x[' ml.log
+expect_eq "bad --multiline-start with a good -e: the option named" \
+	"logship: --multiline-start: regex error at offset 2: missing terminating ] for character class" "$ERR"
+expect_exit "bad -e with a good --multiline-start: exit 2" 2 "$LOGSHIP" parse -e 'a(b' --multiline-start '^x' ml.log
+expect_eq "bad -e with a good --multiline-start: -e's message as it was" \
+	"logship: regex error at offset 3: missing closing parenthesis" "$ERR"
+expect_exit "tail, bad --multiline-start: exit 2" 2 "$LOGSHIP" tail --multiline-start '(' ml.log
+expect_eq "tail, bad --multiline-start: the option named" \
+	"logship: --multiline-start: regex error at offset 1: missing closing parenthesis" "$ERR"
+expect_exit "ship, bad --multiline-start: exit 2" 2 "$LOGSHIP" ship --once --to - --state "$T/st" --multiline-start '(' ml.log
+expect_eq "ship, bad --multiline-start: the option named" \
+	"logship: --multiline-start: regex error at offset 1: missing closing parenthesis" "$ERR"
+
 finish
