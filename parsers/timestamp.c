@@ -696,10 +696,112 @@ static int parse_numeric(struct cur *c, struct ts_fields *f, int64_t *ms)
 
 /* ---- public ------------------------------------------------------------ */
 
-/* A zone name is accepted when it is "UTC" or names a file under
- * /usr/share/zoneinfo (a leading ':' as in TZ is allowed; no ".."). */
+/* ---- POSIX TZ strings ("UTC+5", "EST5EDT,M3.2.0,M11.1.0") ---- */
+
+/* Reads at most max digits (at least one) into *v. */
+static int posix_digits(const char **s, int max, int *v)
+{
+	int n = 0;
+
+	*v = 0;
+	while (n < max && is_digit((unsigned char)**s)) {
+		*v = *v * 10 + (**s - '0');
+		(*s)++;
+		n++;
+	}
+	return n > 0;
+}
+
+/* A zone abbreviation: three or more letters, or <...> of letters, digits,
+ * '+' and '-'. */
+static int posix_name(const char **s)
+{
+	const char *p = *s;
+
+	if (*p == '<') {
+		for (p++; is_alpha((unsigned char)*p) || is_digit((unsigned char)*p) ||
+			  *p == '+' || *p == '-'; p++)
+			;
+		if (*p != '>' || p - *s < 4)
+			return 0;
+		*s = p + 1;
+		return 1;
+	}
+	while (is_alpha((unsigned char)*p))
+		p++;
+	if (p - *s < 3)
+		return 0;
+	*s = p;
+	return 1;
+}
+
+/* [+-]h[h][:mm[:ss]], hours up to max_hours. */
+static int posix_time(const char **s, int max_hours)
+{
+	int v;
+
+	if (**s == '+' || **s == '-')
+		(*s)++;
+	if (!posix_digits(s, 3, &v) || v > max_hours)
+		return 0;
+	for (int k = 0; k < 2 && **s == ':'; k++) {
+		(*s)++;
+		if (!posix_digits(s, 2, &v) || v > 59)
+			return 0;
+	}
+	return 1;
+}
+
+/* A rule's date, Jn, n or Mm.w.d, and its optional /time. */
+static int posix_date(const char **s)
+{
+	int m, w, d;
+
+	if (**s == 'M') {
+		(*s)++;
+		if (!posix_digits(s, 2, &m) || m < 1 || m > 12 || *(*s)++ != '.' ||
+		    !posix_digits(s, 1, &w) || w < 1 || w > 5 || *(*s)++ != '.' ||
+		    !posix_digits(s, 1, &d) || d > 6)
+			return 0;
+	} else {
+		if (**s == 'J')
+			(*s)++;
+		if (!posix_digits(s, 3, &d) || d > 365)
+			return 0;
+	}
+	if (**s == '/') {
+		(*s)++;
+		return posix_time(s, 167);
+	}
+	return 1;
+}
+
+/* Whether tz is a POSIX TZ string: std offset [dst [offset] [,date,date]]
+ * (what the C library reads when TZ names no file). */
+static int posix_tz_valid(const char *tz)
+{
+	const char *s = tz;
+
+	if (!posix_name(&s) || !posix_time(&s, 24))
+		return 0;
+	if (*s && (!posix_name(&s) || ((*s == '+' || *s == '-' || is_digit((unsigned char)*s)) &&
+					 !posix_time(&s, 24))))
+		return 0;
+	if (*s == ',') {
+		s++;
+		if (!posix_date(&s) || *s++ != ',' || !posix_date(&s))
+			return 0;
+	}
+	return *s == '\0';
+}
+
+/* A zone name is accepted when it is "UTC", names a file under
+ * /usr/share/zoneinfo (a leading ':' as in TZ is allowed; no ".."), or is
+ * a POSIX TZ string ("UTC+5", "EST5EDT,M3.2.0,M11.1.0"). */
 static int tz_name_valid(const char *tz)
 {
+	if (*tz != ':' && posix_tz_valid(tz))
+		return 1;
 	char path[sizeof(ZONEINFO_DIR) + 64];
 	struct stat st;
 	size_t len;

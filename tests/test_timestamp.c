@@ -476,6 +476,7 @@ static void test_init_rejects_unknown_zone(void)
 		"Nowhere/Atlantis", "Europe", "../../etc/passwd", "/etc/passwd",
 		"Europe/Paris/../Paris",
 		"A_zone_name_far_too_long_to_fit_in_the_context_buffer_of_64_bytes",
+		"U+5", "UTC+25", "EST5EDT,M13.1.0,M1.1.0", "EST5EDT,M3.2.0", "<+05>", "UTC+5x",
 	};
 	struct ls_tsctx ctx;
 	const char *tz;
@@ -489,6 +490,33 @@ static void test_init_rejects_unknown_zone(void)
 		CU_ASSERT(tz != NULL && strcmp(tz, "UTC") == 0);
 	}
 	CU_ASSERT(ls_ts_init(&ctx, NOW_MS, "UTC") == 0);
+	CU_ASSERT(ls_ts_init(&ctx, NOW_MS, "") == 0);
+	CU_ASSERT(ctx.have_tz == 0);
+	tz_restore();
+}
+
+/* POSIX TZ strings are zones as TZ takes them: "UTC+5" is five hours
+ * west of UTC. */
+static void test_posix_tz(void)
+{
+	static const struct {
+		const char *tz, *want;
+	} cases[] = {
+		{"UTC+5", "2023-11-14T17:00:00.000Z"},
+		{"UTC-05:30", "2023-11-14T06:30:00.000Z"},
+		{"<+0530>-5:30", "2023-11-14T06:30:00.000Z"},
+		{"EST5EDT,M3.2.0,M11.1.0", "2023-11-14T17:00:00.000Z"},
+		{"CET-1CEST,M3.5.0,M10.5.0/3", "2023-11-14T11:00:00.000Z"},
+	};
+	struct ls_tsctx ctx;
+
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		ctx_in(&ctx, NOW_MS, cases[i].tz);
+		CU_ASSERT(ctx.have_tz == 1);
+		check_parse(&ctx, "2023-11-14 12:00:00", cases[i].want);
+		tz_restore();
+	}
+	tz_save();
 	CU_ASSERT(ls_ts_init(&ctx, NOW_MS, "") == 0);
 	CU_ASSERT(ctx.have_tz == 0);
 	tz_restore();
@@ -654,6 +682,7 @@ static const struct ls_test_case cases[] = {
 	{ "calendar edges", test_calendar_edges },
 	{ "invalid input", test_invalid },
 	{ "a time of day alone", test_time_only },
+	{ "POSIX TZ strings as --tz", test_posix_tz },
 	{ "length-bounded input and NULLs", test_length_bounded },
 	{ "year inference around New Year", test_year_inference },
 	{ "--tz Europe/Paris summer, winter, DST", test_tz_paris },
