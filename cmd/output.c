@@ -303,14 +303,39 @@ static const char *event_color(const struct ls_event *ev)
 	return NULL;
 }
 
-static void pad(struct ls_buf *b, const char *s, size_t len, size_t width)
+/* The pretty columns' widths: the longest standard level names
+ * ("emergency", "critical", "warning") and the built-in datasets fit. */
+#define PRETTY_LEVEL_WIDTH 9
+#define PRETTY_DATASET_WIDTH 16
+#define PRETTY_FILE_WIDTH 16
+
+/* Writes s escaped as a column of width terminal columns, so the next
+ * column starts at the same place on every line: a longer text is cut and
+ * ends with an ellipsis (U+2026), a shorter one is padded with blanks
+ * (when pad_out). A column is a code point of the escaped text, which is
+ * valid UTF-8. */
+static void put_column(struct ls_buf *b, const char *s, size_t len, size_t width, int pad_out)
 {
+	size_t start = b->len, cols = 0, cut = 0;
+
 	put_escaped(b, s, len, 0);
-	for (size_t i = len; i < width; i++)
+	for (size_t i = start; i < b->len; i++) {
+		if (((unsigned char)b->data[i] & 0xc0) == 0x80)
+			continue;
+		if (cols == width - 1)
+			cut = i;
+		cols++;
+	}
+	if (cols > width) {
+		b->len = cut;
+		ls_buf_puts(b, "\xe2\x80\xa6"); /* U+2026, one column */
+		cols = width;
+	}
+	for (; pad_out && cols < width; cols++)
 		ls_buf_putc(b, ' ');
 }
 
-/* The file's base name, cut or padded to 16 columns, in a colour of its
+/* The file's base name, cut or padded to its column, in a colour of its
  * own (the same name always gets the same colour). */
 static void put_file_name(struct ls_output *out, const struct ls_event *ev)
 {
@@ -330,11 +355,9 @@ static void put_file_name(struct ls_output *out, const struct ls_event *ev)
 	}
 	for (size_t i = 0; i < len; i++)
 		h = h * 31 + (unsigned char)name[i];
-	if (len > 16)
-		len = 16;
 	if (out->color)
 		ls_buf_puts(&out->buf, colors[h % 6]);
-	pad(&out->buf, name, len, 16);
+	put_column(&out->buf, name, len, PRETTY_FILE_WIDTH, 1);
 	if (out->color)
 		ls_buf_puts(&out->buf, "\033[0m");
 	ls_buf_putc(&out->buf, ' ');
@@ -361,10 +384,10 @@ static void write_pretty(struct ls_output *out, const struct ls_event *ev)
 	if (color)
 		ls_buf_puts(b, color);
 	f = ls_event_get(ev, "log.level");
-	pad(b, f ? f->val : "-", f ? f->len : 1, 7);
+	put_column(b, f ? f->val : "-", f ? f->len : 1, PRETTY_LEVEL_WIDTH, 1);
 	ls_buf_putc(b, ' ');
 	f = ls_event_get(ev, "event.dataset");
-	pad(b, f ? f->val : "-", f ? f->len : 1, 16);
+	put_column(b, f ? f->val : "-", f ? f->len : 1, PRETTY_DATASET_WIDTH, 1);
 	ls_buf_putc(b, ' ');
 	ls_output_field(ev, "message", tmp, &s, &len);
 	put_escaped(b, s, len, 0);
