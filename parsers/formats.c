@@ -51,6 +51,11 @@ struct ls_format {
 	char *cand_names[FMT_MAX_CAND];
 	int cand[FMT_MAX_CAND];       /* their indices, resolved lazily */
 	int cand_resolved_at;            /* f->n when resolved (0: never) */
+	char *partial_field;             /* partial: the field telling a part */
+	char *partial_value;             /* its value in a part; NULL: the field
+					  * does not end in a newline */
+	size_t partial_value_len;
+	char *partial_key;               /* partial-key: or NULL */
 };
 
 struct ls_formats {
@@ -117,6 +122,9 @@ static void format_free(struct ls_format *fm)
 	free(fm->reparse);
 	for (int i = 0; i < fm->ncand; i++)
 		free(fm->cand_names[i]);
+	free(fm->partial_field);
+	free(fm->partial_value);
+	free(fm->partial_key);
 	free(fm);
 }
 
@@ -341,6 +349,39 @@ static int format_prop(struct ls_formats *f, struct ls_format *fm,
 		}
 		return 0;
 	}
+	if (strcmp(k, "partial") == 0) {
+		/* "FIELD=VALUE" or "FIELD unterminated" */
+		struct kv kv = {0};
+		size_t n = strcspn(v, " ");
+		free(fm->partial_field);
+		free(fm->partial_value);
+		fm->partial_field = fm->partial_value = NULL;
+		if (strchr(v, '=')) {
+			rc = split_kv(v, "=", &kv);
+			if (rc == LS_ENOMEM)
+				goto nomem;
+			if (rc < 0 || !kv.val[0]) {
+				free(kv.key);
+				free(kv.val);
+				goto bad;
+			}
+			fm->partial_field = kv.key;
+			fm->partial_value = kv.val;
+			fm->partial_value_len = strlen(kv.val);
+			return 0;
+		}
+		if (n == 0 || strcmp(v + n + strspn(v + n, " "), "unterminated") != 0)
+			goto bad;
+		if (!(fm->partial_field = strndup(v, n)))
+			goto nomem;
+		return 0;
+	}
+	if (strcmp(k, "partial-key") == 0) {
+		free(fm->partial_key);
+		if (!(fm->partial_key = strdup(v)))
+			goto nomem;
+		return 0;
+	}
 	if (strcmp(k, "description") == 0 || strcmp(k, "example") == 0 ||
 	    strcmp(k, "expect") == 0 || strcmp(k, "counterexample") == 0)
 		return 0;
@@ -402,6 +443,9 @@ int ls_formats_add(struct ls_formats *f, const struct ls_pentry *e,
 	if (rc == 0 && fm->decoder == DEC_REGEX && fm->nmatch == 0)
 		rc = ls_error_set(err, LS_EINVAL, "%s:%d: format %s has neither "
 				  "'match:' nor 'decoder:'", e->origin, e->line, e->name);
+	if (rc == 0 && (fm->partial_field || fm->partial_key) && !fm->reparse)
+		rc = ls_error_set(err, LS_EINVAL, "%s:%d: format %s: 'partial:' joins the "
+				  "'reparse:' field, which it has not", e->origin, e->line, e->name);
 	if (rc == 0 && insert_sorted(f, fm) < 0)
 		rc = ls_error_set(err, LS_ENOMEM, "out of memory");
 	if (rc == 0)
@@ -556,8 +600,54 @@ static void apply_reparse(struct ls_formats *f, struct ls_format *fm,
 	f->depth--;
 }
 
-int ls_formats_parse(struct ls_formats *f, int idx, struct ls_tsctx *ts,
-		     struct ls_event *ev, const char *line, size_t len)
+int ls_formats_part(const struct ls_formats *f, int idx, const struct ls_event *ev,
+		    struct ls_part *part)
+{
+	const struct ls_format *fm;
+	const struct ls_field *fld;
+
+	if (idx < 0 || idx >= f->n || !f->list[idx]->partial_field)
+		return 0;
+	fm = f->list[idx];
+	fld = ls_event_get(ev, fm->reparse);
+	part->text = fld ? fld->val : "";
+	part->len = fld ? fld->len : 0;
+	fld = fm->partial_key ? ls_event_get(ev, fm->partial_key) : NULL;
+	part->key = fld ? fld->val : "";
+	part->key_len = fld ? fld->len : 0;
+	fld = ls_event_get(ev, fm->partial_field);
+	if (!fld)
+		part->more = 0;
+	else if (!fm->partial_value)
+		part->more = fld->len == 0 || fld->val[fld->len - 1] != '\n';
+	else
+		/* CRI tags may grow: "P:more:tags" */
+		part->more = fld->len >= fm->partial_value_len &&
+			     memcmp(fld->val, fm->partial_value, fm->partial_value_len) == 0 &&
+			     (fld->len == fm->partial_value_len ||
+			      fld->val[fm->partial_value_len] == ':');
+	return 1;
+}
+
+void ls_formats_reparse(struct ls_formats *f, int idx, struct ls_tsctx *ts,
+			struct ls_event *ev, const char *text, size_t len)
+{
+	struct ls_format *fm;
+
+	if (idx < 0 || idx >= f->n || !f->list[idx]->reparse)
+		return;
+	fm = f->list[idx];
+	if (!text || ls_event_set(ev, fm->reparse, text, len, LS_F_STR) == 0)
+		apply_reparse(f, fm, ts, ev);
+}
+
+int ls_formats_partial(const struct ls_formats *f, int idx)
+{
+	return idx >= 0 && idx < f->n && f->list[idx]->partial_field != NULL;
+}
+
+static int parse_one(struct ls_formats *f, int idx, struct ls_tsctx *ts,
+		     struct ls_event *ev, const char *line, size_t len, int reparse)
 {
 	struct ls_format *fm = f->list[idx];
 	int saved_n = ev->nfields;
@@ -590,9 +680,21 @@ int ls_formats_parse(struct ls_formats *f, int idx, struct ls_tsctx *ts,
 			     fm->set[i].type);
 	apply_levels(fm, ev);
 	ls_formats_take_timestamp(ev, ts);
-	if (fm->reparse)
+	if (fm->reparse && reparse)
 		apply_reparse(f, fm, ts, ev);
 	return 1;
+}
+
+int ls_formats_parse(struct ls_formats *f, int idx, struct ls_tsctx *ts,
+		     struct ls_event *ev, const char *line, size_t len)
+{
+	return parse_one(f, idx, ts, ev, line, len, 1);
+}
+
+int ls_formats_parse_outer(struct ls_formats *f, int idx, struct ls_tsctx *ts,
+			   struct ls_event *ev, const char *line, size_t len)
+{
+	return parse_one(f, idx, ts, ev, line, len, 0);
 }
 
 int ls_formats_parse_any(struct ls_formats *f, int hint, struct ls_tsctx *ts,

@@ -17,6 +17,13 @@
  *   reparse: message [FORMAT...]         the field (its final newline cut) is
  *                                        parsed again by the formats named (or
  *                                        all others) and their fields merged
+ *   partial: cri.tag=P                   the record is one part of a line a
+ *   partial: message unterminated        container runtime split: when the
+ *                                        field is VALUE (or VALUE:...), or when
+ *                                        it does not end in a newline; the
+ *                                        reparse field of the parts, end to
+ *                                        end, is the line (see ls_formats_part)
+ *   partial-key: log.stream              parts join only while this is equal
  *   example: a line                      must parse with this format
  *   expect: field=value                  after an example
  */
@@ -50,6 +57,36 @@ const char *ls_formats_suggest(const struct ls_formats *f, const char *name);
  * Returns 1 when parsed, 0 when the line does not fit, or a negative code. */
 int ls_formats_parse(struct ls_formats *f, int idx, struct ls_tsctx *ts,
 		     struct ls_event *ev, const char *line, size_t len);
+
+/* ls_formats_parse() without the reparse: the record's own fields only
+ * (a container's record that may be one part of a line). */
+int ls_formats_parse_outer(struct ls_formats *f, int idx, struct ls_tsctx *ts,
+			   struct ls_event *ev, const char *line, size_t len);
+
+/* The reparse that ls_formats_parse_outer() left out, on ev's reparse field
+ * (format idx's) as it is, or first set to text (borrowed) when text is not
+ * NULL: the line joined from the parts of a split line. Nothing when idx
+ * has no reparse field. */
+void ls_formats_reparse(struct ls_formats *f, int idx, struct ls_tsctx *ts,
+			struct ls_event *ev, const char *text, size_t len);
+
+/* One record of a format whose records may be parts of a longer line. */
+struct ls_part {
+	const char *text; /* the record's share of the line (its reparse field) */
+	size_t len;
+	const char *key;  /* parts join only while this is equal (the stream) */
+	size_t key_len;
+	int more;         /* 1: the line goes on in a later record */
+};
+
+/* 1 when format idx's records may be parts of a split line ("partial:"). */
+int ls_formats_partial(const struct ls_formats *f, int idx);
+
+/* 1 with *part filled from ev, which ls_formats_parse_outer() filled with
+ * format idx, when idx's records may be parts of a split line; 0 when they
+ * may not. The pointers are into ev and its line. */
+int ls_formats_part(const struct ls_formats *f, int idx, const struct ls_event *ev,
+		    struct ls_part *part);
 
 /* Tries the formats in order of preference (hint first, when >= 0): returns
  * the index of the one that parsed ev, or -1. */

@@ -112,3 +112,162 @@ int ls_multiline_pending(const struct ls_multiline *ml)
 {
 	return ml->slot[ml->cur].nlines > 0;
 }
+
+/* ---- parts of a line split by a container runtime ---------------------- */
+
+/* Buffers above this are given back once their line went out. */
+#define PARTIAL_KEEP (64 << 10)
+
+struct partial_slot {
+	int used;
+	struct ls_buf key;
+	struct ls_buf first; /* the first part's record */
+	struct ls_buf text;
+	uint64_t offset;
+	int64_t ts_ms;
+	unsigned flags;
+	int nparts;
+	int format;
+	int cut;
+};
+
+struct ls_partial {
+	struct partial_slot slot[LS_PARTIAL_KEYS];
+	size_t max_bytes;
+};
+
+int ls_partial_new(struct ls_partial **out, size_t max_bytes)
+{
+	struct ls_partial *pj = calloc(1, sizeof(*pj));
+
+	*out = pj;
+	if (!pj)
+		return LS_ENOMEM;
+	pj->max_bytes = max_bytes > 0 ? max_bytes : (size_t)1 << 20;
+	for (int i = 0; i < LS_PARTIAL_KEYS; i++) {
+		ls_buf_init(&pj->slot[i].key, 0);
+		ls_buf_init(&pj->slot[i].first, 0);
+		ls_buf_init(&pj->slot[i].text, 0);
+	}
+	return 0;
+}
+
+static void slot_release(struct partial_slot *sl)
+{
+	ls_buf_release(&sl->key);
+	ls_buf_release(&sl->first);
+	ls_buf_release(&sl->text);
+}
+
+void ls_partial_free(struct ls_partial *pj)
+{
+	if (!pj)
+		return;
+	for (int i = 0; i < LS_PARTIAL_KEYS; i++)
+		slot_release(&pj->slot[i]);
+	free(pj);
+}
+
+int ls_partial_find(const struct ls_partial *pj, const char *key, size_t key_len)
+{
+	for (int i = 0; i < LS_PARTIAL_KEYS; i++) {
+		const struct partial_slot *sl = &pj->slot[i];
+		if (sl->used && sl->key.len == key_len &&
+		    (key_len == 0 || memcmp(sl->key.data, key, key_len) == 0))
+			return i;
+	}
+	return -1;
+}
+
+int ls_partial_oldest(const struct ls_partial *pj)
+{
+	int best = -1;
+
+	for (int i = 0; i < LS_PARTIAL_KEYS; i++)
+		if (pj->slot[i].used && (best < 0 || pj->slot[i].offset < pj->slot[best].offset))
+			best = i;
+	return best;
+}
+
+int ls_partial_start(struct ls_partial *pj, const char *key, size_t key_len,
+		     const char *record, size_t record_len, uint64_t offset,
+		     int64_t ts_ms, int format)
+{
+	struct partial_slot *sl = NULL;
+	int i;
+
+	for (i = 0; i < LS_PARTIAL_KEYS && !sl; i++)
+		if (!pj->slot[i].used)
+			sl = &pj->slot[i];
+	if (!sl)
+		return LS_EBUSY;
+	sl->key.len = sl->first.len = sl->text.len = 0;
+	if (ls_buf_append(&sl->key, key, key_len) < 0 ||
+	    ls_buf_append(&sl->first, record, record_len) < 0)
+		return LS_ENOMEM;
+	sl->used = 1;
+	sl->offset = offset;
+	sl->ts_ms = ts_ms;
+	sl->flags = 0;
+	sl->nparts = 0;
+	sl->format = format;
+	sl->cut = 0;
+	return i - 1;
+}
+
+static int is_utf8_cont(char c)
+{
+	return ((unsigned char)c & 0xc0) == 0x80;
+}
+
+int ls_partial_append(struct ls_partial *pj, int slot, const char *text, size_t len,
+		      unsigned flags)
+{
+	struct partial_slot *sl = &pj->slot[slot];
+	size_t room = pj->max_bytes - sl->text.len;
+
+	sl->flags |= flags;
+	sl->nparts++;
+	if (sl->cut)
+		return 0;
+	if (len > room) {
+		size_t back = 0;
+		/* a cut inside a UTF-8 sequence would leave its lead byte alone:
+		 * cut before the lead (at most 3 bytes back; further back it is
+		 * not UTF-8 and the cap is where the cut goes) */
+		while (back < 3 && back < room && is_utf8_cont(text[room - back]))
+			back++;
+		if (back < room && is_utf8_cont(text[room - back]))
+			back = 0;
+		len = room - back;
+		sl->cut = 1;
+	}
+	return ls_buf_append(&sl->text, text, len) < 0 ? LS_ENOMEM : 0;
+}
+
+void ls_partial_take(struct ls_partial *pj, int slot, struct ls_partial_line *line)
+{
+	struct partial_slot *sl = &pj->slot[slot];
+
+	line->text = sl->text.data ? sl->text.data : "";
+	line->len = sl->text.len;
+	line->first = sl->first.data ? sl->first.data : "";
+	line->first_len = sl->first.len;
+	line->offset = sl->offset;
+	line->ts_ms = sl->ts_ms;
+	line->flags = sl->flags;
+	line->nparts = sl->nparts;
+	line->format = sl->format;
+	line->cut = sl->cut;
+	sl->used = 0;
+}
+
+void ls_partial_trim(struct ls_partial *pj)
+{
+	for (int i = 0; i < LS_PARTIAL_KEYS; i++) {
+		struct partial_slot *sl = &pj->slot[i];
+		if (!sl->used && (sl->text.cap > PARTIAL_KEEP || sl->first.cap > PARTIAL_KEEP ||
+				  sl->key.cap > PARTIAL_KEEP))
+			slot_release(sl);
+	}
+}

@@ -50,6 +50,9 @@ struct ls_stream {
 				     * stream is kept per followed file */
 	struct ls_buf sample_buf;
 	struct ls_multiline *ml; /* NULL: no joining */
+	struct ls_partial *parts; /* lines split by a container runtime being
+				   * joined; NULL until the first part */
+	int nparts_pending;       /* lines pending in parts */
 	unsigned long nomem_seen; /* ls_matcher_nomem_hits() when made */
 };
 
@@ -220,6 +223,7 @@ void ls_stream_free(struct ls_stream *s)
 	if (!s)
 		return;
 	ls_multiline_free(s->ml);
+	ls_partial_free(s->parts);
 	ls_buf_release(&s->sample_buf);
 	free(s->sample);
 	free(s->path);
@@ -362,21 +366,29 @@ static void regex_limit_hit(struct ls_stream *s, struct ls_event *ev,
 	p->warn(p->warn_ctx, msg);
 }
 
-static int process_record(struct ls_stream *s, const struct ls_record *rec,
-			  ls_emit_fn emit, void *ctx)
+/* Starts the event of a record: its text, offset and read time. */
+static void event_start(struct ls_stream *s, const char *text, size_t len, uint64_t offset)
+{
+	struct ls_event *ev = &s->p->ev;
+
+	ls_event_reset(ev);
+	ev->line = text;
+	ev->line_len = len;
+	ev->offset = offset;
+	ev->ts_ms = s->p->ts.now_ms;
+}
+
+/* The rest of a record's way once its format parsed it (fmt, -1 when none
+ * did): multi-line message, meta fields, tagging, redaction, the id; then
+ * out through emit with its alert. limit_hits: ls_matcher_limit_hits()
+ * before the record's first regex ran. */
+static int finish_record(struct ls_stream *s, const struct ls_record *rec, int fmt,
+			 unsigned long limit_hits, ls_emit_fn emit, void *ctx)
 {
 	struct ls_pipeline *p = s->p;
 	struct ls_event *ev = &p->ev;
-	unsigned long limit_hits = ls_matcher_limit_hits();
-	int fmt, alerted = 0, rc;
+	int alerted = 0, rc;
 
-	ls_event_reset(ev);
-	ev->line = rec->text;
-	ev->line_len = rec->len;
-	ev->offset = rec->offset;
-	ev->ts_ms = p->ts.now_ms;
-	p->stats.lines += (uint64_t)rec->nlines;
-	fmt = parse_first_line(s, rec->text, rec->first_len);
 	if (fmt == -1) {
 		ev->flags |= LS_EV_UNPARSED;
 		ls_event_add_tag(ev, tag_unparsed);
@@ -384,7 +396,7 @@ static int process_record(struct ls_stream *s, const struct ls_record *rec,
 	} else if (fmt >= 0) {
 		p->format_counts[fmt]++;
 	}
-	if (rec->nlines > 1)
+	if (rec->nlines > 1 && rec->first_len < rec->len)
 		join_message(ev, rec);
 	add_meta(s, ev, rec);
 	if (!p->o.no_tag) {
@@ -411,6 +423,163 @@ static int process_record(struct ls_stream *s, const struct ls_record *rec,
 	return emit(ctx, &p->alert);
 }
 
+/* ---- lines split by a container runtime -------------------------------
+ *
+ * A record of the stream's own format that is a part ("partial:" in its
+ * format: a CRI "P" record, a Docker one without its final newline) is held
+ * with the next parts of its stream until the one that ends the line. The
+ * line then goes out as one event: the last part's fields, the first
+ * part's time and offset, the parts' texts end to end as the container's
+ * line, parsed again like a whole record's. Parts are only copied: a
+ * record that is not a part never touches this. */
+
+/* Finishes a joined line: ev holds a record of its format (the last part,
+ * or the first read again) without its reparse. */
+static int finish_joined(struct ls_stream *s, const struct ls_partial_line *line,
+			 unsigned long limit_hits, ls_emit_fn emit, void *ctx)
+{
+	struct ls_pipeline *p = s->p;
+	struct ls_event *ev = &p->ev;
+	struct ls_record rec;
+	int rc;
+
+	rec.text = line->text;
+	rec.len = line->len;
+	rec.first_len = line->len;
+	rec.offset = line->offset;
+	rec.flags = line->flags | (line->cut ? LS_LINE_TRUNCATED : 0);
+	rec.nlines = line->nparts;
+	/* the event's text is the joined line: a UTF-8 character the runtime
+	 * cut in two is whole again there */
+	ev->line = rec.text;
+	ev->line_len = rec.len;
+	ev->offset = rec.offset;
+	ev->ts_ms = line->ts_ms;
+	ls_formats_reparse(p->cat->formats, line->format, &p->ts, ev, line->text, line->len);
+	rc = finish_record(s, &rec, line->format, limit_hits, emit, ctx);
+	ls_partial_trim(s->parts);
+	return rc;
+}
+
+/* Sends the line pending in slot as it is (its end did not come). */
+static int emit_pending(struct ls_stream *s, int slot, ls_emit_fn emit, void *ctx)
+{
+	struct ls_pipeline *p = s->p;
+	unsigned long limit_hits = ls_matcher_limit_hits();
+	struct ls_partial_line line;
+
+	ls_partial_take(s->parts, slot, &line);
+	s->nparts_pending--;
+	event_start(s, line.text, line.len, line.offset);
+	/* the first part parsed when it came: its fields (stream, tag) again */
+	if (ls_formats_parse_outer(p->cat->formats, line.format, &p->ts, &p->ev,
+				   line.first, line.first_len) <= 0)
+		return LS_ENOMEM;
+	return finish_joined(s, &line, limit_hits, emit, ctx);
+}
+
+/* Sends every pending line, the one read first first. */
+static int emit_all_pending(struct ls_stream *s, ls_emit_fn emit, void *ctx)
+{
+	int slot, rc = 0;
+
+	while (rc >= 0 && s->nparts_pending > 0 && (slot = ls_partial_oldest(s->parts)) >= 0)
+		rc = emit_pending(s, slot, emit, ctx);
+	return rc;
+}
+
+/* Starts a line with its first part (ev holds the part, parsed). */
+static int hold_first_part(struct ls_stream *s, const struct ls_record *rec,
+			   const struct ls_part *part, int fmt)
+{
+	struct ls_pipeline *p = s->p;
+	int slot;
+
+	if (!s->parts && ls_partial_new(&s->parts, p->o.multiline_max_bytes < p->o.max_line
+				       ? p->o.multiline_max_bytes : p->o.max_line) < 0)
+		return LS_ENOMEM;
+	slot = ls_partial_start(s->parts, part->key, part->key_len, rec->text, rec->len,
+				rec->offset, p->ev.ts_ms, fmt);
+	if (slot < 0)
+		return slot;
+	s->nparts_pending++;
+	return ls_partial_append(s->parts, slot, part->text, part->len, rec->flags);
+}
+
+static int process_record(struct ls_stream *s, const struct ls_record *rec,
+			  ls_emit_fn emit, void *ctx);
+
+/* A record while lines are pending: the next part of one, a part starting
+ * another stream's line, a whole record of another stream, or a record of
+ * some other kind, before which the pending lines go out as they are. */
+static int process_with_pending(struct ls_stream *s, const struct ls_record *rec,
+				ls_emit_fn emit, void *ctx)
+{
+	struct ls_pipeline *p = s->p;
+	struct ls_formats *formats = p->cat->formats;
+	unsigned long limit_hits = ls_matcher_limit_hits();
+	struct ls_partial_line line;
+	struct ls_part part;
+	int slot, rc;
+
+	event_start(s, rec->text, rec->len, rec->offset);
+	if (rec->nlines > 1 ||
+	    ls_formats_parse_outer(formats, s->format, &p->ts, &p->ev, rec->text, rec->len) <= 0) {
+		rc = emit_all_pending(s, emit, ctx);
+		return rc < 0 ? rc : process_record(s, rec, emit, ctx);
+	}
+	ls_formats_part(formats, s->format, &p->ev, &part);
+	slot = ls_partial_find(s->parts, part.key, part.key_len);
+	if (slot < 0 && !part.more) {
+		/* a whole line of another stream */
+		ls_formats_reparse(formats, s->format, &p->ts, &p->ev, NULL, 0);
+		return finish_record(s, rec, s->format, limit_hits, emit, ctx);
+	}
+	if (slot < 0) {
+		rc = hold_first_part(s, rec, &part, s->format);
+		if (rc != LS_EBUSY)
+			return rc;
+		/* a third key: the oldest line makes room (which reuses the
+		 * event), then the record is read again */
+		rc = emit_pending(s, ls_partial_oldest(s->parts), emit, ctx);
+		return rc < 0 ? rc : process_record(s, rec, emit, ctx);
+	}
+	rc = ls_partial_append(s->parts, slot, part.text, part.len, rec->flags);
+	if (rc < 0 || part.more)
+		return rc;
+	ls_partial_take(s->parts, slot, &line);
+	s->nparts_pending--;
+	return finish_joined(s, &line, limit_hits, emit, ctx);
+}
+
+static int process_record(struct ls_stream *s, const struct ls_record *rec,
+			  ls_emit_fn emit, void *ctx)
+{
+	struct ls_pipeline *p = s->p;
+	struct ls_formats *formats = p->cat->formats;
+	unsigned long limit_hits = ls_matcher_limit_hits();
+	struct ls_part part;
+	int fmt;
+
+	if (s->nparts_pending > 0)
+		return process_with_pending(s, rec, emit, ctx);
+	event_start(s, rec->text, rec->len, rec->offset);
+	/* the stream's own format, when it joins split lines, is read in two
+	 * steps: its record (a part is held there), then the line in it; a
+	 * record of any other format is read whole (a part stays alone) */
+	if (rec->nlines == 1 && ls_formats_partial(formats, s->format) &&
+	    ls_formats_parse_outer(formats, s->format, &p->ts, &p->ev, rec->text, rec->len) > 0) {
+		ls_formats_part(formats, s->format, &p->ev, &part);
+		if (part.more)
+			return hold_first_part(s, rec, &part, s->format);
+		ls_formats_reparse(formats, s->format, &p->ts, &p->ev, NULL, 0);
+		fmt = s->format;
+	} else {
+		fmt = parse_first_line(s, rec->text, rec->first_len);
+	}
+	return finish_record(s, rec, fmt, limit_hits, emit, ctx);
+}
+
 static int process_line(struct ls_stream *s, const char *line, size_t len,
 			uint64_t offset, unsigned flags, ls_emit_fn emit, void *ctx)
 {
@@ -425,6 +594,7 @@ static int process_line(struct ls_stream *s, const char *line, size_t len,
 		rec.offset = offset;
 		rec.flags = flags;
 		rec.nlines = 1;
+		p->stats.lines++;
 		return process_record(s, &rec, emit, ctx);
 	}
 	if (p->ml_start)
@@ -434,6 +604,7 @@ static int process_line(struct ls_stream *s, const char *line, size_t len,
 	rc = ls_multiline_feed(s->ml, line, len, offset, flags, cont, &rec);
 	if (rc <= 0)
 		return rc;
+	p->stats.lines += (uint64_t)rec.nlines;
 	return process_record(s, &rec, emit, ctx);
 }
 
@@ -495,7 +666,13 @@ int ls_stream_flush(struct ls_stream *s, ls_emit_fn emit, void *ctx)
 
 	if (s->sampling && s->nsample > 0)
 		rc = finish_sampling(s, emit, ctx);
-	if (rc >= 0 && s->ml && ls_multiline_flush(s->ml, &rec) > 0)
+	if (rc >= 0 && s->ml && ls_multiline_flush(s->ml, &rec) > 0) {
+		s->p->stats.lines += (uint64_t)rec.nlines;
 		rc = process_record(s, &rec, emit, ctx);
+	}
+	/* a line whose last part did not come (yet) goes out as it is: what
+	 * was read is never held past a pause (see README, Checkpoints) */
+	if (rc >= 0 && s->nparts_pending > 0)
+		rc = emit_all_pending(s, emit, ctx);
 	return rc;
 }

@@ -2,6 +2,9 @@
  * example lines; format choice, detection and suggestions. */
 #include "unit.h"
 
+#include "../parsers/formats.h"
+#include "../parsers/grok.h"
+#include "../parsers/patfile.h"
 #include "../shipper/pipeline.h"
 #include "../shipper/selftest.h"
 
@@ -146,10 +149,216 @@ static void test_detect_not_syslog(void)
 	ls_pipeline_free(p);
 }
 
+/* ---- lines split by a container runtime ------------------------------- */
+
+#define SPLIT_MAX_LINES 8
+#define SPLIT_MAX_EVENTS 6
+
+struct split_event {
+	const char *message;
+	uint64_t offset;
+	int64_t ts_ms;
+	const char *stream; /* log.stream */
+	const char *field;  /* "name=value" one more field must have, or NULL */
+	int truncated;
+};
+
+struct split_case {
+	const char *name;
+	const char *format;
+	size_t max_bytes; /* --multiline-max-bytes, 0 for the default */
+	const char *lines[SPLIT_MAX_LINES];
+	int nevents;
+	struct split_event events[SPLIT_MAX_EVENTS];
+};
+
+#define T20 1700000000000LL /* 2023-11-14T22:13:20Z */
+
+static const struct split_case split_cases[] = {
+	{"cri P then F", "auto", 0,
+	 {"2023-11-14T22:13:20.1Z stdout P partial ", "2023-11-14T22:13:20.2Z stdout F end"},
+	 1, {{"partial end", 0, T20 + 100, "stdout", "cri.tag=F", 0}}},
+	{"cri P P F, the joined line read as nginx", "cri", 0,
+	 {"2023-11-14T22:13:20.5Z stdout P 203.0.113.9 - - [14/Nov/2023:22:13:19 +0000] \"GET /ind",
+	  "2023-11-14T22:13:20.6Z stdout P ex.html HTTP/1.1\" 200 612 ",
+	  "2023-11-14T22:13:20.7Z stdout F \"-\" \"curl/8.4.0\""},
+	 1, {{NULL, 0, T20 + 500, "stdout", "url.original=/index.html", 0}}},
+	{"cri whole records untouched", "cri", 0,
+	 {"2023-11-14T22:13:20Z stdout F one", "2023-11-14T22:13:21Z stderr F two",
+	  "2023-11-14T22:13:22Z stdout F {\"level\":\"error\",\"msg\":\"three\"}"},
+	 3, {{"one", 0, T20, "stdout", "cri.tag=F", 0},
+	     {"two", 100, T20 + 1000, "stderr", NULL, 0},
+	     {"three", 200, T20 + 2000, "stdout", "log.level=error", 0}}},
+	{"docker parts without their newline", "auto", 0,
+	 {"{\"log\":\"{\\\"level\\\":\\\"warn\\\",\\\"msg\\\":\\\"long \",\"stream\":\"stdout\",\"time\":\"2023-11-14T22:13:20.1Z\"}",
+	  "{\"log\":\"line\\\"}\\n\",\"stream\":\"stdout\",\"time\":\"2023-11-14T22:13:20.2Z\"}",
+	  "{\"log\":\"next\\n\",\"stream\":\"stdout\",\"time\":\"2023-11-14T22:13:21Z\"}"},
+	 2, {{"long line", 0, T20 + 100, "stdout", "log.level=warn", 0},
+	     {"next", 200, T20 + 1000, "stdout", "event.dataset=docker", 0}}},
+	{"cri: a whole line of the other stream in between", "cri", 0,
+	 {"2023-11-14T22:13:20Z stdout P out-1 ", "2023-11-14T22:13:21Z stderr F err",
+	  "2023-11-14T22:13:22Z stdout F out-2"},
+	 2, {{"err", 100, T20 + 1000, "stderr", NULL, 0},
+	     {"out-1 out-2", 0, T20, "stdout", NULL, 0}}},
+	{"docker: both streams split in between each other", "docker", 0,
+	 {"{\"log\":\"o1 \",\"stream\":\"stdout\",\"time\":\"2023-11-14T22:13:20Z\"}",
+	  "{\"log\":\"e1 \",\"stream\":\"stderr\",\"time\":\"2023-11-14T22:13:21Z\"}",
+	  "{\"log\":\"e2\\n\",\"stream\":\"stderr\",\"time\":\"2023-11-14T22:13:22Z\"}",
+	  "{\"log\":\"o2\\n\",\"stream\":\"stdout\",\"time\":\"2023-11-14T22:13:23Z\"}"},
+	 2, {{"e1 e2", 100, T20 + 1000, "stderr", NULL, 0},
+	     {"o1 o2", 0, T20, "stdout", NULL, 0}}},
+	{"cut at --multiline-max-bytes, the rest of the parts dropped", "cri", 10,
+	 {"2023-11-14T22:13:20Z stdout P 0123456", "2023-11-14T22:13:20Z stdout P 789abc",
+	  "2023-11-14T22:13:20Z stdout F def", "2023-11-14T22:13:21Z stdout F next"},
+	 2, {{"0123456789", 0, T20, "stdout", "cri.tag=F", 1},
+	     {"next", 300, T20 + 1000, "stdout", NULL, 0}}},
+	{"end of input: a pending part goes out as it is", "cri", 0,
+	 {"2023-11-14T22:13:20Z stdout F one", "2023-11-14T22:13:21Z stdout P two ",
+	  "2023-11-14T22:13:22Z stdout P three"},
+	 2, {{"one", 0, T20, "stdout", NULL, 0},
+	     {"two three", 100, T20 + 1000, "stdout", "cri.tag=P", 0}}},
+	{"a record of another kind ends the pending line", "cri", 0,
+	 {"2023-11-14T22:13:20Z stdout P x", "not a cri line", "2023-11-14T22:13:21Z stdout F y"},
+	 3, {{"x", 0, T20, "stdout", "cri.tag=P", 0},
+	     {NULL, 100, -1, NULL, NULL, 0},
+	     {"y", 200, T20 + 1000, "stdout", NULL, 0}}},
+	{"a UTF-8 character cut in two by the runtime is whole again", "cri", 0,
+	 {"2023-11-14T22:13:20Z stdout P caf\xc3", "2023-11-14T22:13:20Z stdout F \xa9!"},
+	 1, {{"caf\xc3\xa9!", 0, T20, "stdout", NULL, 0}}},
+};
+
+struct split_run {
+	const struct split_case *c;
+	int n;
+};
+
+static int field_is(const struct ls_event *ev, const char *name, const char *want)
+{
+	const struct ls_field *f = ls_event_get(ev, name);
+
+	return f && f->len == strlen(want) && memcmp(f->val, want, f->len) == 0;
+}
+
+static int check_split_event(void *ctx, struct ls_event *ev)
+{
+	struct split_run *r = ctx;
+	const struct split_event *want;
+	char name[64];
+	const char *eq;
+
+	if (r->n >= r->c->nevents) {
+		r->n++;
+		return 0;
+	}
+	want = &r->c->events[r->n++];
+	if (want->message && !field_is(ev, "message", want->message)) {
+		const struct ls_field *m = ls_event_get(ev, "message");
+		fprintf(stderr, "\n  %s: event %d: message '%.*s', not '%s'\n", r->c->name, r->n,
+			m ? (int)m->len : 0, m ? m->val : "", want->message);
+		CU_FAIL("message");
+	}
+	CU_ASSERT_EQUAL(ev->offset, want->offset);
+	if (want->ts_ms >= 0)
+		CU_ASSERT_EQUAL(ev->ts_ms, want->ts_ms);
+	if (want->stream)
+		CU_ASSERT_TRUE(field_is(ev, "log.stream", want->stream));
+	if (want->field) {
+		eq = strchr(want->field, '=');
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - want->field), want->field);
+		if (!field_is(ev, name, eq + 1)) {
+			fprintf(stderr, "\n  %s: event %d: no %s\n", r->c->name, r->n, want->field);
+			CU_FAIL("field");
+		}
+	}
+	CU_ASSERT_EQUAL(ls_event_has_tag(ev, "truncated"), want->truncated);
+	CU_ASSERT_FALSE(ls_event_has_tag(ev, "invalid_utf8"));
+	return 0;
+}
+
+static void test_split_lines(void)
+{
+	for (size_t i = 0; i < sizeof(split_cases) / sizeof(split_cases[0]); i++) {
+		const struct split_case *c = &split_cases[i];
+		struct ls_pipeline_opts o = {0};
+		struct ls_pipeline *p = NULL;
+		struct ls_stream *s = NULL;
+		struct split_run r = {c, 0};
+		int nlines = 0;
+
+		o.format = c->format;
+		o.multiline_max_bytes = c->max_bytes;
+		o.no_redact = 1;
+		o.now_ms = 1700006400000LL;
+		CU_ASSERT_EQUAL_FATAL(ls_pipeline_new(&p, &o, NULL, NULL, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(ls_stream_new(p, &s, NULL, 0), 0);
+		for (; nlines < SPLIT_MAX_LINES && c->lines[nlines]; nlines++)
+			CU_ASSERT_EQUAL(ls_stream_line(s, c->lines[nlines], strlen(c->lines[nlines]),
+						       (uint64_t)nlines * 100, 0, check_split_event,
+						       &r), 0);
+		CU_ASSERT_EQUAL(ls_stream_flush(s, check_split_event, &r), 0);
+		/* flushed: nothing more is held */
+		CU_ASSERT_EQUAL(ls_stream_flush(s, check_split_event, &r), 0);
+		if (r.n != c->nevents)
+			fprintf(stderr, "\n  %s: %d events, not %d\n", c->name, r.n, c->nevents);
+		CU_ASSERT_EQUAL(r.n, c->nevents);
+		CU_ASSERT_EQUAL(ls_pipeline_stats(p)->lines, (uint64_t)nlines);
+		CU_ASSERT_EQUAL(ls_pipeline_stats(p)->events, (uint64_t)c->nevents);
+		ls_stream_free(s);
+		ls_pipeline_free(p);
+	}
+}
+
+/* A part held when the stream is freed (the reader stopped) is let go. */
+static void test_split_line_freed_pending(void)
+{
+	static const char part[] = "2023-11-14T22:13:20Z stdout P never ends";
+	struct ls_pipeline *p = builtin_pipeline("cri");
+	struct ls_stream *s = NULL;
+	struct collected c = {0};
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL_FATAL(ls_stream_new(p, &s, NULL, 0), 0);
+	CU_ASSERT_EQUAL(ls_stream_line(s, part, strlen(part), 0, 0, collect, &c), 0);
+	CU_ASSERT_EQUAL(c.n, 0);
+	ls_stream_free(s);
+	ls_pipeline_free(p);
+}
+
+/* 'partial:' needs the field it joins */
+static void test_partial_needs_reparse(void)
+{
+	static const char text[] = "format split\n  match: ^(?<message>.*)$\n  partial: message unterminated\n";
+	static const char *const bad_values[] = {"message", "message=", "=P", "message sometimes"};
+	struct ls_patfile *pf = NULL;
+	struct ls_formats *f = NULL;
+	struct ls_grok *g = NULL;
+	struct ls_error err = {0, ""};
+
+	CU_ASSERT_EQUAL_FATAL(ls_grok_new(&g), 0);
+	CU_ASSERT_EQUAL_FATAL(ls_patfile_parse(text, strlen(text), "t.pattern", &pf, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(ls_formats_new(&f, g), 0);
+	CU_ASSERT_EQUAL(ls_formats_add(f, &pf->entries[0], &err), LS_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "'partial:'"));
+	for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++) {
+		struct ls_pprop prop = {"partial", bad_values[i], 3};
+		struct ls_pprop props[3] = {pf->entries[0].props[0], {"reparse", "message", 2}, prop};
+		struct ls_pentry e = pf->entries[0];
+		e.props = props;
+		e.nprops = 3;
+		CU_ASSERT_EQUAL(ls_formats_add(f, &e, &err), LS_EINVAL);
+	}
+	ls_formats_free(f);
+	ls_patfile_free(pf);
+	ls_grok_free(g);
+}
+
 static const struct ls_test_case cases[] = {
 	{"every example of every format and rule", test_all_examples},
 	{"unknown format suggests the closest", test_unknown_format_suggests},
 	{"auto-detection and retry of other formats", test_detect_and_retry},
+	{"lines split by a container runtime joined", test_split_lines},
+	{"a split line held at the end is let go", test_split_line_freed_pending},
+	{"'partial:' is checked", test_partial_needs_reparse},
 	{"an application's ISO time and level are not syslog", test_detect_not_syslog},
 	{NULL, NULL}
 };
