@@ -363,6 +363,65 @@ static void put_file_name(struct ls_output *out, const struct ls_event *ev)
 	ls_buf_putc(&out->buf, ' ');
 }
 
+/* The width of a --fields column in pretty: the default layout's for its
+ * fields, the time's own length, 16 for any other. */
+static size_t pretty_width(const char *name)
+{
+	if (strcmp(name, "@timestamp") == 0)
+		return 24; /* 2023-11-14T22:13:20.000Z */
+	if (strcmp(name, "log.level") == 0)
+		return PRETTY_LEVEL_WIDTH;
+	return PRETTY_DATASET_WIDTH;
+}
+
+/* pretty with --fields: the chosen fields as columns, "-" for one the
+ * event lacks, the message (when chosen) last and whole. The last column
+ * gets no padding: no line ends in blanks. */
+static void write_pretty_fields(struct ls_output *out, const struct ls_event *ev,
+				const char *color)
+{
+	struct ls_buf *b = &out->buf;
+	int message = 0, last = -1, written = 0;
+	char tmp[64];
+	const char *s;
+	size_t len;
+
+	for (int i = 0; i < out->nfields; i++) {
+		if (strcmp(out->fields[i], "message") == 0)
+			message = 1;
+		else
+			last = i;
+	}
+	for (int i = 0; i < out->nfields; i++) {
+		const char *name = out->fields[i];
+		const char *on = strcmp(name, "@timestamp") == 0 ? "\033[2m" : color;
+		if (strcmp(name, "message") == 0)
+			continue;
+		if (written++)
+			ls_buf_putc(b, ' ');
+		if (!ls_output_field(ev, name, tmp, &s, &len)) {
+			s = "-";
+			len = 1;
+		}
+		if (out->color && on)
+			ls_buf_puts(b, on);
+		put_column(b, s, len, pretty_width(name), message || i != last);
+		if (out->color && on)
+			ls_buf_puts(b, "\033[0m");
+	}
+	if (message) {
+		if (written)
+			ls_buf_putc(b, ' ');
+		if (color)
+			ls_buf_puts(b, color);
+		ls_output_field(ev, "message", tmp, &s, &len);
+		put_escaped(b, s, len, 0);
+		if (color)
+			ls_buf_puts(b, "\033[0m");
+	}
+	ls_buf_putc(b, '\n');
+}
+
 static void write_pretty(struct ls_output *out, const struct ls_event *ev)
 {
 	struct ls_buf *b = &out->buf;
@@ -374,6 +433,10 @@ static void write_pretty(struct ls_output *out, const struct ls_event *ev)
 
 	if (out->show_file)
 		put_file_name(out, ev);
+	if (out->nfields) {
+		write_pretty_fields(out, ev, color);
+		return;
+	}
 	ls_output_field(ev, "@timestamp", tmp, &s, &len);
 	if (out->color)
 		ls_buf_puts(b, "\033[2m");

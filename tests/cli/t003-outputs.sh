@@ -86,6 +86,25 @@ expect_contains "pretty: shows the message" "$(nth 1 out)" "/index.html all"
 c1=$(nth 1 out | awk '{print index($0, "10.0.0.1 info")}')
 c2=$(nth 2 out | awk '{print index($0, "10.0.0.2 error")}')
 expect_eq "pretty: columns aligned" "$c1" "$c2"
+# pretty --fields: the chosen columns, aligned as the default ones, "-" for
+# a field the event lacks, the message last, no blanks at the ends of lines
+expect_exit "pretty --fields: exit 0" 0 "$LOGSHIP" parse -e "$RE" -o pretty --color=never --fields @timestamp,log.level,message web.log
+expect_eq "pretty --fields @timestamp,log.level,message" \
+	"$(printf '2023-11-15T00:00:00.000Z info      %s\n2023-11-15T00:00:00.000Z error     %s' "$line1" "$(printf '%s' "$line2" | sed 's/\t/\\t/; s/\\back/\\\\back/')")" "$OUT"
+expect_exit "pretty --fields, message first: exit 0" 0 "$LOGSHIP" parse -e "$RE" -o pretty --color=never --fields message,source.ip,http.response.status_code,no.such.field web.log
+expect_eq "pretty --fields: the message goes last, a missing field is -" \
+	"10.0.0.1         200              -                ${line1}" "$(nth 1 out)"
+expect_exit "pretty --fields without the message: exit 0" 0 "$LOGSHIP" parse -e "$RE" -o pretty --color=never --fields source.ip,log.level web.log
+expect_eq "pretty --fields without the message: the last column is not padded" \
+	"$(printf '10.0.0.1         info\n10.0.0.2         error')" "$OUT"
+printf '10.0.0.3 info GET 200 1 /a/very/long/path/x ab\001cdefghijklmn\n' >long.log
+expect_exit "pretty --fields, values longer than their columns: exit 0" 0 "$LOGSHIP" parse -e "$RE" -o pretty --color=never --fields url.original,note,source.ip long.log
+expect_eq "pretty --fields: long values cut (escapes count), the next column in place" \
+	"/a/very/long/pa$(printf '\342\200\246') ab\\x01cdefghijk$(printf '\342\200\246') 10.0.0.3" "$OUT"
+run "$LOGSHIP" parse -e "$RE" -o pretty --color=always --fields @timestamp,log.level,message web.log
+expect_contains "pretty --fields --color=always: the time dimmed" "$(nth 1 out)" $'\033[2m2023-11-15T00:00:00.000Z\033[0m'
+expect_contains "pretty --fields --color=always: an error line coloured" "$(nth 2 out)" $'\033[31merror'
+
 # levels and datasets longer than their columns: cut with an ellipsis, so
 # every column still starts in the same place
 printf '{"level":"emergency","msg":"m1"}\n{"level":"i","msg":"m2"}\n{"level":"critical","msg":"m3"}\n{"level":"informational","msg":"m4"}\n' >levels.jsonl
