@@ -30,7 +30,7 @@ enum {
 #define LS_COMMON_OPTS_OUTPUT \
 	{"output", 'o', 1, "FMT", "json, logfmt, tsv or pretty (default: pretty on a terminal)"}, \
 	{"fields", LS_OPT_FIELDS, 1, "LIST", "comma-separated fields for tsv/logfmt/pretty"}, \
-	{"where", 'w', 1, "EXPR", "keep events matching EXPR (repeatable, ANDed)"}
+	{"where", 'w', 1, "EXPR", "keep events matching EXPR (repeatable, ANDed): field=v, !=, ~re, >, >=, <, <=, has:field, tag:NAME"}
 
 /* Tagging, times, long lines, multi-line records, colour and help. */
 #define LS_COMMON_OPTS_REST \

@@ -100,7 +100,7 @@ static const struct ls_opt ship_opts[] = {
 	{"forget-after", OPT_FORGET_AFTER, 1, "TIME", "drop checkpoints of files gone for TIME (default 24h)"},
 	LS_COMMON_OPTS_JOURNAL,
 	LS_COMMON_OPTS_PARSING,
-	{"where", 'w', 1, "EXPR", "ship only events matching EXPR (repeatable, ANDed)"},
+	{"where", 'w', 1, "EXPR", "ship only events matching EXPR (repeatable, ANDed): field=v, !=, ~re, >, >=, <, <=, has:field, tag:NAME"},
 	LS_COMMON_OPTS_REST,
 	{NULL, 0, 0, NULL, NULL}
 };

@@ -28,6 +28,15 @@ done
 for short in f e o w c m v h; do
 	expect_match "parse --help shows -$short" "$parse_help" "^ +-$short, --[a-z]"
 done
+# README sends readers to --help for --where's operators
+for op in 'field=v' '!=' '~re' '>=' '<=' 'has:field' 'tag:NAME'; do
+	expect_match "parse --help: --where lists $op" "$parse_help" "^ +-w, --where EXPR .*$op"
+done
+expect_match "parse --help: --where lists > and <" "$parse_help" "^ +-w, --where EXPR .* >, >=, <, <="
+run "$LOGSHIP" ship --help
+expect_match "ship --help: --where lists the operators" "$OUT" "^ +-w, --where EXPR .*field=v, !=, ~re, >, >=, <, <=, has:field, tag:NAME"
+run "$LOGSHIP" tail --help
+expect_match "tail --help: --where lists the operators" "$OUT" "^ +-w, --where EXPR .*field=v, !=, ~re, >, >=, <, <=, has:field, tag:NAME"
 expect_exit "parse -h exits 0" 0 "$LOGSHIP" parse -h
 expect_eq "parse -h prints the same as parse --help" "$parse_help" "$OUT"
 expect_exit "help parse exits 0" 0 "$LOGSHIP" help parse
