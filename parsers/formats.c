@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define FMT_MAX_MATCH 8
 #define FMT_MAX_MAP 32
@@ -472,11 +473,12 @@ const struct ls_pentry *ls_formats_entry(const struct ls_formats *f, int idx)
 
 int ls_formats_find(const struct ls_formats *f, const char *name)
 {
+	/* names are matched in any case: -f NGINX is nginx */
 	for (int i = 0; i < f->n; i++) {
-		if (strcmp(f->list[i]->name, name) == 0)
+		if (strcasecmp(f->list[i]->name, name) == 0)
 			return i;
 		for (int a = 0; a < f->list[i]->naliases; a++)
-			if (strcmp(f->list[i]->aliases[a], name) == 0)
+			if (strcasecmp(f->list[i]->aliases[a], name) == 0)
 				return i;
 	}
 	return -1;

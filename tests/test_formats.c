@@ -67,6 +67,15 @@ static void test_unknown_format_suggests(void)
 	CU_ASSERT_STRING_EQUAL(err.msg, "unknown format 'ngnix'; did you mean 'nginx'?");
 	ls_pipeline_free(p);
 	p = NULL;
+	/* names and aliases in any case */
+	o.format = "NGINX";
+	CU_ASSERT_EQUAL(ls_pipeline_new(&p, &o, NULL, NULL, &err), 0);
+	ls_pipeline_free(p);
+	p = NULL;
+	o.format = "RFC3164";
+	CU_ASSERT_EQUAL(ls_pipeline_new(&p, &o, NULL, NULL, &err), 0);
+	ls_pipeline_free(p);
+	p = NULL;
 	o.format = "zzzzzzzzzzzz";
 	CU_ASSERT_EQUAL(ls_pipeline_new(&p, &o, NULL, NULL, &err), LS_ENOENT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unknown format 'zzzzzzzzzzzz'"));
