@@ -132,6 +132,19 @@ printf '%s\n' '2023-11-14 22:13:40.118 [http-nio-8080-exec-8] ERROR o.a.c.c.C.[.
 expect_exit "tomcat logger: parsed" 0 "$LOGSHIP" parse -f log4j -o tsv --fields log.logger tomcat.log
 expect_eq "tomcat logger name kept whole" "$(printf 'log.logger\no.a.c.c.C.[.[.[/].[dispatcherServlet]')" "$OUT"
 
+# A Go panic or a Python traceback after JSON or logfmt lines joins the
+# record before it; the next record starts a new event.
+printf '%s\n' '{"level":"info","msg":"start","time":"2023-11-14T22:13:20Z"}' 'panic: boom' '' \
+	'goroutine 1 [running]:' 'main.main()' '	/app/main.go:12 +0x1c' 'exit status 2' \
+	'{"level":"info","msg":"next","time":"2023-11-14T22:13:21Z"}' >gopanic.jsonl
+expect_exit "json + go panic: exit 0" 0 "$LOGSHIP" parse -o tsv --fields message gopanic.jsonl
+expect_eq "json + go panic: two events, the panic in the first" \
+	"$(printf 'message\nstart\\npanic: boom\\n\\ngoroutine 1 [running]:\\nmain.main()\\n\\t/app/main.go:12 +0x1c\\nexit status 2\nnext')" "$OUT"
+printf '%s\n' 'level=info msg=start' 'Traceback (most recent call last):' '  File "a.py", line 1, in <module>' \
+	'    x()' 'NameError: name x is not defined' 'level=info msg=next' >pytb.logfmt
+expect_exit "logfmt + traceback: exit 0" 0 "$LOGSHIP" parse -c pytb.logfmt
+expect_eq "logfmt + traceback: two events" 2 "$OUT"
+expect_exit "logfmt + traceback: none unparsed" 1 "$LOGSHIP" parse -v pytb.logfmt
 
 # a bad --multiline-start is reported under its name (-e's own message,
 # which the contract fixes, has none: t010)
