@@ -48,3 +48,10 @@ int64_t ls_backoff_delay_ms(struct ls_backoff *b, unsigned attempt)
 		ceiling = b->cap_ms;
 	return (int64_t)(next_random(b) % (uint64_t)(ceiling + 1));
 }
+
+int64_t ls_backoff_pause_ms(struct ls_backoff *b, unsigned attempt, int64_t retry_after_ms)
+{
+	int64_t delay = ls_backoff_delay_ms(b, attempt);
+
+	return retry_after_ms > delay ? retry_after_ms : delay;
+}

@@ -18,6 +18,14 @@ void ls_backoff_init(struct ls_backoff *b, int64_t base_ms, int64_t cap_ms, uint
 /* The delay before retry number attempt (0 for the first retry). */
 int64_t ls_backoff_delay_ms(struct ls_backoff *b, unsigned attempt);
 
+/* The pause before retry number attempt when the sink asked for
+ * retry_after_ms (Retry-After; negative: it did not): the backoff's delay
+ * for that attempt, or retry_after_ms when that is longer. A Retry-After
+ * lengthens a pause, never shortens it below the backoff's, so a sink that
+ * answers "Retry-After: 0" (or a date already past) again and again gets
+ * the same spaced-out retries as one that says nothing. */
+int64_t ls_backoff_pause_ms(struct ls_backoff *b, unsigned attempt, int64_t retry_after_ms);
+
 /* Milliseconds on the monotonic clock. */
 int64_t ls_monotonic_ms(void);
 

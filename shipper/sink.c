@@ -531,6 +531,12 @@ void ls_sink_classify_status(long status, const char *body, size_t len,
 	if (text < len)
 		ls_sink_reason_body(res->reason, sizeof(res->reason), body, len);
 	res->retry_after_ms = ls_sink_retry_after_ms(retry_after, now_ms());
+	/* "Retry-After: 0" or a date already past asks for nothing beyond a
+	 * retry: taken at its word it would mean no pause at all, and a sink
+	 * that keeps saying it would get thousands of requests a second. It
+	 * counts as no Retry-After, so the backoff's own delay applies. */
+	if (res->retry_after_ms == 0)
+		res->retry_after_ms = -1;
 }
 
 static const char *const month_names[12] = {

@@ -56,7 +56,10 @@ enum ls_sink_verdict {
 
 struct ls_sink_result {
 	enum ls_sink_verdict verdict;
-	int64_t retry_after_ms;       /* from Retry-After (seconds or HTTP-date); -1: none */
+	int64_t retry_after_ms;       /* from Retry-After (seconds or HTTP-date), > 0;
+				       * -1: none (also for 0 or a date past). It
+				       * may lengthen the backoff's pause, never
+				       * shorten it: ls_backoff_pause_ms() */
 	unsigned char *bad;           /* LS_SINK_PARTIAL: bad[i] != 0 for rejected item i
 				       * (owned by the caller, nitems long) */
 	size_t nbad;                  /* how many are bad */
@@ -135,7 +138,8 @@ int64_t ls_sink_retry_after_ms(const char *value, int64_t now_ms);
  * "HTTP <status>: <start of the body>" or "transport error: <text>"
  * (control bytes and invalid UTF-8 escaped, credentials never present
  * since bodies do not echo headers) and retry_after_ms from retry_after
- * (may be NULL) against the clock. */
+ * (may be NULL) against the clock; a Retry-After of 0 or a date already
+ * past gives -1, as none: it must not make the retry come at once. */
 void ls_sink_classify_status(long status, const char *body, size_t len,
 			     const char *retry_after, struct ls_sink_result *res);
 

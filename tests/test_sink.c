@@ -8,6 +8,7 @@
 
 #include "../parsers/error.h"
 #include "../parsers/json_out.h"
+#include "../shipper/backoff.h"
 #include "../shipper/sink.h"
 #include "unit.h"
 
@@ -984,8 +985,60 @@ static void test_status_table(void)
 	CU_ASSERT_STRING_EQUAL(res.reason, "HTTP 503");
 	ls_sink_classify_status(503, "", 0, "120", &res);
 	CU_ASSERT(res.verdict == LS_SINK_PAUSE && res.retry_after_ms == 120000);
+	/* 0 and a date already past are no pause at all: as no Retry-After,
+	 * so the backoff decides (a sink saying "0" forever is not hammered) */
+	ls_sink_classify_status(503, "", 0, "0", &res);
+	CU_ASSERT(res.verdict == LS_SINK_PAUSE && res.retry_after_ms == -1);
+	ls_sink_classify_status(429, "", 0, " 0 ", &res);
+	CU_ASSERT(res.verdict == LS_SINK_PAUSE && res.retry_after_ms == -1);
+	ls_sink_classify_status(503, "", 0, "Sun, 06 Nov 1994 08:49:37 GMT", &res);
+	CU_ASSERT(res.verdict == LS_SINK_PAUSE && res.retry_after_ms == -1);
+	ls_sink_classify_status(503, "", 0, "Sun Nov  6 08:49:37 1994", &res);
+	CU_ASSERT(res.retry_after_ms == -1);
+	ls_sink_classify_status(503, "", 0, "1", &res);
+	CU_ASSERT(res.retry_after_ms == 1000);
 	ls_sink_classify_status(0, "Could not resolve host: nowhere", 31, NULL, &res);
 	CU_ASSERT_STRING_EQUAL(res.reason, "transport error: Could not resolve host: nowhere");
+}
+
+/* The pause after a 429/503: the backoff's delay for the attempt, or the
+ * Retry-After when that is longer; never shorter than the delay. */
+static void test_backoff_pause(void)
+{
+	struct ls_backoff a, b;
+
+	ls_backoff_init(&a, 250, 30000, 42);
+	ls_backoff_init(&b, 250, 30000, 42);
+	for (unsigned attempt = 0; attempt < 40; attempt++) {
+		int64_t ceiling = attempt >= 7 ? 30000 : 250LL << attempt;
+		int64_t delay = ls_backoff_delay_ms(&a, attempt);
+		int64_t pause = ls_backoff_pause_ms(&b, attempt, attempt % 2 ? 0 : -1);
+
+		/* the same random draw: Retry-After 0 or none gives the delay */
+		CU_ASSERT(pause == delay);
+		CU_ASSERT(delay >= 0 && delay <= ceiling);
+	}
+	for (unsigned attempt = 0; attempt < 40; attempt++) {
+		int64_t delay = ls_backoff_delay_ms(&a, attempt);
+		int64_t pause = ls_backoff_pause_ms(&b, attempt, 1000);
+
+		/* a short Retry-After does not cut the delay down */
+		CU_ASSERT(pause == (delay > 1000 ? delay : 1000));
+	}
+	/* a long one lengthens it, beyond the cap */
+	CU_ASSERT(ls_backoff_pause_ms(&b, 3, 120000) == 120000);
+	ls_backoff_delay_ms(&a, 3);
+	/* full jitter spreads the delays: not all the same, not all 0 */
+	{
+		int64_t first = ls_backoff_delay_ms(&a, 10), differ = 0, nonzero = 0;
+
+		for (int i = 0; i < 100; i++) {
+			int64_t d = ls_backoff_delay_ms(&a, 10);
+			differ += d != first;
+			nonzero += d > 0;
+		}
+		CU_ASSERT(differ > 50 && nonzero > 90);
+	}
 }
 
 static void test_reason_text(void)
@@ -1109,6 +1162,7 @@ static const struct ls_test_case cases[] = {
 	{ "reason text", test_reason_text },
 	{ "secrets never in reasons", test_secrets_not_in_reasons },
 	{ "Retry-After forms", test_retry_after },
+	{ "backoff pause and Retry-After", test_backoff_pause },
 	{ "cleanup", test_cleanup },
 	{ NULL, NULL }
 };
