@@ -74,7 +74,8 @@ void ls_stream_set_fingerprint(struct ls_stream *s, uint64_t fingerprint);
 
 /* Feeds one line (flags LS_LINE_*); events come out through emit, possibly
  * later (format detection samples the first lines; multi-line records wait
- * for the next line). Returns 0, the negative value emit returned, or
+ * for the next line; a container runtime's partial record waits for the
+ * rest of its line). Returns 0, the negative value emit returned, or
  * LS_ENOMEM when memory ran out (a sample or a regex could not get it:
  * the event is not emitted, as its parsing or tagging would be wrong). */
 int ls_stream_line(struct ls_stream *s, const char *line, size_t len,
