@@ -20,14 +20,16 @@
  * Elasticsearch does: lower case, no \ / * ? " < > | , # or blanks, not
  * starting with - _ +, at most 255 bytes.
  *
- * Responses: a 2xx is read as a bulk response. "errors":false is success.
- * Otherwise the items are walked in order: 2xx and 409 are delivered; any
+ * Responses: a 2xx is read as a bulk response, "errors" true or false:
+ * its items are walked in order: 2xx and 409 are delivered; any
  * item with 429 or 503 pauses the sink and any with another 5xx retries
  * the whole request (the delivered ones then come back as 409); other
  * 4xx items are rejected: PARTIAL with bad[i] set (BAD when all are).
  * A bulk response that does not parse is retried ("unreadable bulk
- * response": nothing is lost); one that lists fewer items than were sent
- * (cut short) is split. Other statuses: ls_sink_classify_status(). */
+ * response": nothing is lost); one whose items end early (cut short) is
+ * split; "errors":false with a whole list of items that does not count
+ * one per event sent is retried like an unreadable one. Other statuses:
+ * ls_sink_classify_status(). */
 #include "sink_impl.h"
 #include "../parsers/json_out.h"
 
@@ -331,23 +333,26 @@ static void es_classify(struct ls_sink *base, long status, const char *body, siz
 	const char *end = body ? body + len : NULL, *errors, *items;
 	struct bulk_walk w;
 	int64_t retry_ms;
+	int errors_false;
 
 	ls_sink_classify_status(status, body, len, retry_after, res);
 	if (res->verdict != LS_SINK_OK)
 		goto out;
 	retry_ms = res->retry_after_ms;
 	errors = body ? ls_sink_json_member(body, end, "errors") : NULL;
-	if (errors && (size_t)(end - errors) >= 5 && memcmp(errors, "false", 5) == 0) {
-		ls_sink_result_set(res, LS_SINK_OK, "HTTP %ld", status);
-		goto out;
-	}
+	errors_false = errors && (size_t)(end - errors) >= 5 && memcmp(errors, "false", 5) == 0;
 	items = body ? ls_sink_json_member(body, end, "items") : NULL;
-	if (!errors || (errors[0] != 't' && !items) || (items && *items != '[')) {
+	if (!errors || (errors[0] != 't' && !errors_false) || (errors[0] == 't' && !items) ||
+	    (items && *items != '[')) {
 		ls_sink_result_set(res, LS_SINK_RETRY, "HTTP %ld: unreadable bulk response: ", status);
 		ls_sink_reason_body(res->reason, sizeof(res->reason), body ? body : "",
 				    body ? len : 0);
 		goto out;
 	}
+	/* "errors":false is not taken on its word: the items must answer for
+	 * the events one for one. A proxy or an imitation of the bulk API
+	 * that lists 1 item for 30 events says nothing of the other 29, which
+	 * must not count as delivered (their checkpoint would move on). */
 	if (res->bad)
 		memset(res->bad, 0, nitems);
 	if (items)
@@ -360,6 +365,13 @@ static void es_classify(struct ls_sink *base, long status, const char *body, siz
 				   w.npause + w.nretry, nitems);
 		describe_item(res, &w.first_held);
 		res->retry_after_ms = retry_ms;
+	} else if (errors_false && (!items || (w.complete && w.seen != nitems))) {
+		/* a whole answer that is wrong: like an unreadable one, the batch
+		 * is sent again (halves would get the same kind of answer) */
+		ls_sink_result_set(res, LS_SINK_RETRY,
+				   "HTTP %ld: the bulk response says \"errors\":false but lists %zu "
+				   "items for %zu events sent; retrying the batch", status, w.seen,
+				   nitems);
 	} else if (!w.complete || w.seen != nitems) {
 		ls_sink_result_set(res, nitems > 1 ? LS_SINK_SPLIT : LS_SINK_RETRY,
 				   "HTTP %ld: bulk response lists %zu%s items for %zu sent", status,

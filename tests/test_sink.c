@@ -596,9 +596,18 @@ static void test_es_bad_index(void)
 static void test_es_classify(void)
 {
 	static const struct verdict_case cases[] = {
-		{ 200, "{\"took\":3,\"errors\":false,\"items\":[{\"create\":{\"status\":201}}]}", NULL,
-		  LS_SINK_OK },
-		{ 200, "{\"errors\":false}", NULL, LS_SINK_OK },
+		/* "errors":false with items that do not answer for the 3 events
+		 * sent: not delivered, sent again */
+		{ 200, "{\"errors\":false}", NULL, LS_SINK_RETRY },
+		{ 200, "{\"took\":3,\"errors\":false,\"items\":[{\"create\":{\"status\":201}}]}",
+		  NULL, LS_SINK_RETRY },
+		{ 200, "{\"errors\":false,\"items\":[]}", NULL, LS_SINK_RETRY },
+		{ 200, "{\"errors\":false,\"items\":[{\"create\":{\"status\":201}},{\"create\":"
+		       "{\"status\":201}},{\"create\":{\"status\":201}},{\"create\":{\"status\":201}}]}",
+		  NULL, LS_SINK_RETRY },
+		{ 200, "{\"errors\":false,\"items\":[{\"create\":{\"status\":201}},{\"create\":"
+		       "{\"status\":201}},{\"create\":{\"status\":409}}]}", NULL, LS_SINK_OK },
+		{ 200, "{\"errors\":maybe,\"items\":[]}", NULL, LS_SINK_RETRY },
 		/* a re-sent batch: conflicts are events already there */
 		{ 200, "{\"errors\":true,\"items\":[{\"create\":{\"status\":409}},{\"create\":"
 		       "{\"status\":201}},{\"create\":{\"status\":409,\"error\":{\"type\":"
@@ -664,6 +673,22 @@ static void test_es_classify(void)
 	CU_ASSERT_STRING_EQUAL(res.reason, "HTTP 200: unreadable bulk response: <html>oops</html>");
 	classify(s, 429, "", "7", 2, NULL, &res);
 	CU_ASSERT(res.retry_after_ms == 7000);
+
+	/* one item for 30 events, "errors":false: a clear reason, no event
+	 * taken as delivered */
+	classify(s, 200, "{\"took\":1,\"errors\":false,\"items\":[{\"create\":{\"status\":201}}]}",
+		 NULL, 30, NULL, &res);
+	CU_ASSERT(res.verdict == LS_SINK_RETRY);
+	CU_ASSERT_STRING_EQUAL(res.reason, "HTTP 200: the bulk response says \"errors\":false but "
+					   "lists 1 items for 30 events sent; retrying the batch");
+	/* a list cut short (the answer is read up to 64 KiB): halves are sent */
+	classify(s, 200, "{\"errors\":false,\"items\":[{\"create\":{\"status\":201}},{\"cre",
+		 NULL, 30, NULL, &res);
+	CU_ASSERT(res.verdict == LS_SINK_SPLIT);
+	/* the right count: delivered */
+	classify(s, 200, "{\"errors\":false,\"items\":[{\"create\":{\"status\":201}},"
+			 "{\"create\":{\"status\":201}}]}", NULL, 2, bad, &res);
+	CU_ASSERT(res.verdict == LS_SINK_OK && res.nbad == 0);
 	ls_sink_free(s);
 }
 

@@ -8,6 +8,9 @@
 #  b) the same with Retry-After an HTTP-date in the past
 #  c) following, the same sink for 3 s and then the shutdown window: still
 #     the backoff's pace, and a clean exit 0 on SIGTERM
+#  d) Elasticsearch answering 200 "errors":false with 1 item for 30 events:
+#     not delivered (exit 3, a message saying why), and the next run sends
+#     the 30 events again
 #
 # Each check bounds a count or a time from one side only (a guard, never a
 # benchmark). KEEP=1 keeps the temp dir; LOGSHIP=path picks the binary;
@@ -118,6 +121,35 @@ if want c; then
 		wait "$lp" 2>/dev/null
 	fi
 	sink_stop "$SINK_PID"
+fi
+
+# ---- d) Elasticsearch: 200, "errors":false, but 1 item for 30 events
+# Before, that was taken as full success and the checkpoint moved past the
+# 29 events no item answered for.
+if want d; then
+	head -n 30 "$IN" >"$T/in/d.log"
+	sink_start d --ok-body '{"took":1,"errors":false,"items":[{"create":{"status":201}}]}'
+	ship d 30 --once -q --name d --state "$T/st-d" --max-retry-time 2s --batch-size 100 \
+		--to "elasticsearch+http://127.0.0.1:$SINK_PORT/logs" "$T/in/d.log"
+	sink_stop "$SINK_PID"
+	expect "d: --once exits 3 when the bulk answer lists 1 item for 30 events" 3 "$RC" \
+		"$(show_err d)"
+	if grep -q 'lists 1 items for 30 events sent' "$T/d.err"; then
+		ok "d: the message says what is wrong with the answer"
+	else
+		bad "d: the message says what is wrong with the answer" "$(show_err d)"
+	fi
+	# the checkpoint stayed before the 30 events: a run against a sink that
+	# answers for each of them (batches of 10: the fake sink's answers hold
+	# 600 bytes) delivers all 30
+	items=$(printf '{"create":{"status":201}},%.0s' $(seq 1 10))
+	sink_start d2 --ok-body "{\"took\":1,\"errors\":false,\"items\":[${items%,}]}"
+	ship d2 30 --once -q --name d --state "$T/st-d" --batch-size 10 \
+		--to "elasticsearch+http://127.0.0.1:$SINK_PORT/logs" "$T/in/d.log"
+	sink_stop "$SINK_PID"
+	expect "d: the next run (a sink answering for every event) exits 0" 0 "$RC" "$(show_err d2)"
+	expect "d: the next run delivers the 30 events again" 30 \
+		"$(grep -c '"message"' "$T/d2.out")" "$(show_err d2)"
 fi
 
 finish
