@@ -7,9 +7,12 @@
 #include <dlfcn.h>
 #include <poll.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "backoff.h"
 
 #define BODY_KEEP (64 * 1024)
 #define MAX_XFERS 64
@@ -25,6 +28,10 @@ struct xfer {
 	char errbuf[CURL_ERROR_SIZE];
 	int used;
 	int cut_short;            /* the body passed BODY_KEEP: we stopped reading */
+	long idle_limit_ms;       /* --timeout: the longest no byte may move */
+	int64_t last_move_ms;     /* when a byte last moved (monotonic; 0: none yet) */
+	curl_off_t moved;         /* bytes sent + received at that moment */
+	int idle_out;             /* ended by idle_limit_ms */
 };
 
 struct ls_http {
@@ -203,6 +210,38 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+/* The idle timeout: libcurl calls this at least once a second while a
+ * transfer is in progress (the low-speed check below keeps a one-second
+ * timer running even when nothing arrives), and whenever bytes move. A
+ * request that moved no byte, sent or received, for idle_limit_ms ends
+ * here, within a second of the limit. libcurl's own low-speed check
+ * cannot do it: it averages the speed over the last few seconds, so
+ * after a body goes out fast it notices silence only some five seconds
+ * late (a 2 s --timeout ended after 7 s, the default 30 s after 36 s). */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	struct xfer *x = ctx;
+	int64_t now = ls_monotonic_ms();
+
+	(void)dltotal;
+	(void)ultotal;
+	/* until the first byte of the body goes out, the connection is being
+	 * made: --connect-timeout's part, not this one's */
+	if (ulnow + dlnow == 0 && x->moved == 0)
+		return 0;
+	if (ulnow + dlnow != x->moved || x->last_move_ms == 0) {
+		x->moved = ulnow + dlnow;
+		x->last_move_ms = now;
+		return 0;
+	}
+	if (now - x->last_move_ms >= x->idle_limit_ms) {
+		x->idle_out = 1;
+		return 1;
+	}
+	return 0;
+}
+
 #define IDLE_CAP_FACTOR 10
 #define IDLE_CAP_MIN_MS (5 * 60 * 1000L)
 
@@ -223,9 +262,15 @@ static void set_options(struct ls_http *h, struct xfer *x)
 	/* the timeout limits how long a request may go without moving a byte
 	 * (sending its body, waiting for and reading the answer), not its
 	 * whole length: a slow link that keeps moving finishes its batch
-	 * instead of sending it again and again. A transfer that trickles on
-	 * forever still ends at IDLE_CAP_FACTOR times the timeout (at least
-	 * IDLE_CAP_MIN_MS). */
+	 * instead of sending it again and again. on_progress() enforces it;
+	 * libcurl's low-speed check stays as a second line (it also keeps
+	 * the one-second timer that calls on_progress() during a silence). A
+	 * transfer that trickles on forever still ends at IDLE_CAP_FACTOR
+	 * times the timeout (at least IDLE_CAP_MIN_MS). */
+	x->idle_limit_ms = h->o.timeout_ms;
+	cu.easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+	cu.easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+	cu.easy_setopt(e, CURLOPT_XFERINFODATA, x);
 	cu.easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	cu.easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)((h->o.timeout_ms + 999) / 1000));
 	cu.easy_setopt(e, CURLOPT_TIMEOUT_MS, total_cap_ms(h->o.timeout_ms));
@@ -347,6 +392,15 @@ static char *transport_error(struct xfer *x, CURLcode code)
 	char host[256], *url = NULL, *msg;
 	size_t cap;
 
+	if (code == CURLE_ABORTED_BY_CALLBACK && x->idle_out) {
+		cap = 96;
+		if ((msg = malloc(cap)) != NULL)
+			snprintf(msg, cap, x->idle_limit_ms % 1000 ?
+				 "no byte moved for %ld ms (--timeout)" :
+				 "no byte moved for %ld s (--timeout)",
+				 x->idle_limit_ms % 1000 ? x->idle_limit_ms : x->idle_limit_ms / 1000);
+		return msg;
+	}
 	if (code == CURLE_COULDNT_RESOLVE_HOST) {
 		cu.easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
 		url_host(url, host, sizeof(host));

@@ -16,9 +16,10 @@ struct ls_http_opts {
 	const char *client_cert;  /* --client-cert FILE */
 	const char *client_key;   /* --client-key FILE */
 	int insecure;             /* --insecure: no certificate checks */
-	long timeout_ms;          /* longest a request may move no byte (0: 30
-				   * s); the whole request at most ten times
-				   * that, five minutes at least */
+	long timeout_ms;          /* longest a request may move no byte once
+				   * connected (0: 30 s), checked every second;
+				   * the whole request at most ten times that,
+				   * five minutes at least */
 	long connect_timeout_ms;  /* (0: 10 s) */
 };
 

@@ -11,6 +11,9 @@
 #  d) Elasticsearch answering 200 "errors":false with 1 item for 30 events:
 #     not delivered (exit 3, a message saying why), and the next run sends
 #     the 30 events again
+#  e) --timeout 2s against a sink that accepts the request and never
+#     answers: the request ends within a second of the 2 s (--once
+#     --max-retry-time 1s exits 3 in under 5 s)
 #
 # Each check bounds a count or a time from one side only (a guard, never a
 # benchmark). KEEP=1 keeps the temp dir; LOGSHIP=path picks the binary;
@@ -150,6 +153,26 @@ if want d; then
 	expect "d: the next run (a sink answering for every event) exits 0" 0 "$RC" "$(show_err d2)"
 	expect "d: the next run delivers the 30 events again" 30 \
 		"$(grep -c '"message"' "$T/d2.out")" "$(show_err d2)"
+fi
+
+# ---- e) --timeout 2s against a sink that takes the request and never
+# answers. Before, libcurl's low-speed check ended such a request some 5 s
+# after the timeout (7 s; 36 s for the default 30 s). The first request now
+# ends within a second of the 2 s; --max-retry-time 1s then gives up 1 s
+# later, while the second request waits.
+if want e; then
+	sink_start e --then 'stall=60000'
+	ship e 40 --once -q --state "$T/st-e" --timeout 2s --max-retry-time 1s \
+		--to "http://127.0.0.1:$SINK_PORT/e" "$IN"
+	sink_stop "$SINK_PID"
+	expect "e: --once exits 3 when the sink never answers" 3 "$RC" "$(show_err e)"
+	within "e: ms until it gave up (a 2 s --timeout, then 1 s of --max-retry-time)" \
+		2000 5000 "$EL" "$(show_err e)"
+	if grep -q 'no byte moved for 2 s (--timeout)' "$T/e.err"; then
+		ok "e: the reason names --timeout"
+	else
+		bad "e: the reason names --timeout" "$(show_err e)"
+	fi
 fi
 
 finish
