@@ -309,11 +309,11 @@ static const char *event_color(const struct ls_event *ev)
 #define PRETTY_DATASET_WIDTH 16
 #define PRETTY_FILE_WIDTH 16
 
-/* Writes s escaped as a column of width terminal columns, so the next
- * column starts at the same place on every line: a longer text is cut and
- * ends with an ellipsis (U+2026), a shorter one is padded with blanks
- * (when pad_out). A column is a code point of the escaped text, which is
- * valid UTF-8. */
+/* Writes s escaped as a column of width (> 3) terminal columns, so the
+ * next column starts at the same place on every line: a longer text is cut
+ * and ends with "..." (ASCII: no byte a terminal may take for a control), a
+ * shorter one is padded with blanks (when pad_out). A column is a code
+ * point of the escaped text, which is valid UTF-8. */
 static void put_column(struct ls_buf *b, const char *s, size_t len, size_t width, int pad_out)
 {
 	size_t start = b->len, cols = 0, cut = 0;
@@ -322,13 +322,13 @@ static void put_column(struct ls_buf *b, const char *s, size_t len, size_t width
 	for (size_t i = start; i < b->len; i++) {
 		if (((unsigned char)b->data[i] & 0xc0) == 0x80)
 			continue;
-		if (cols == width - 1)
+		if (cols == width - 3)
 			cut = i;
 		cols++;
 	}
 	if (cols > width) {
 		b->len = cut;
-		ls_buf_puts(b, "\xe2\x80\xa6"); /* U+2026, one column */
+		ls_buf_puts(b, "...");
 		cols = width;
 	}
 	for (; pad_out && cols < width; cols++)
