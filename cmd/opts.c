@@ -4,6 +4,7 @@
 
 #include "../parsers/text.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -91,16 +92,23 @@ int ls_opts_suggestions(const struct ls_opt *table, const char *name, const char
 long long ls_opts_size(const char *s)
 {
 	char *end;
-	long long v = strtoll(s, &end, 10);
+	long long v;
+	int shift = 0;
 
-	if (end == s || v < 0)
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || v < 0 || errno == ERANGE)
 		return -1;
 	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
 	default: break;
 	}
+	/* "8796093022208G" would wrap round to 0 (-m 0: print nothing) */
+	if (v > LLONG_MAX >> shift)
+		return -1;
+	v <<= shift;
 	if (*end == 'i' || *end == 'B')
 		end++;
 	if (*end == 'B')

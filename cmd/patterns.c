@@ -208,6 +208,32 @@ static int do_test(struct ls_pipeline *p, const char *name, const char *file)
 	return res.failed ? 1 : 0;
 }
 
+/* Refuses what a verb would ignore: a missing or extra operand, list's
+ * options with another verb. args, nargs: the operands after the verb.
+ * -1 after a message. */
+static int check_operands(const struct pat_ctx *c, const char *verb, char **args, int nargs)
+{
+	int list = strcmp(verb, "list") == 0, show = strcmp(verb, "show") == 0;
+	int max = list ? 0 : 1;
+
+	if (!list && !show && strcmp(verb, "test") != 0)
+		return 0; /* reported as an unknown verb */
+	if (show && nargs == 0) {
+		ls_die_msg("patterns", "show needs a NAME (see 'logship patterns list')");
+		return -1;
+	}
+	if (nargs > max) {
+		ls_die_msg("patterns", "%s: unexpected argument '%s'", verb, args[max]);
+		return -1;
+	}
+	if (!list && (c->kind || c->names_only)) {
+		ls_die_msg("patterns", "%s is an option of list, not of %s",
+			   c->kind ? "--kind" : "--names", verb);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_patterns(int argc, char **argv)
 {
 	struct pat_ctx c = {0};
@@ -230,6 +256,8 @@ int cmd_patterns(int argc, char **argv)
 	}
 	verb = argv[first];
 	arg = first + 1 < argc ? argv[first + 1] : NULL;
+	if (check_operands(&c, verb, argv + first + 1, argc - first - 1) < 0)
+		return 2;
 	po.patterns_dir = c.dir;
 	po.format = "auto";
 	if (ls_now_ms(&po.now_ms) < 0)

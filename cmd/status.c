@@ -166,6 +166,12 @@ int cmd_status(int argc, char **argv)
 		cmd_status_help();
 		return 0;
 	}
+	/* "status DIR" would otherwise show the default directory */
+	if (first < argc) {
+		ls_die_msg("status", "unexpected argument '%s' (give the directory with --state DIR)",
+			   argv[first]);
+		return 2;
+	}
 	if (!c.state_dir && !(c.state_dir = ls_checkpoint_default_dir(dirbuf, sizeof(dirbuf)))) {
 		ls_die_msg("status", "no state directory: give --state DIR");
 		return 2;

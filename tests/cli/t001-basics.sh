@@ -120,6 +120,22 @@ expect_exit "config key max: exit 2" 2 "$LOGSHIP" ship --config max.conf access.
 expect_eq "config key max: the keys it begins" \
 	"logship ship: max.conf:1: unknown key 'max'; did you mean 'max-inflight-bytes', 'max-retry-time', 'max-open' or 'max-line'?" "$ERR"
 
+# status takes its directory with --state only
+mkdir st
+expect_exit "status DIR: exit 2" 2 "$LOGSHIP" status st
+expect_eq "status DIR: the argument refused, --state named" \
+	"logship status: unexpected argument 'st' (give the directory with --state DIR)" "$ERR"
+expect_exit "status --state DIR extra: exit 2" 2 "$LOGSHIP" status --state st extra
+expect_exit "status --state DIR: exit 0" 0 "$LOGSHIP" status --state st
+
+# a size that does not fit is refused, not wrapped round (to 0: -m 0)
+expect_exit "parse -m 8796093022208G: exit 2" 2 "$LOGSHIP" parse -m 8796093022208G access.log
+expect_eq "parse -m 8796093022208G: not a valid number" \
+	"logship parse: --max-count: '8796093022208G' is not a valid number" "$ERR"
+expect_exit "parse -m 99999999999999999999: exit 2" 2 "$LOGSHIP" parse -m 99999999999999999999 access.log
+expect_exit "parse -m 2K: exit 0" 0 "$LOGSHIP" parse -m 2K access.log
+expect_exit "parse --max-line 8796093022208G: exit 2" 2 "$LOGSHIP" parse --max-line 8796093022208G access.log
+
 expect_exit "parse -f ngnix: exit 2" 2 "$LOGSHIP" parse -f ngnix access.log
 expect_contains "parse -f ngnix suggests nginx" "$ERR" "unknown format 'ngnix'; did you mean 'nginx'?"
 expect_eq "parse -f ngnix: nothing on stdout" "" "$OUT"

@@ -18,6 +18,22 @@ expect_contains "show unknown suggests" "$ERR" "did you mean 'nginx'?"
 expect_exit "test one built-in: exit 0" 0 "$LOGSHIP" patterns test nginx
 expect_match "test one built-in: counts" "$OUT" '^patterns: 1 entries, [0-9]+ examples: [0-9]+ passed, 0 failed$'
 expect_exit "test unknown name: exit 2" 2 "$LOGSHIP" patterns test no.such.rule
+# what a verb would ignore is refused
+expect_exit "show without a name: exit 2" 2 "$LOGSHIP" patterns show
+expect_eq "show without a name: says so" \
+	"logship patterns: show needs a NAME (see 'logship patterns list')" "$ERR"
+expect_exit "list with a name: exit 2" 2 "$LOGSHIP" patterns list nginx
+expect_eq "list with a name: refused" "logship patterns: list: unexpected argument 'nginx'" "$ERR"
+expect_exit "show with two names: exit 2" 2 "$LOGSHIP" patterns show nginx ssh.failed_password
+expect_eq "show with two names: the second refused" \
+	"logship patterns: show: unexpected argument 'ssh.failed_password'" "$ERR"
+expect_exit "test with two names: exit 2" 2 "$LOGSHIP" patterns test nginx apache
+expect_eq "test with two names: the second refused" "logship patterns: test: unexpected argument 'apache'" "$ERR"
+expect_eq "test with two names: nothing on stdout" "" "$OUT"
+expect_exit "--kind with show: exit 2" 2 "$LOGSHIP" patterns --kind rule show nginx
+expect_eq "--kind with show: refused" "logship patterns: --kind is an option of list, not of show" "$ERR"
+expect_exit "--names with test: exit 2" 2 "$LOGSHIP" patterns --names test nginx
+expect_eq "--names with test: refused" "logship patterns: --names is an option of list, not of test" "$ERR"
 
 # A user file with one good rule and one broken one: the broken one is
 # reported with its file and line, the good one still tags events.
