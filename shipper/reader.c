@@ -67,9 +67,10 @@ struct ls_reader {
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 
-	unsigned char fp_buf[LS_FINGERPRINT_BYTES];
+	unsigned char fp_buf[LS_FINGERPRINT_BYTES]; /* the input's first bytes */
 	size_t fp_len;
-	uint64_t fingerprint;
+	uint64_t fingerprint;    /* ls_reader_first_line_hash() of fp_buf */
+	int fingerprint_final;   /* the first line (or 1 KiB) is all there */
 
 	int follow;              /* a growing plain file: the end is not sticky and
 				  * a last line without "\n" is held back */
@@ -489,6 +490,20 @@ static ssize_t fill_zstd(struct ls_reader *r, struct ls_error *err)
 	}
 }
 
+/* The first line's hash: see reader.h. */
+uint64_t ls_reader_first_line_hash(const void *head, size_t len, int *final)
+{
+	const char *nl = memchr(head, '\n', len);
+
+	if (final)
+		*final = nl || len >= LS_FINGERPRINT_BYTES;
+	if (nl)
+		len = (size_t)(nl - (const char *)head) + 1;
+	else if (len > LS_FINGERPRINT_BYTES)
+		len = LS_FINGERPRINT_BYTES;
+	return XXH64(head, len, 0);
+}
+
 static void update_fingerprint(struct ls_reader *r, const char *p, size_t n)
 {
 	size_t take = LS_FINGERPRINT_BYTES - r->fp_len;
@@ -499,7 +514,9 @@ static void update_fingerprint(struct ls_reader *r, const char *p, size_t n)
 		take = n;
 	memcpy(r->fp_buf + r->fp_len, p, take);
 	r->fp_len += take;
-	r->fingerprint = XXH64(r->fp_buf, r->fp_len, 0);
+	if (!r->fingerprint_final)
+		r->fingerprint = ls_reader_first_line_hash(r->fp_buf, r->fp_len,
+							   &r->fingerprint_final);
 }
 
 /* Loads the next decompressed block into dec. Returns its size (> 0), 0 at
@@ -691,18 +708,19 @@ uint64_t ls_reader_bytes_out(const struct ls_reader *r)
 	return r->bytes_out;
 }
 
-/* XXH64 (seed 0) of the first min(1024, size) decompressed bytes read so far;
- * final once the first block was read (after the first line, on a regular
- * file), 0 before anything was read. */
+/* ls_reader_first_line_hash() of the decompressed bytes read so far: final
+ * once the first line was returned; 0 before anything was read. */
 uint64_t ls_reader_fingerprint(const struct ls_reader *r)
 {
 	return r->fingerprint;
 }
 
-/* How many bytes the fingerprint covers (at most 1024). */
-uint32_t ls_reader_fingerprint_len(const struct ls_reader *r)
+/* The first min(1024, read so far) decompressed bytes, valid until
+ * ls_reader_free(). */
+const unsigned char *ls_reader_head(const struct ls_reader *r, size_t *len)
 {
-	return (uint32_t)r->fp_len;
+	*len = r->fp_len;
+	return r->fp_buf;
 }
 
 /* "plain", "gzip" or "zstd" ("plain" until the first read decides). */

@@ -40,11 +40,25 @@ int ls_reader_next(struct ls_reader *r, const char **line, size_t *len,
 uint64_t ls_reader_bytes_in(const struct ls_reader *r);
 uint64_t ls_reader_bytes_out(const struct ls_reader *r);
 
-/* A fingerprint of the input: XXH64 of its first (up to 1024) decompressed
- * bytes, known after the first line was returned (0 for an empty input). */
+/* The input's fingerprint, which event ids are made with: XXH64 (seed 0)
+ * of its first line, "\n" included, or of its first 1024 bytes when that
+ * line is longer (ls_reader_first_line_hash()), over the decompressed
+ * bytes. Final once the first line was returned, and the same whatever is
+ * written after that line: a file that grows, is renamed or is compressed
+ * keeps it. 0 for an empty input. */
 uint64_t ls_reader_fingerprint(const struct ls_reader *r);
-/* How many bytes it covers (min(1024, size) once known). */
-uint32_t ls_reader_fingerprint_len(const struct ls_reader *r);
+
+/* XXH64 (seed 0) of head's first line, "\n" included, or of its first
+ * min(len, 1024) bytes when they hold no "\n". *final (may be NULL) is set
+ * to 1 when more bytes after head could not change the result: a "\n" was
+ * found, or len >= 1024. */
+uint64_t ls_reader_first_line_hash(const void *head, size_t len, int *final);
+
+/* The first min(1024, bytes read) decompressed bytes of the input, in
+ * *len bytes, valid until ls_reader_free(): what a file is recognised by
+ * (checkpoint.h's fingerprint is XXH64 of the first fp_len of them). Not
+ * for follow mode, which starts where it is told. */
+const unsigned char *ls_reader_head(const struct ls_reader *r, size_t *len);
 
 /* Follow mode, for a growing plain file (tail, ship). Opens path and starts
  * at byte offset start, which must be a line start. ls_reader_next() then

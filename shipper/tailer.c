@@ -4,7 +4,11 @@
  * (device, inode) and by the path it was last seen under. A file's identity
  * also carries a fingerprint (XXH64 of its first FP_BYTES bytes, or of all
  * of it while it is shorter), so an inode that was freed and reused is a new
- * file, and a rotated file compressed under a new name is recognised.
+ * file, and a rotated file compressed under a new name is recognised. A
+ * fingerprint is compared over the length it was taken with (fp_len): a
+ * file that grew since, or its compressed copy, still starts with those
+ * bytes. Event ids use another hash, of the first line alone
+ * (id_fingerprint), which growth never changes.
  *
  * Watch events only mark work: files to read ("dirty"), paths to look at
  * again, or a full rescan. ls_tailer_dispatch() then always works in the
@@ -42,6 +46,7 @@ struct ls_tail_file {
 	uint64_t dev, ino;
 	uint64_t fingerprint;
 	uint32_t fp_len;
+	uint64_t id_fingerprint; /* ls_reader_first_line_hash() of its first bytes */
 	struct ls_reader *r;     /* NULL while closed */
 	uint64_t pos;            /* next line's offset (while closed, or before open) */
 	uint64_t skip_until;     /* compressed: lines before this were read already */
@@ -53,6 +58,7 @@ struct ls_tail_file {
 	int wd;                  /* watch id, -1: none */
 	unsigned gen;            /* scan generation it was last seen in */
 	unsigned dirty : 1, detached : 1, compressed : 1, done : 1, check_path : 1;
+	unsigned id_final : 1;   /* id_fingerprint can no longer change */
 	void *user;
 	struct ls_tail_file *next_id, *next_path;
 	struct ls_tail_file *open_prev, *open_next; /* the list of open files */
@@ -303,7 +309,6 @@ static int set_path(struct ls_tailer *t, struct ls_tail_file *f, const char *pat
 
 /* ---- fingerprints ----------------------------------------------------- */
 
-/* XXH64 of the first len bytes of fd; -1 when fewer could be read. */
 /* pread() that a signal handler cannot interrupt. */
 static ssize_t pread_intr(int fd, void *buf, size_t n, off_t off)
 {
@@ -315,22 +320,89 @@ static ssize_t pread_intr(int fd, void *buf, size_t n, off_t off)
 	return got;
 }
 
-static int fingerprint_fd(int fd, uint32_t len, uint64_t *fp)
+/* Reads up to len (at most FP_BYTES) bytes from the start of fd into buf;
+ * returns how many (fewer at the end of the file), -1 on an error. */
+static ssize_t read_head(int fd, unsigned char *buf, uint32_t len)
 {
-	unsigned char buf[FP_BYTES];
 	ssize_t n;
 	size_t got = 0;
 
 	while (got < len) {
-		n = pread(fd, buf + got, len - got, (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+		n = pread_intr(fd, buf + got, len - got, (off_t)got);
+		if (n < 0)
 			return -1;
+		if (n == 0)
+			break;
 		got += (size_t)n;
 	}
+	return (ssize_t)got;
+}
+
+/* XXH64 of the first len bytes of fd; -1 when fewer could be read. */
+static int fingerprint_fd(int fd, uint32_t len, uint64_t *fp)
+{
+	unsigned char buf[FP_BYTES];
+
+	if (read_head(fd, buf, len) != (ssize_t)len)
+		return -1;
 	*fp = XXH64(buf, len, 0);
 	return 0;
+}
+
+/* A new file's first bytes, compared with fingerprints taken over fewer
+ * bytes (the file was smaller then): a file that grew, or the compressed
+ * copy of one that grew before it was rotated, starts with the bytes its
+ * checkpoint's fingerprint covers. A few hashes are kept: most fingerprints
+ * have one of two lengths (FP_BYTES, or the file's whole size). */
+#define HEAD_CACHE 8
+struct head {
+	const unsigned char *buf;
+	uint32_t len;
+	uint32_t cached_len[HEAD_CACHE]; /* 0: empty slot */
+	uint64_t cached_fp[HEAD_CACHE];
+};
+
+static void head_init(struct head *h, const unsigned char *buf, size_t len)
+{
+	memset(h, 0, sizeof(*h));
+	h->buf = buf;
+	h->len = len < FP_BYTES ? (uint32_t)len : FP_BYTES;
+}
+
+/* 1 when the first fp_len bytes of h hash to fp (never for fp_len 0). */
+static int head_matches(struct head *h, uint64_t fp, uint32_t fp_len)
+{
+	unsigned slot = fp_len % HEAD_CACHE;
+
+	if (fp_len == 0 || fp_len > h->len)
+		return 0;
+	if (h->cached_len[slot] != fp_len) {
+		h->cached_len[slot] = fp_len;
+		h->cached_fp[slot] = XXH64(h->buf, fp_len, 0);
+	}
+	return h->cached_fp[slot] == fp;
+}
+
+/* Brings f's event-id fingerprint up to date from the open fd while its
+ * first line is not all there yet (a plain file being written). */
+static void update_id_fingerprint(struct ls_tail_file *f, int fd)
+{
+	unsigned char buf[FP_BYTES];
+	ssize_t n;
+	int final;
+
+	if (f->id_final || fd < 0)
+		return;
+	if (f->compressed && f->r) {
+		/* its reader reads from the start: it has the first line */
+		f->id_fingerprint = ls_reader_fingerprint(f->r);
+		return;
+	}
+	n = read_head(fd, buf, FP_BYTES);
+	if (n <= 0)
+		return;
+	f->id_fingerprint = ls_reader_first_line_hash(buf, (size_t)n, &final);
+	f->id_final = final;
 }
 
 /* O_NONBLOCK on the opens below: a path that names a FIFO by the time it
@@ -424,42 +496,46 @@ static int remember_gone(struct ls_tailer *t, const struct gone_file *g)
 	return 0;
 }
 
-/* A finished file or a live one with this fingerprint: its offset. */
-static int offset_by_fingerprint(struct ls_tailer *t, uint64_t fp, uint32_t fp_len,
-				 uint64_t *offset)
+/* A live file with f's first bytes (f is a compressed copy of it), or a
+ * finished one whose fingerprint f's first bytes give (f is that file,
+ * grown since, or its copy): its offset. Of the finished files the one
+ * whose fingerprint covers the most bytes wins, then the latest. */
+static int offset_by_fingerprint(struct ls_tailer *t, const struct ls_tail_file *f,
+				 struct head *h, uint64_t *offset)
 {
-	size_t nlive = fp_maybe(t, fp, fp_len) ? t->nfiles : 0;
+	size_t nlive = fp_maybe(t, f->fingerprint, f->fp_len) ? t->nfiles : 0;
+	const struct gone_file *best = NULL;
 
-	if (fp_len == 0)
+	if (f->fp_len == 0)
 		return 0;
 	for (size_t i = 0; i < nlive; i++) {
-		struct ls_tail_file *f = t->files[i];
-		if (!f->compressed && f->fp_len == fp_len && f->fingerprint == fp) {
-			*offset = f->r ? ls_reader_bytes_out(f->r) : f->pos;
+		struct ls_tail_file *o = t->files[i];
+		if (o != f && !o->compressed && o->fp_len == f->fp_len &&
+		    o->fingerprint == f->fingerprint) {
+			*offset = o->r ? ls_reader_bytes_out(o->r) : o->pos;
 			return 1;
 		}
 	}
 	for (size_t i = t->ngone; i-- > 0;) {
-		if (t->gone[i].fp_len == fp_len && t->gone[i].fingerprint == fp) {
-			*offset = t->gone[i].offset;
-			return 1;
-		}
+		const struct gone_file *g = &t->gone[i];
+		if ((!best || g->fp_len > best->fp_len) && head_matches(h, g->fingerprint, g->fp_len))
+			best = g;
 	}
-	return 0;
+	if (best)
+		*offset = best->offset;
+	return best != NULL;
 }
 
 /* A finished file with f's device and inode whose first bytes are still
  * f's: its offset. */
-static int offset_by_identity(struct ls_tailer *t, const struct ls_tail_file *f, int fd,
-			      uint64_t *offset)
+static int offset_by_identity(struct ls_tailer *t, const struct ls_tail_file *f,
+			      struct head *h, uint64_t *offset)
 {
-	uint64_t fp;
-
 	for (size_t i = t->ngone; i-- > 0;) {
 		const struct gone_file *g = &t->gone[i];
-		if (g->dev != f->dev || g->ino != f->ino || g->fp_len > f->fp_len)
+		if (g->dev != f->dev || g->ino != f->ino)
 			continue;
-		if (g->fp_len && (fingerprint_fd(fd, g->fp_len, &fp) < 0 || fp != g->fingerprint))
+		if (g->fp_len && !head_matches(h, g->fingerprint, g->fp_len))
 			continue;
 		*offset = g->offset;
 		return 1;
@@ -467,25 +543,29 @@ static int offset_by_identity(struct ls_tailer *t, const struct ls_tail_file *f,
 	return 0;
 }
 
-/* A checkpoint entry with f's first bytes (a compressed file's are its
- * decompressed ones): for a compressed file, its own entry or the entry of
- * the plain file it was made from, whether or not that was scanned yet. */
+/* A checkpoint entry whose fingerprint f's first bytes give (a compressed
+ * file's are its decompressed ones): for a compressed file, its own entry
+ * or the entry of the plain file it was made from, whether or not that was
+ * scanned yet, and however much that file grew after its checkpoint. The
+ * entry whose fingerprint covers the most bytes wins, then the furthest. */
 static int offset_by_checkpoint(struct ls_tailer *t, const struct ls_tail_file *f,
-				uint64_t *offset)
+				struct head *h, uint64_t *offset)
 {
-	int found_one = 0;
+	const struct ls_ckpt_entry *best = NULL;
 
 	if (!t->o.ckpt || !f->compressed || f->fp_len == 0)
 		return 0;
 	for (size_t i = 0; i < ls_checkpoint_count(t->o.ckpt); i++) {
 		const struct ls_ckpt_entry *e = ls_checkpoint_get(t->o.ckpt, i);
-		if (e->fp_len == f->fp_len && e->fingerprint == f->fingerprint &&
-		    (!found_one || e->offset > *offset)) {
-			*offset = e->offset;
-			found_one = 1;
-		}
+		if (best && (e->fp_len < best->fp_len ||
+			     (e->fp_len == best->fp_len && e->offset <= best->offset)))
+			continue;
+		if (head_matches(h, e->fingerprint, e->fp_len))
+			best = e;
 	}
-	return found_one;
+	if (best)
+		*offset = best->offset;
+	return best != NULL;
 }
 
 /* ---- opening and closing ---------------------------------------------- */
@@ -595,6 +675,7 @@ static void forget(struct ls_tailer *t, struct ls_tail_file *f)
 	unsigned flags;
 
 	if (f->r && ls_reader_take_partial(f->r, &line, &len, &off, &flags) > 0) {
+		update_id_fingerprint(f, ls_reader_fd(f->r));
 		t->cb.line(t->ctx, f, line, len, off, flags);
 		if (t->cb.pause)
 			t->cb.pause(t->ctx, f);
@@ -653,21 +734,22 @@ static int gone_too_long(const struct ls_tailer *t, int64_t now_ms, int64_t sinc
 }
 
 /* Where a newly found file starts: its checkpoint, a finished or live file
- * with the same fingerprint (a compressed copy), or the start option. */
+ * with the same first bytes (a compressed copy), or the start option.
+ * h holds its first bytes (decompressed). */
 static uint64_t start_offset(struct ls_tailer *t, struct ls_tail_file *f, int fd,
-			     uint64_t size)
+			     uint64_t size, struct head *h)
 {
 	const struct ls_ckpt_entry *e;
 	uint64_t off;
 
 	/* a file finished during this run (closed, then renamed): where it
 	 * stopped is known exactly, while the checkpoint may be older */
-	if (!f->compressed && offset_by_identity(t, f, fd, &off))
+	if (!f->compressed && offset_by_identity(t, f, h, &off))
 		return off <= size ? off : 0;
 	if (t->o.ckpt && !f->compressed &&
 	    (e = ls_checkpoint_find(t->o.ckpt, f->dev, f->ino)) != NULL &&
-	    e->fp_len <= f->fp_len && (e->fp_len == f->fp_len ? e->fingerprint == f->fingerprint
-			     : (fingerprint_fd(fd, e->fp_len, &off) == 0 && off == e->fingerprint))) {
+	    (e->fp_len ? head_matches(h, e->fingerprint, e->fp_len)
+		       : f->fp_len == 0 && e->fingerprint == f->fingerprint)) {
 		if (e->offset <= size)
 			return e->offset;
 		warn(t, "%s is shorter (%llu bytes) than its checkpoint (%llu): "
@@ -676,8 +758,7 @@ static uint64_t start_offset(struct ls_tailer *t, struct ls_tail_file *f, int fd
 		     (unsigned long long)e->offset);
 		return 0;
 	}
-	if (offset_by_fingerprint(t, f->fingerprint, f->fp_len, &off) ||
-	    offset_by_checkpoint(t, f, &off))
+	if (offset_by_fingerprint(t, f, h, &off) || offset_by_checkpoint(t, f, h, &off))
 		return f->compressed ? off : (off <= size ? off : 0);
 	if (t->started || t->o.start == LS_TAIL_START_BEGIN)
 		return 0;
@@ -690,12 +771,51 @@ static uint64_t start_offset(struct ls_tailer *t, struct ls_tail_file *f, int fd
 	return end_offset(fd, size);
 }
 
+/* Sets f's fingerprints from its first len bytes at buf (at most
+ * FP_BYTES: all of them when the file is shorter), and h to them. */
+static void set_first_bytes(struct ls_tail_file *f, const unsigned char *buf, size_t len,
+			    struct head *h)
+{
+	int final = 0;
+
+	head_init(h, buf, len);
+	f->fp_len = h->len;
+	f->fingerprint = h->len ? XXH64(buf, h->len, 0) : 0;
+	f->id_fingerprint = h->len ? ls_reader_first_line_hash(buf, h->len, &final) : 0;
+	f->id_final = final;
+}
+
+/* The same for a compressed file at path, from its decompressed first
+ * bytes: read with a reader of its own, which the caller frees with
+ * ls_reader_free() once done with h. */
+static struct ls_reader *first_bytes_compressed(struct ls_tail_file *f, const char *path,
+						size_t max_line, struct head *h)
+{
+	struct ls_reader *r = NULL;
+	const unsigned char *buf = NULL;
+	const char *l;
+	size_t n, len = 0;
+	uint64_t o;
+	unsigned fl;
+
+	if (ls_reader_open(&r, path, max_line, NULL) == 0 &&
+	    ls_reader_next(r, &l, &n, &o, &fl, NULL) >= 0)
+		buf = ls_reader_head(r, &len);
+	set_first_bytes(f, buf, len, h);
+	/* its first line was read (or all of it was, when shorter) */
+	f->id_final = buf != NULL;
+	return r;
+}
+
 /* Adds a file found at path (st: its stat). */
 static int add_file(struct ls_tailer *t, const char *path, const struct stat *st,
 		    struct ls_error *err)
 {
 	struct ls_tail_file *f;
 	struct ls_error e;
+	unsigned char head_buf[FP_BYTES];
+	struct ls_reader *zr = NULL;
+	struct head h;
 	int fd, rc = 0;
 
 	if (grow_tables(t) < 0 || (t->nfiles == t->cap_files &&
@@ -719,25 +839,18 @@ static int add_file(struct ls_tailer *t, const char *path, const struct stat *st
 	f->dev = (uint64_t)st->st_dev;
 	f->ino = (uint64_t)st->st_ino;
 	f->size = (uint64_t)st->st_size;
-	f->fp_len = f->size < FP_BYTES ? (uint32_t)f->size : FP_BYTES;
 	f->compressed = is_compressed(fd);
 	if (f->compressed) {
 		/* identity of a compressed file: its decompressed first bytes */
-		struct ls_reader *r = NULL;
-		const char *l;
-		size_t n;
-		uint64_t o;
-		unsigned fl;
-		if (ls_reader_open(&r, path, t->o.max_line, NULL) == 0 &&
-		    ls_reader_next(r, &l, &n, &o, &fl, NULL) >= 0) {
-			f->fingerprint = ls_reader_fingerprint(r);
-			f->fp_len = ls_reader_fingerprint_len(r);
-		}
-		ls_reader_free(r);
-	} else if (f->fp_len && fingerprint_fd(fd, f->fp_len, &f->fingerprint) < 0) {
-		f->fp_len = 0;
+		zr = first_bytes_compressed(f, path, t->o.max_line, &h);
+	} else {
+		uint32_t want = f->size < FP_BYTES ? (uint32_t)f->size : FP_BYTES;
+		/* a file that shrank since its stat is looked at again later */
+		ssize_t got = read_head(fd, head_buf, want);
+		set_first_bytes(f, head_buf, got == (ssize_t)want ? want : 0, &h);
 	}
-	f->pos = start_offset(t, f, fd, f->size);
+	f->pos = start_offset(t, f, fd, f->size, &h);
+	ls_reader_free(zr);
 	if (f->compressed) {
 		f->skip_until = f->pos;
 		f->pos = 0;
@@ -890,6 +1003,7 @@ static int deliver(struct ls_tailer *t, struct ls_tail_file *f, const char *line
 {
 	if (f->compressed && off < f->skip_until)
 		return 0;
+	update_id_fingerprint(f, ls_reader_fd(f->r));
 	t->stats.lines++;
 	t->stats.bytes += len + 1;
 	return t->cb.line(t->ctx, f, line, len, off, flags);
@@ -912,6 +1026,7 @@ static int restart_file(struct ls_tailer *t, struct ls_tail_file *f, uint64_t si
 		remember_gone(t, &g);
 	}
 	f->fp_len = 0;
+	f->id_final = 0; /* new first bytes: a new first line */
 	f->committed = 0;
 	f->partial_since_ms = 0;
 	return ls_reader_rewind(f->r, 0, err);
@@ -947,23 +1062,18 @@ static int became_compressed(struct ls_tailer *t, struct ls_tail_file *f,
 			     struct ls_error *err)
 {
 	struct ls_reader *r = NULL;
-	const char *l;
-	size_t n;
-	uint64_t o;
-	unsigned fl;
+	struct head h;
 
 	ls_reader_free(f->r);
 	f->r = NULL;
 	open_unlink(t, f);
 	f->compressed = 1;
-	f->fp_len = 0;
-	if (f->path && ls_reader_open(&r, f->path, t->o.max_line, NULL) == 0 &&
-	    ls_reader_next(r, &l, &n, &o, &fl, NULL) >= 0) {
-		f->fingerprint = ls_reader_fingerprint(r);
-		f->fp_len = ls_reader_fingerprint_len(r);
-	}
+	if (f->path)
+		r = first_bytes_compressed(f, f->path, t->o.max_line, &h);
+	else
+		set_first_bytes(f, NULL, 0, &h);
+	f->skip_until = start_offset(t, f, -1, 0, &h);
 	ls_reader_free(r);
-	f->skip_until = start_offset(t, f, -1, 0);
 	f->pos = 0;
 	f->committed = 0;
 	f->partial_since_ms = 0;
@@ -1556,7 +1666,7 @@ const char *ls_tail_file_path(const struct ls_tail_file *f)
 
 uint64_t ls_tail_file_fingerprint(const struct ls_tail_file *f)
 {
-	return f->fingerprint;
+	return f->id_fingerprint;
 }
 
 void **ls_tail_file_user(struct ls_tail_file *f)

@@ -127,7 +127,9 @@ void ls_tailer_each(const struct ls_tailer *t,
 		    void *ctx);
 
 /* The path a file was last seen under (valid until the next dispatch), its
- * fingerprint, and a slot for the user's per-file state. */
+ * fingerprint for event ids (reader.h's ls_reader_fingerprint(): the hash
+ * of its first line, up to date whenever a line is handed on), and a slot
+ * for the user's per-file state. */
 const char *ls_tail_file_path(const struct ls_tail_file *f);
 uint64_t ls_tail_file_fingerprint(const struct ls_tail_file *f);
 void **ls_tail_file_user(struct ls_tail_file *f);

@@ -240,6 +240,18 @@ static char *gen_content(size_t size, uint32_t seed)
 	return s;
 }
 
+/* The fingerprint reader.h promises, computed here on its own: XXH64 of
+ * the first line with its "\n", or of the first 1024 bytes without one. */
+static uint64_t first_line_fp(const char *s, size_t n)
+{
+	const char *nl;
+
+	if (n > 1024)
+		n = 1024;
+	nl = memchr(s, '\n', n);
+	return XXH64(s, nl ? (size_t)(nl - s) + 1 : n, 0);
+}
+
 /* ---- cases ------------------------------------------------------------ */
 
 static void test_plain_lines_offsets(void)
@@ -514,8 +526,7 @@ static void check_compressed(const char *path, const char *text, size_t size,
 	free(ls_test_read_file(path, &file_len));
 	CU_ASSERT_EQUAL(ls_reader_bytes_in(r), file_len);
 	CU_ASSERT_EQUAL(ls_reader_bytes_out(r), size);
-	CU_ASSERT_EQUAL(ls_reader_fingerprint(r),
-			XXH64(text, size < 1024 ? size : 1024, 0));
+	CU_ASSERT_EQUAL(ls_reader_fingerprint(r), first_line_fp(text, size));
 	ls_reader_free(r);
 	got_free(&want);
 	got_free(&have);
@@ -879,7 +890,7 @@ static void test_fingerprint_and_counters(void)
 	write_file(tmp_path(&t, "fp.log"), text, size);
 	CU_ASSERT_FATAL(ls_reader_open(&r, t.path, MIB, &err) == 0);
 	CU_ASSERT_EQUAL(ls_reader_next(r, &line, &len, &offset, &flags, &err), 1);
-	CU_ASSERT_EQUAL(ls_reader_fingerprint(r), XXH64(text, 1024, 0));
+	CU_ASSERT_EQUAL(ls_reader_fingerprint(r), first_line_fp(text, size));
 	CU_ASSERT_EQUAL(ls_reader_bytes_in(r), size);
 	CU_ASSERT_EQUAL(ls_reader_bytes_out(r),
 			(uint64_t)((const char *)memchr(text, '\n', size) - text) + 1);
@@ -893,6 +904,85 @@ static void test_fingerprint_and_counters(void)
 	CU_ASSERT_EQUAL(ls_reader_bytes_out(r), 5);
 	ls_reader_free(r);
 	free(text);
+	tmp_end(&t);
+}
+
+/* The fingerprint event ids are made with is the first line's: the same
+ * for a file that grows after it (under 1 KiB and past it), for its gzip
+ * and zstd copies; a first line over 1 KiB is hashed over its first 1 KiB.
+ * ls_reader_head() gives the first bytes, at most 1 KiB. */
+static void test_fingerprint_first_line(void)
+{
+	static const struct {
+		const char *first, *grown; /* grown starts with first */
+	} cases[] = {
+		{ "first\n", "first\nsecond\n" },
+		{ "a\r\n", "a\r\nb\r\n" },
+		{ "\n", "\nnext\n" },
+		{ "no newline yet", NULL },
+	};
+	char *big = malloc(5000), *path;
+	const unsigned char *head;
+	size_t head_len;
+	struct tmp t;
+	struct ls_reader *r;
+	struct got g;
+	uint64_t fp0;
+
+	CU_ASSERT_FATAL(big != NULL);
+	tmp_begin(&t);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n0 = strlen(cases[i].first);
+		write_file(tmp_path(&t, "f.log"), cases[i].first, n0);
+		memset(&g, 0, sizeof(g));
+		CU_ASSERT_FATAL(ls_reader_open(&r, t.path, MIB, &g.err) == 0);
+		drain(r, &g);
+		fp0 = ls_reader_fingerprint(r);
+		CU_ASSERT_EQUAL(fp0, first_line_fp(cases[i].first, n0));
+		head = ls_reader_head(r, &head_len);
+		CU_ASSERT(head_len == n0 && memcmp(head, cases[i].first, n0) == 0);
+		ls_reader_free(r);
+		got_free(&g);
+		if (!cases[i].grown)
+			continue;
+		/* the same file grown: a small one, then one past 1 KiB */
+		memset(big, 'z', 5000);
+		memcpy(big, cases[i].grown, strlen(cases[i].grown));
+		big[4999] = '\n';
+		for (int k = 0; k < 3; k++) {
+			size_t n = k == 0 ? strlen(cases[i].grown) : 5000;
+			path = (char *)tmp_path(&t, k == 2 ? "g.gz" : "g.log");
+			if (k == 2)
+				write_gzip(path, "wb", big, n);
+			else
+				write_file(path, big, n);
+			CU_ASSERT_FATAL(ls_reader_open(&r, path, MIB, &g.err) == 0);
+			drain(r, &g);
+			CU_ASSERT_EQUAL(ls_reader_fingerprint(r), fp0);
+			head = ls_reader_head(r, &head_len);
+			CU_ASSERT_EQUAL(head_len, n < 1024 ? n : 1024);
+			CU_ASSERT(memcmp(head, big, head_len) == 0);
+			ls_reader_free(r);
+			got_free(&g);
+			unlink(path);
+		}
+	}
+	/* a first line over 1 KiB: its first 1 KiB, whatever follows */
+	memset(big, 'y', 5000);
+	big[3000] = '\n';
+	write_file(tmp_path(&t, "long.log"), big, 5000);
+	CU_ASSERT_FATAL(ls_reader_open(&r, t.path, MIB, &g.err) == 0);
+	drain(r, &g);
+	CU_ASSERT_EQUAL(ls_reader_fingerprint(r), XXH64(big, 1024, 0));
+	ls_reader_free(r);
+	got_free(&g);
+	write_zstd(tmp_path(&t, "long.zst"), big, 2000);
+	CU_ASSERT_FATAL(ls_reader_open(&r, t.path, MIB, &g.err) == 0);
+	drain(r, &g);
+	CU_ASSERT_EQUAL(ls_reader_fingerprint(r), XXH64(big, 1024, 0));
+	ls_reader_free(r);
+	got_free(&g);
+	free(big);
 	tmp_end(&t);
 }
 
@@ -950,6 +1040,7 @@ static const struct ls_test_case cases[] = {
 	{ "gzip on standard input", test_stdin_gzip_pipe },
 	{ "magic prefix alone is plain", test_magic_prefix_is_plain },
 	{ "fingerprint and counters", test_fingerprint_and_counters },
+	{ "fingerprint: the first line, whatever follows", test_fingerprint_first_line },
 	{ NULL, NULL }
 };
 

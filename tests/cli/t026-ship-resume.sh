@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# t026-ship-resume.sh - ship --once across runs: event ids that a file's
+# growth, rotation and compression do not change, checkpoints matched to a
+# file that grew (or to its .gz) after them, a .gz still being written, the
+# last line of a file rotated away, and inputs that name nothing to read.
+. "$SRC/tests/cli/lib.sh"
+
+nlines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+# field F of every event in FILE, one a line
+fields() { awk -v mode=get -v field="$1" -f "$JSON_AWK" "$2"; }
+msgs() { fields message "$1" | sed 's/^"//; s/"$//'; }
+# the id of the event whose message is MSG in FILE
+id_of() { grep -F "\"message\":\"$1\"" "$2" | head -1 | awk -v mode=get -v field=event.id -f "$JSON_AWK"; }
+ship() { run "$LOGSHIP" ship --once -q "$@"; }
+
+# ---- 1. event ids and checkpoints of files that grow --------------------
+# A file under 1 KiB that grows between two runs (two states: each sends it
+# all) gives its lines the same ids: the fingerprint in event.id is the
+# hash of the first line, which growth does not change (the audit's case:
+# "first" got two ids). parse gives the same ids.
+mkdir g1 && cd g1
+printf 'first\n' >a.log
+ship --state s1 --to "file://$T/g1/o1.ndjson" "$T/g1/a.log"
+printf 'second\n' >>a.log
+ship --state s2 --to "file://$T/g1/o2.ndjson" "$T/g1/a.log"
+id1=$(id_of first o1.ndjson)
+expect_match "growth: an id for 'first'" "$id1" '^"[0-9a-f]{16}"$'
+expect_eq "growth: 'first' keeps its id as the file grows" "$id1" "$(id_of first o2.ndjson)"
+run "$LOGSHIP" parse -o json "$T/g1/a.log"
+expect_eq "growth: parse gives the id ship gave" "$id1" "$(id_of first "$T/out")"
+# past 1 KiB too
+for i in $(seq 200); do echo "more line $i"; done >>a.log
+ship --state s3 --to "file://$T/g1/o3.ndjson" "$T/g1/a.log"
+expect_eq "growth past 1 KiB: 'first' keeps its id" "$id1" "$(id_of first o3.ndjson)"
+expect_eq "growth past 1 KiB: 'second' keeps its id" "$(id_of second o2.ndjson)" \
+	"$(id_of second o3.ndjson)"
+# equal lines at two places, or in two files, stay distinct
+printf 'first\nsame\nsame\n' >b.log
+printf 'other\nsame\nsame\n' >c.log
+run "$LOGSHIP" parse -o json b.log c.log
+expect_eq "distinct: six events, six ids" 6 "$(fields event.id "$T/out" | sort -u | wc -l)"
+cd "$T"
+
+# Rotation between runs: 100 lines (under 1 KiB) shipped, 50 appended, then
+# rotated and compressed and a new file made; the next run must send the 50
+# new lines and the new file, not app.log.1.gz again (its checkpoint's
+# fingerprint covers the 792 bytes the file had then: the .gz's first 792
+# bytes are compared with it). The ids of the lines sent again by a run
+# without state are those of the first runs.
+mkdir g2 && cd g2
+for i in $(seq 100); do echo "line $i"; done >app.log
+expect_eq "rotation: the file is under 1 KiB" yes "$([ "$(wc -c <app.log)" -lt 1024 ] && echo yes)"
+ship --state st --to "file://$T/g2/out.ndjson" "$T/g2/app.log*"
+expect_eq "rotation: run 1 exits 0" 0 "$RC"
+expect_eq "rotation: run 1 sends 100" 100 "$(nlines out.ndjson)"
+for i in $(seq 101 150); do echo "line $i"; done >>app.log
+mv app.log app.log.1 && gzip app.log.1
+echo x >app.log
+ship --state st --to "file://$T/g2/out.ndjson" "$T/g2/app.log*"
+expect_eq "rotation: run 2 exits 0" 0 "$RC"
+expect_eq "rotation: run 2 sends the 50 new lines and x" \
+	"$(seq 101 150 | sed 's/^/line /'; echo x)" "$(msgs out.ndjson | sed 1,100d | sort -V)"
+ship --state st --to "file://$T/g2/out.ndjson" "$T/g2/app.log*"
+expect_eq "rotation: run 3 sends nothing" 151 "$(nlines out.ndjson)"
+expect_eq "rotation: every line once" 151 "$(msgs out.ndjson | sort -u | wc -l)"
+ship --state st-fresh --to "file://$T/g2/again.ndjson" "$T/g2/app.log*"
+expect_eq "rotation: without state, all sent again" 151 "$(nlines again.ndjson)"
+expect_eq "rotation: ... with the same ids" "$(fields event.id out.ndjson | sort)" \
+	"$(fields event.id again.ndjson | sort)"
+cd "$T"
+
+# A state file written by logship before this change (the format is the
+# same): its entry for app.log, 100 lines, fingerprint over those bytes.
+# The file grew, was rotated and compressed since: only the new lines go.
+cat >xxh64.c <<'EOF'
+#include <stdio.h>
+#include <xxhash.h>
+int main(void)
+{
+	static char buf[1 << 20];
+	size_t n = fread(buf, 1, sizeof(buf), stdin);
+	printf("%016llx\n", (unsigned long long)XXH64(buf, n, 0));
+	return 0;
+}
+EOF
+if ! cc -o xxh64 xxh64.c $(pkg-config --cflags --libs libxxhash 2>/dev/null || echo -lxxhash) 2>cc.err; then
+	fail "old state: the XXH64 helper builds" "cc succeeds" "$(cat cc.err)"
+fi
+mkdir g3 g3/st && cd g3
+for i in $(seq 100); do echo "old $i"; done >app.log
+expect_eq "old state: the file is under 1 KiB" yes "$([ "$(wc -c <app.log)" -lt 1024 ] && echo yes)"
+read -r dev ino size < <(stat -c '%d %i %s' app.log)
+body=$(printf 'logship-state 1\nfile %s %s %s %s %s %s 1700000000000 0 app.log' \
+	"$dev" "$ino" "$("$T/xxh64" <app.log)" "$size" "$size" "$size")
+printf '%s\nchecksum %s\n' "$body" "$(printf '%s\n' "$body" | "$T/xxh64")" >st/old.state
+for i in $(seq 101 150); do echo "old $i"; done >>app.log
+mv app.log app.log.1 && gzip app.log.1
+ship --name old --state st --to "file://$T/g3/out.ndjson" 'app.log*'
+expect_eq "old state: exit 0" 0 "$RC"
+expect_eq "old state: no warning" "" "$ERR"
+expect_eq "old state: only the lines after its checkpoint" \
+	"$(seq 101 150 | sed 's/^/old /')" "$(msgs out.ndjson)"
+cd "$T"
+
+finish
