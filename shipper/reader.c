@@ -71,6 +71,7 @@ struct ls_reader {
 	size_t fp_len;
 	uint64_t fingerprint;    /* ls_reader_first_line_hash() of fp_buf */
 	int fingerprint_final;   /* the first line (or 1 KiB) is all there */
+	int whole_lines;         /* ls_reader_whole_lines_only() */
 
 	int follow;              /* a growing plain file: the end is not sticky and
 				  * a last line without "\n" is held back */
@@ -629,8 +630,9 @@ static void emit(struct ls_reader *r, const char *data, uint64_t total,
  * negative code: LS_EIO ("PATH: read error at byte N: ..."), LS_EDAMAGED
  * ("PATH: truncated gzip input at byte N", "PATH: damaged zstd input at byte
  * N: reason"; N counts compressed bytes). Every line before the damage,
- * including a partial last one (LS_LINE_NO_NEWLINE), is returned before the
- * error, which is then returned again by later calls. */
+ * including a partial last one (LS_LINE_NO_NEWLINE) unless
+ * ls_reader_whole_lines_only() was asked, is returned before the error,
+ * which is then returned again by later calls. */
 int ls_reader_next(struct ls_reader *r, const char **line, size_t *len,
 		   uint64_t *offset, unsigned *flags, struct ls_error *err)
 {
@@ -653,7 +655,7 @@ int ls_reader_next(struct ls_reader *r, const char **line, size_t *len,
 				r->raw_eof = 0;
 				return 0;
 			}
-			if (n <= 0 && r->line_total > 0) {
+			if (n <= 0 && r->line_total > 0 && !(n < 0 && r->whole_lines)) {
 				/* the partial last line goes out before the end or error */
 				if (n == 0)
 					r->at_eof = 1;
@@ -721,6 +723,12 @@ const unsigned char *ls_reader_head(const struct ls_reader *r, size_t *len)
 {
 	*len = r->fp_len;
 	return r->fp_buf;
+}
+
+/* Drops a last line cut short by damage: see reader.h. */
+void ls_reader_whole_lines_only(struct ls_reader *r)
+{
+	r->whole_lines = 1;
 }
 
 /* "plain", "gzip" or "zstd" ("plain" until the first read decides). */

@@ -60,6 +60,13 @@ uint64_t ls_reader_first_line_hash(const void *head, size_t len, int *final);
  * for follow mode, which starts where it is told. */
 const unsigned char *ls_reader_head(const struct ls_reader *r, size_t *len);
 
+/* For a file being written while it is read (a rotated file that gzip is
+ * still compressing): a last line cut short by damage or truncation is not
+ * returned before the error, so ls_reader_bytes_out() stays at the end of
+ * the last whole line, where a later read of the finished file resumes.
+ * parse, which shows what it can, does not ask for it. */
+void ls_reader_whole_lines_only(struct ls_reader *r);
+
 /* Follow mode, for a growing plain file (tail, ship). Opens path and starts
  * at byte offset start, which must be a line start. ls_reader_next() then
  * returns 0 when it has read all there is, and returns more lines after the

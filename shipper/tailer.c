@@ -635,9 +635,14 @@ static int reopen(struct ls_tailer *t, struct ls_tail_file *f, struct ls_error *
 	if (!f->path)
 		return 0;
 	make_room(t);
-	if (f->compressed)
+	if (f->compressed) {
 		rc = ls_reader_open(&r, f->path, t->o.max_line, err);
-	else
+		/* a .gz still being written ends in the middle of a line:
+		 * that piece is neither sent nor checkpointed, the finished
+		 * file is read again from the line's start */
+		if (rc == 0)
+			ls_reader_whole_lines_only(r);
+	} else
 		rc = ls_reader_open_follow(&r, f->path, f->pos, t->o.max_line, err);
 	if (rc == LS_ENOENT) {
 		ls_reader_free(r);

@@ -986,6 +986,70 @@ static void test_fingerprint_first_line(void)
 	tmp_end(&t);
 }
 
+/* ls_reader_whole_lines_only(): a compressed file cut short (still being
+ * written) gives its whole lines, not the piece of the line the cut went
+ * through, then the error; bytes_out stays at the last whole line's end,
+ * where the finished file is to be read again. Without it, the piece comes
+ * too (parse shows all it can). */
+static void test_whole_lines_only(void)
+{
+	const size_t size = 300 * 1024;
+	char *text = gen_content(size, 29), *packed, *prefix = malloc(size);
+	size_t packed_len, cut, got_len, whole_len;
+	struct tmp t;
+	struct got want, have;
+	struct ls_reader *r;
+
+	CU_ASSERT_FATAL(prefix != NULL);
+	tmp_begin(&t);
+	for (int zstd = 0; zstd < 2; zstd++) {
+		if (zstd)
+			write_zstd(tmp_path(&t, "whole"), text, size);
+		else
+			write_gzip(tmp_path(&t, "whole"), "wb", text, size);
+		packed = ls_test_read_file(t.path, &packed_len);
+		/* a cut that leaves a piece of a line after the last "\n" */
+		for (cut = packed_len / 2;; cut++) {
+			got_len = zstd ? unzstd_prefix(packed, cut, prefix, size)
+				       : inflate_prefix(packed, cut, prefix, size);
+			if (got_len > 0 && prefix[got_len - 1] != '\n')
+				break;
+		}
+		CU_ASSERT(memcmp(prefix, text, got_len) == 0);
+		write_file(tmp_path(&t, "cut"), packed, cut);
+		whole_len = got_len;
+		while (whole_len > 0 && prefix[whole_len - 1] != '\n')
+			whole_len--;
+		CU_ASSERT_FATAL(whole_len > 0);
+
+		ref_split(text, whole_len, MIB, &want);
+		want.rc = LS_EDAMAGED;
+		memset(&have, 0, sizeof(have));
+		CU_ASSERT_FATAL(ls_reader_open(&r, t.path, MIB, &have.err) == 0);
+		ls_reader_whole_lines_only(r);
+		drain(r, &have);
+		assert_same(&want, &have);
+		CU_ASSERT_EQUAL(ls_reader_bytes_out(r), whole_len);
+		CU_ASSERT_EQUAL(have.err.code, LS_EDAMAGED);
+		ls_reader_free(r);
+		got_free(&want);
+		got_free(&have);
+
+		/* without it: the piece too, flagged as having no newline */
+		ref_split(text, got_len, MIB, &want);
+		want.rc = LS_EDAMAGED;
+		read_all(t.path, MIB, &have);
+		assert_same(&want, &have);
+		CU_ASSERT(want.n > 0 && want.lines[want.n - 1].flags == LS_LINE_NO_NEWLINE);
+		got_free(&want);
+		got_free(&have);
+		free(packed);
+	}
+	free(prefix);
+	free(text);
+	tmp_end(&t);
+}
+
 static void test_gzip_corrupt(void)
 {
 	const size_t size = 50000;
@@ -1041,6 +1105,7 @@ static const struct ls_test_case cases[] = {
 	{ "magic prefix alone is plain", test_magic_prefix_is_plain },
 	{ "fingerprint and counters", test_fingerprint_and_counters },
 	{ "fingerprint: the first line, whatever follows", test_fingerprint_first_line },
+	{ "whole lines only: a compressed file cut short", test_whole_lines_only },
 	{ NULL, NULL }
 };
 

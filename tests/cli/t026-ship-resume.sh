@@ -102,4 +102,31 @@ expect_eq "old state: only the lines after its checkpoint" \
 	"$(seq 101 150 | sed 's/^/old /')" "$(msgs out.ndjson)"
 cd "$T"
 
+# ---- 2. a .gz still being written ---------------------------------------
+# logrotate's compress is still writing app.log.1.gz: the file ends in the
+# middle of a line. The lines before the cut go, the piece of the cut line
+# neither goes nor is checkpointed; once the .gz is whole, the next run
+# sends the rest from that line's start: every line once, none cut.
+mkdir z1 && cd z1
+for i in $(seq 5000); do echo "line number $i with some text to make gz larger $((i * 7919 % 10007))"; done >all.txt
+gzip -c all.txt >full.gz
+head -c 20000 full.gz >app.log.1.gz
+ship --state st --to "file://$T/z1/out.ndjson" "$T/z1/app.log*"
+expect_eq "gz being written: exit 0" 0 "$RC"
+expect_contains "gz being written: warned" "$ERR" "app.log.1.gz: truncated gzip input at byte 20000"
+n1=$(nlines out.ndjson)
+expect_eq "gz being written: some lines sent" yes "$([ "$n1" -gt 100 ] && [ "$n1" -lt 5000 ] && echo yes)"
+expect_eq "gz being written: every message a whole line" "" \
+	"$(msgs out.ndjson | grep -vxFf all.txt | head -3)"
+cat full.gz >app.log.1.gz
+ship --state st --to "file://$T/z1/out.ndjson" "$T/z1/app.log*"
+expect_eq "gz finished: exit 0" 0 "$RC"
+expect_eq "gz finished: every line once, none cut" "$(cat all.txt)" "$(msgs out.ndjson)"
+# parse still shows what it can, then says the input is damaged
+head -c 20000 full.gz >cut.gz
+run "$LOGSHIP" parse -o json cut.gz
+expect_eq "parse of a cut .gz: exit 2" 2 "$RC"
+expect_eq "parse of a cut .gz: the cut line too" "$((n1 + 1))" "$(nlines "$T/out")"
+cd "$T"
+
 finish
