@@ -1955,6 +1955,7 @@ int cmd_ship(int argc, char **argv)
 	c->to.excludes = c->excludes;
 	c->to.max_line = c->co.po.max_line;
 	c->to.ckpt = c->cp;
+	c->to.once = c->once;
 	if (c->ja.enabled && !c->replay && open_journal(c, &err) < 0) {
 		ls_die_msg(NULL, "%s", err.msg);
 		goto out;

@@ -59,6 +59,9 @@ struct ls_tail_file {
 	unsigned gen;            /* scan generation it was last seen in */
 	unsigned dirty : 1, detached : 1, compressed : 1, done : 1, check_path : 1;
 	unsigned id_final : 1;   /* id_fingerprint can no longer change */
+	unsigned finish_partial : 1; /* --once: rotated away, or its unfinished
+				  * last line waited since the last run: that
+				  * line goes out at the end of the file */
 	void *user;
 	struct ls_tail_file *next_id, *next_path;
 	struct ls_tail_file *open_prev, *open_next; /* the list of open files */
@@ -738,6 +741,24 @@ static int gone_too_long(const struct ls_tailer *t, int64_t now_ms, int64_t sinc
 	return gone_for > t->o.forget_after_ms;
 }
 
+/* --once: whether the unfinished last line of f, checkpointed as e,
+ * goes out at the end of this run although the file is where it was: when
+ * that line was already waiting, the file unchanged, at a run at least
+ * --partial-timeout ago (a file rotated away in a run that could not
+ * deliver, or found already rotated), as follow mode sends it after
+ * --partial-timeout. A file that grows keeps it until its newline comes.
+ * (A file found under a new name is rotated away: start_offset() sends
+ * its last line at once.) */
+static int partial_due(struct ls_tailer *t, const struct ls_ckpt_entry *e, uint64_t size)
+{
+	int64_t now = run_wall_ms(t), waited;
+
+	/* the time comes from the state file: any value */
+	if (__builtin_sub_overflow(now, e->last_read_ms, &waited))
+		waited = now > e->last_read_ms ? INT64_MAX : INT64_MIN;
+	return e->offset < e->size && e->size == size && waited >= t->o.partial_timeout_ms;
+}
+
 /* Where a newly found file starts: its checkpoint, a finished or live file
  * with the same first bytes (a compressed copy), or the start option.
  * h holds its first bytes (decompressed). */
@@ -749,14 +770,19 @@ static uint64_t start_offset(struct ls_tailer *t, struct ls_tail_file *f, int fd
 
 	/* a file finished during this run (closed, then renamed): where it
 	 * stopped is known exactly, while the checkpoint may be older */
-	if (!f->compressed && offset_by_identity(t, f, h, &off))
+	if (!f->compressed && offset_by_identity(t, f, h, &off)) {
+		/* found again under another name: it was rotated away */
+		f->finish_partial = t->o.once;
 		return off <= size ? off : 0;
+	}
 	if (t->o.ckpt && !f->compressed &&
 	    (e = ls_checkpoint_find(t->o.ckpt, f->dev, f->ino)) != NULL &&
 	    (e->fp_len ? head_matches(h, e->fingerprint, e->fp_len)
 		       : f->fp_len == 0 && e->fingerprint == f->fingerprint)) {
-		if (e->offset <= size)
+		if (e->offset <= size) {
+			f->finish_partial = t->o.once && partial_due(t, e, size);
 			return e->offset;
+		}
 		warn(t, "%s is shorter (%llu bytes) than its checkpoint (%llu): "
 		     "reading it again from the start",
 		     f->path ? f->path : f->last_path ? f->last_path : "a file", (unsigned long long)size,
@@ -1148,6 +1174,16 @@ static int read_file(struct ls_tailer *t, struct ls_tail_file *f, struct ls_erro
 			t->more = 1;
 			break;
 		}
+	}
+	if (rc == 0 && !f->dirty && t->o.once && !f->compressed &&
+	    (f->finish_partial || f->detached) &&
+	    ls_reader_take_partial(f->r, &line, &len, &off, &flags) > 0) {
+		/* --once: the last line of a file rotated away will not be
+		 * finished: it goes out without its newline, as follow mode
+		 * sends it when it lets the file go */
+		rc = deliver(t, f, line, len, off, flags);
+		if (rc < 0)
+			return rc;
 	}
 	if (rc < 0) {
 		warn(t, "%s", err->msg);

@@ -44,6 +44,10 @@ struct ls_tailer_opts {
 	struct ls_checkpoint *ckpt;   /* NULL: no state (borrowed) */
 	int64_t checkpoint_interval_ms; /* 0: 5 s */
 	int64_t forget_after_ms;      /* 0: 24 h */
+	int once;                     /* ship --once: each file is read to its
+				       * current end, once; the last line
+				       * without "\n" of a file rotated away
+				       * goes out */
 };
 
 struct ls_tail_file;

@@ -129,4 +129,39 @@ expect_eq "parse of a cut .gz: exit 2" 2 "$RC"
 expect_eq "parse of a cut .gz: the cut line too" "$((n1 + 1))" "$(nlines "$T/out")"
 cd "$T"
 
+# ---- 3. the last line of a file rotated away -----------------------------
+# A last line without a newline waits for its newline while its file is the
+# live one; once the file is rotated away it will not be finished, and the
+# next run sends it (as follow mode does when it lets the file go), once.
+mkdir p1 && cd p1
+printf 'x1\nlast-no-newline' >app.log
+ship --state st --to "file://$T/p1/out.ndjson" 'app.log*'
+expect_eq "partial, live: only the finished line" "x1" "$(msgs out.ndjson)"
+ship --state st --to "file://$T/p1/out.ndjson" 'app.log*'
+expect_eq "partial, live, run again: still held" "x1" "$(msgs out.ndjson)"
+mv app.log app.log.1
+echo y1 >app.log
+ship --state st --to "file://$T/p1/out.ndjson" 'app.log*'
+expect_eq "partial, rotated away: exit 0" 0 "$RC"
+expect_eq "partial, rotated away: sent" "$(printf 'last-no-newline\nx1\ny1')" "$(msgs out.ndjson | sort)"
+ship --state st --to "file://$T/p1/out.ndjson" 'app.log*'
+ship --state st --to "file://$T/p1/out.ndjson" 'app.log*'
+expect_eq "partial, rotated away: sent once" 3 "$(nlines out.ndjson)"
+# a live file that grows: its last line goes once whole
+printf 'a1\npart' >live.log
+ship --state st2 --to "file://$T/p1/live.ndjson" live.log
+printf 'ial\n' >>live.log
+ship --state st2 --to "file://$T/p1/live.ndjson" live.log
+expect_eq "partial, live, finished later: sent whole" "$(printf 'a1\npartial')" "$(msgs live.ndjson)"
+# found already rotated (no checkpoint under its old name): its last line
+# goes once a later run, --partial-timeout after, finds it unchanged
+printf 'r1\nr-partial' >old.log.1
+ship --state st3 --to "file://$T/p1/old.ndjson" 'old.log*'
+expect_eq "partial, found rotated: held at first" "r1" "$(msgs old.ndjson)"
+sleep 0.2
+ship --state st3 --partial-timeout 100ms --to "file://$T/p1/old.ndjson" 'old.log*'
+expect_eq "partial, unchanged since a run --partial-timeout ago: sent" \
+	"$(printf 'r1\nr-partial')" "$(msgs old.ndjson)"
+cd "$T"
+
 finish
