@@ -373,8 +373,9 @@ void cmd_ship_help(void)
 	ls_opts_help("logship ship [OPTIONS] --to URL PATH|GLOB...",
 		     "Delivers the events of files (followed like tail -F) to a sink, at least\n"
 		     "once: checkpoints move only past what the sink acknowledged. Exit: 0 done\n"
-		     "(or a clean stop), 2 usage error, 3 sink failing past --max-retry-time\n"
-		     "(--once), 4 some events dead-lettered (--once), 5 state locked.",
+		     "(or a clean stop), 2 usage error or a named file not read (--once), 3 sink\n"
+		     "failing past --max-retry-time (--once), 4 some events dead-lettered\n"
+		     "(--once), 5 state locked.",
 		     ship_opts);
 }
 
@@ -1971,6 +1972,8 @@ int cmd_ship(int argc, char **argv)
 	ls_progress_end();
 	if (c->gave_up || (c->once && (c->queue || c->batches || (c->cur && c->cur->n))))
 		exit_code = 3;
+	else if (c->t && ls_tailer_failed_inputs(c->t))
+		exit_code = 2; /* a named input was not read: said at the start */
 	else if (c->once && c->dead)
 		exit_code = 4;
 	else

@@ -553,6 +553,35 @@ int ls_globset_count(const struct ls_globset *g)
 	return g->ninc;
 }
 
+/* Include pattern i as normalised: see glob.h. */
+const char *ls_globset_pattern(const struct ls_globset *g, int i)
+{
+	return g->inc[i].text;
+}
+
+/* The path pattern i names when it has no wildcard: see glob.h. */
+const char *ls_globset_literal(const struct ls_globset *g, int i, char *buf, size_t n)
+{
+	const struct glob_pat *gp = &g->inc[i];
+	size_t len = 0;
+
+	for (int c = 0; c < gp->ncomp; c++)
+		if (gp->comps[c].kind != COMP_LITERAL)
+			return NULL;
+	/* unescaping never makes the text longer */
+	if (n <= strlen(gp->text))
+		return NULL;
+	if (gp->text[0] == '/')
+		buf[len++] = '/';
+	for (int c = 0; c < gp->ncomp; c++) {
+		if (len > 0 && buf[len - 1] != '/')
+			buf[len++] = '/';
+		len += unescape(gp->text + gp->comps[c].off, gp->comps[c].len, buf + len);
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
 /* ---- paths seen during one scan --------------------------------------- */
 
 /* An open-addressing hash set of strings kept one after another in one

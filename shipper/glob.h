@@ -85,4 +85,13 @@ int ls_globset_scan(const struct ls_globset *g, ls_glob_file_fn file_fn,
 const char *ls_globset_base(const struct ls_globset *g, int i, char *buf, size_t n);
 int ls_globset_count(const struct ls_globset *g);
 
+/* Include pattern i, normalised (runs of `/` made one, no trailing `/`),
+ * for ls_glob_match() and messages; owned by g. */
+const char *ls_globset_pattern(const struct ls_globset *g, int i);
+
+/* When include pattern i has no wildcard (it names one path, like
+ * /var/log/syslog or a\*b.log), that path with its escapes removed,
+ * written into buf (size n); else NULL (NULL too when it does not fit). */
+const char *ls_globset_literal(const struct ls_globset *g, int i, char *buf, size_t n);
+
 #endif

@@ -96,6 +96,7 @@ struct ls_tailer {
 	int rescan, started, more;
 	int paused;                  /* the consumer is full: read nothing */
 	int failed;                  /* a dispatch failed: commits stop */
+	uint64_t inputs_failed;      /* --once: named inputs not read */
 	unsigned gen;
 	size_t nopen;
 	int64_t next_ckpt_ms;
@@ -1437,6 +1438,58 @@ static int entry_still_there(const struct ls_ckpt_entry *e)
 	return same;
 }
 
+/* What a stat() says a path that is not a regular file is. */
+static const char *file_kind(mode_t mode)
+{
+	return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" : S_ISSOCK(mode) ? "a socket"
+	     : S_ISCHR(mode) ? "a character device" : S_ISBLK(mode) ? "a block device"
+	     : "not a regular file";
+}
+
+/* After the first scan, says which inputs gave nothing to read: a glob
+ * that matches no file, a path without wildcards that is missing, not a
+ * regular file, or unreadable (add_file() said why). With --once each such
+ * path counts in inputs_failed; following, a missing file is read when it
+ * appears, so the message says it once and that is all. */
+static void check_inputs(struct ls_tailer *t)
+{
+	char buf[4096];
+	struct stat st;
+
+	for (int i = 0; i < ls_globset_count(t->globs); i++) {
+		const char *pattern = ls_globset_pattern(t->globs, i);
+		const char *path = ls_globset_literal(t->globs, i, buf, sizeof(buf));
+		int fd, matched = 0;
+
+		for (size_t k = 0; k < t->nfiles && !matched; k++)
+			matched = t->files[k]->path && ls_glob_match(pattern, t->files[k]->path);
+		if (matched)
+			continue;
+		if (!path) {
+			warn(t, "no file matches '%s'%s", pattern,
+			     t->o.once ? "" : " yet; files that appear are read");
+			continue;
+		}
+		if (stat(path, &st) < 0) {
+			if (t->o.once)
+				warn(t, "cannot ship %s: %s", path, strerror(errno));
+			else
+				warn(t, "cannot read %s yet: %s; it is read once it appears", path,
+				     strerror(errno));
+		} else if (!S_ISREG(st.st_mode)) {
+			warn(t, "cannot read %s: it is %s%s%s%s", path, file_kind(st.st_mode),
+			     S_ISDIR(st.st_mode) ? "; a glob reads the files in it, e.g. '" : "",
+			     S_ISDIR(st.st_mode) ? path : "", S_ISDIR(st.st_mode) ? "/*.log'" : "");
+		} else if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) >= 0) {
+			close(fd);
+			continue; /* left out by --exclude */
+		}
+		/* (unreadable: add_file() said so) */
+		if (t->o.once)
+			t->inputs_failed++;
+	}
+}
+
 /* A failure whose message is missing or left over from an earlier,
  * handled error (a callback's own error, an allocation) gets a generic
  * one: every failure set its code together with its message. */
@@ -1472,6 +1525,7 @@ int ls_tailer_start(struct ls_tailer *t, struct ls_error *err)
 	rc = full_scan(t, err);
 	if (rc < 0)
 		return said(rc, err);
+	check_inputs(t);
 	t->started = 1;
 	t->next_ckpt_ms = mono_ms() + t->o.checkpoint_interval_ms;
 	return 0;
@@ -1679,6 +1733,11 @@ int ls_tailer_checkpoint(struct ls_tailer *t, int force, struct ls_error *err)
 	t->ckpt_dirty = 0;
 	t->next_ckpt_ms = now + t->o.checkpoint_interval_ms;
 	return ls_checkpoint_save(cp, err);
+}
+
+uint64_t ls_tailer_failed_inputs(const struct ls_tailer *t)
+{
+	return t->inputs_failed;
 }
 
 void ls_tailer_stats(const struct ls_tailer *t, struct ls_tailer_stats *st)

@@ -47,7 +47,8 @@ struct ls_tailer_opts {
 	int once;                     /* ship --once: each file is read to its
 				       * current end, once; the last line
 				       * without "\n" of a file rotated away
-				       * goes out */
+				       * goes out; named inputs that cannot be
+				       * read are counted (ls_tailer_failed_inputs) */
 };
 
 struct ls_tail_file;
@@ -123,6 +124,11 @@ struct ls_tailer_stats {
 	int polling; /* 1: the polling backend is in use */
 };
 void ls_tailer_stats(const struct ls_tailer *t, struct ls_tailer_stats *st);
+
+/* With opts.once: how many inputs named without wildcards were not read
+ * (missing, not a regular file, unreadable), each reported through the
+ * warn callback by ls_tailer_start(). */
+uint64_t ls_tailer_failed_inputs(const struct ls_tailer *t);
 
 /* Calls fn for every file followed: its path, current size and the offset
  * delivered (the checkpoint's), for lag metrics. */

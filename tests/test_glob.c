@@ -520,6 +520,47 @@ static void test_base(void)
 	ls_globset_free(set);
 }
 
+/* ls_globset_literal(): the path a pattern without wildcards names (its
+ * escapes removed), NULL for any pattern with one; ls_globset_pattern():
+ * the pattern as normalised. */
+static void test_literal(void)
+{
+	static const struct {
+		const char *pattern, *literal, *normalised;
+	} lit_cases[] = {
+		{ "a.log", "a.log", "a.log" },
+		{ "/var/log//syslog", "/var/log/syslog", "/var/log/syslog" },
+		{ "./logs/a.log", "./logs/a.log", "./logs/a.log" },
+		{ "logs/", "logs", "logs" },
+		{ "a\\*b.log", "a*b.log", "a\\*b.log" },
+		{ "*.log", NULL, "*.log" },
+		{ "logs/*/a.log", NULL, "logs/*/a.log" },
+		{ "logs/**", NULL, "logs/**" },
+		{ "a?.log", NULL, "a?.log" },
+		{ "[ab].log", NULL, "[ab].log" },
+	};
+	const char *pats[COUNT(lit_cases)];
+	struct ls_globset *set;
+	char buf[64];
+	size_t i;
+
+	for (i = 0; i < COUNT(lit_cases); i++)
+		pats[i] = lit_cases[i].pattern;
+	CU_ASSERT_FATAL(ls_globset_new(&set, pats, (int)COUNT(pats), NULL, 0, NULL) == 0);
+	for (i = 0; i < COUNT(lit_cases); i++) {
+		const char *got = ls_globset_literal(set, (int)i, buf, sizeof(buf));
+		if (lit_cases[i].literal) {
+			CU_ASSERT(got && strcmp(got, lit_cases[i].literal) == 0);
+		} else {
+			CU_ASSERT_PTR_NULL(got);
+		}
+		CU_ASSERT_STRING_EQUAL(ls_globset_pattern(set, (int)i), lit_cases[i].normalised);
+	}
+	/* too small a buffer: NULL, not a cut path */
+	CU_ASSERT_PTR_NULL(ls_globset_literal(set, 1, buf, 8));
+	ls_globset_free(set);
+}
+
 /* ---- set matching and wanted directories ------------------------------ */
 
 static const struct {
@@ -888,6 +929,7 @@ static const struct ls_test_case cases[] = {
 	{ "pathological patterns finish", test_match_pathological },
 	{ "patterns refused", test_new_errors },
 	{ "base directories", test_base },
+	{ "literal paths and normalised patterns", test_literal },
 	{ "set match with excludes", test_set_match },
 	{ "directories wanted", test_wants_dir },
 	{ "scans of a tree", test_scan_table },

@@ -164,4 +164,63 @@ expect_eq "partial, unchanged since a run --partial-timeout ago: sent" \
 	"$(printf 'r1\nr-partial')" "$(msgs old.ndjson)"
 cd "$T"
 
+# ---- 4. inputs that name nothing to read ---------------------------------
+# ship --once: a path without wildcards that is missing, a directory, a
+# FIFO or unreadable is named with the reason, the other inputs still go,
+# and the run exits 2; a glob that matches nothing is a warning.
+mkdir i1 && cd i1
+echo good >good.log
+mkdir adir && mkfifo afifo
+n=0
+for bad in missing.log adir afifo; do
+	n=$((n + 1))
+	ship --state "st$n" --to "file://$T/i1/o$n.ndjson" good.log "$bad"
+	expect_eq "named $bad: exit 2" 2 "$RC"
+	expect_eq "named $bad: the other input still sent" good "$(msgs "o$n.ndjson")"
+	expect_contains "named $bad: named in a message" "$ERR" "$bad"
+done
+expect_contains "missing: why" "$(ship --state sx --to "file://$T/i1/x.ndjson" missing.log; echo "$ERR")" \
+	"cannot ship missing.log: No such file or directory"
+expect_contains "directory: why" "$(ship --state sx --to "file://$T/i1/x.ndjson" adir; echo "$ERR")" \
+	"cannot read adir: it is a directory"
+expect_contains "FIFO: why" "$(ship --state sx --to "file://$T/i1/x.ndjson" afifo; echo "$ERR")" \
+	"cannot read afifo: it is a FIFO"
+ship --state st-glob --to "file://$T/i1/g.ndjson" good.log 'nothing-*.log'
+expect_eq "glob matching nothing: exit 0" 0 "$RC"
+expect_contains "glob matching nothing: warned" "$ERR" "no file matches 'nothing-*.log'"
+expect_eq "glob matching nothing: the rest sent" good "$(msgs g.ndjson)"
+ship --state st-ok --to "file://$T/i1/ok.ndjson" good.log 'good*'
+expect_eq "all inputs there: exit 0, nothing said" "0 " "$RC $ERR"
+# unreadable: as nobody (needs root and setpriv)
+# (a directory of its own: nobody cannot enter $T)
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && U=$(mktemp -d /tmp/logship-t026.XXXXXX); then
+	chmod 777 "$U" && echo secret >"$U/secret.log" && chmod 000 "$U/secret.log"
+	echo open >"$U/open.log" && chmod 644 "$U/open.log"
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups "$LOGSHIP" ship --once -q \
+		--state "$U/st" --to "file://$U/o.ndjson" "$U/open.log" "$U/secret.log"
+	expect_eq "unreadable: exit 2" 2 "$RC"
+	expect_contains "unreadable: named, with why" "$ERR" "cannot read $U/secret.log: Permission denied"
+	expect_eq "unreadable: the other input still sent" open "$(msgs "$U/o.ndjson")"
+	rm -rf "$U"
+else
+	echo "NOTE $(basename "$0" .sh): unreadable file case skipped (needs root and setpriv)"
+fi
+# following, a missing file is normal (it may appear): said once, read
+# when it appears, exit 0 at SIGTERM
+"$LOGSHIP" ship --state st-follow --flush-interval 100ms --to "file://$T/i1/f.ndjson" \
+	good.log later.log 2>follow.err &
+pid=$!
+PIDS="$PIDS $pid"
+wait_for test -s f.ndjson
+echo "it came" >later.log
+wait_for grep -q 'it came' f.ndjson
+kill -TERM "$pid"
+wait "$pid"
+expect_eq "follow, missing file: exit 0 at SIGTERM" 0 "$?"
+expect_eq "follow, missing file: read when it appeared" "$(printf 'good\nit came')" "$(msgs f.ndjson)"
+expect_eq "follow, missing file: said once" 1 "$(grep -c 'later.log' follow.err)"
+expect_contains "follow, missing file: said it is read once it appears" "$(cat follow.err)" \
+	"cannot read later.log yet: No such file or directory; it is read once it appears"
+cd "$T"
+
 finish
