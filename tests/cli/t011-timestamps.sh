@@ -28,6 +28,19 @@ expect_eq "--tz wins over TZ" \
 	"2023-11-14T01:00:00.123Z 2023-07-01T03:00:00.000Z 2023-11-14T08:00:00.000Z 2023-11-14T10:00:00.123Z 2023-11-14T10:00:00.000Z" "$(times)"
 expect_exit "--tz UTC: exit 0" 0 "$LOGSHIP" parse -e "$R" -o tsv --fields @timestamp --tz UTC t.log
 expect_match "--tz UTC" "$(times)" '^2023-11-14T10:00:00.123Z '
+# POSIX TZ strings, as TZ takes them: UTC+5 is five hours west of UTC
+expect_exit "--tz UTC+5: exit 0" 0 "$LOGSHIP" parse -e "$R" -o tsv --fields @timestamp --tz UTC+5 t.log
+expect_eq "--tz UTC+5: +5h, explicit zones kept" \
+	"2023-11-14T15:00:00.123Z 2023-07-01T17:00:00.000Z 2023-11-14T08:00:00.000Z 2023-11-14T10:00:00.123Z 2023-11-14T10:00:00.000Z" "$(times)"
+run env TZ=UTC+5 "$LOGSHIP" parse -e "$R" -o tsv --fields @timestamp t.log
+expect_eq "TZ=UTC+5 reads the same as --tz UTC+5" \
+	"2023-11-14T15:00:00.123Z 2023-07-01T17:00:00.000Z 2023-11-14T08:00:00.000Z 2023-11-14T10:00:00.123Z 2023-11-14T10:00:00.000Z" "$(times)"
+expect_exit "--tz EST5EDT,M3.2.0,M11.1.0: exit 0" 0 "$LOGSHIP" parse -e "$R" -o tsv --fields @timestamp --tz EST5EDT,M3.2.0,M11.1.0 t.log
+expect_eq "--tz EST5EDT,M3.2.0,M11.1.0: +5h in winter, +4h in summer" \
+	"2023-11-14T15:00:00.123Z 2023-07-01T16:00:00.000Z 2023-11-14T08:00:00.000Z 2023-11-14T10:00:00.123Z 2023-11-14T10:00:00.000Z" "$(times)"
+expect_exit "--tz '<+0530>-5:30': exit 0" 0 "$LOGSHIP" parse -e "$R" -o tsv --fields @timestamp --tz '<+0530>-5:30' t.log
+expect_match "--tz '<+0530>-5:30': -5h30" "$(times)" '^2023-11-14T04:30:00.123Z '
+expect_exit "--tz UTC+: exit 2" 2 "$LOGSHIP" parse -e "$R" --tz UTC+ t.log
 expect_exit "--tz Mars/Olympus: exit 2" 2 "$LOGSHIP" parse -e "$R" --tz Mars/Olympus t.log
 expect_contains "--tz Mars/Olympus: named" "$ERR" "Mars/Olympus"
 expect_eq "--tz Mars/Olympus: nothing on stdout" "" "$OUT"
