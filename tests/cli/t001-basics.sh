@@ -145,5 +145,7 @@ expect_not_contains "parse -f nosuchformatatall suggests nothing" "$ERR" "did yo
 
 expect_exit "parse -f nginx on a good line: exit 0" 0 "$LOGSHIP" parse -f nginx access.log
 expect_eq "parse -f nginx: one event" 1 "$(wc -l <out)"
+expect_exit "parse -f NGINX (names in any case): exit 0" 0 "$LOGSHIP" parse -f NGINX access.log
+expect_json_field "parse -f NGINX: parsed as nginx" "$OUT" event.dataset '"nginx.access"'
 
 finish
