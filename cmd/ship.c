@@ -379,20 +379,26 @@ void cmd_ship_help(void)
 		     ship_opts);
 }
 
-/* Finds --config FILE (or --config=FILE) on the command line and applies
- * the file first, so options given on the command line win. Returns 0 or
- * -2 (reported). */
+/* Records --config for load_config()'s first pass; every other option
+ * waits for the second. */
+static int config_only(void *vfile, int key, const char *arg)
+{
+	if (key == OPT_CONFIG)
+		*(const char **)vfile = arg;
+	return 0;
+}
+
+/* Finds --config FILE on the command line, spelt as getopt takes it (also
+ * --config=FILE or a beginning such as --conf), and applies the file
+ * first, so options given on the command line win. Returns 0 or -2
+ * (reported: a bad option is reported here as it would be later). */
 static int load_config(struct ship_ctx *c, int argc, char **argv, const char **file)
 {
+	int first;
+
 	*file = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--"))
-			break;
-		if (!strcmp(argv[i], "--config") && i + 1 < argc)
-			*file = argv[i + 1];
-		else if (!strncmp(argv[i], "--config=", 9))
-			*file = argv[i] + 9;
-	}
+	if (ls_opts_parse("ship", ship_opts, argc, argv, config_only, (void *)file, &first) < 0)
+		return -2;
 	if (!*file)
 		return 0;
 	return ls_config_load("ship", *file, ship_opts, handle_opt, c, &c->cfg);

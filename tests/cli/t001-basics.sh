@@ -119,6 +119,16 @@ printf 'max: 3\nto: -\n' >max.conf
 expect_exit "config key max: exit 2" 2 "$LOGSHIP" ship --config max.conf access.log
 expect_eq "config key max: the keys it begins" \
 	"logship ship: max.conf:1: unknown key 'max'; did you mean 'max-inflight-bytes', 'max-retry-time', 'max-open' or 'max-line'?" "$ERR"
+# --config as getopt takes it: a beginning (--conf) or --config=FILE is
+# read too, not taken by getopt and then ignored
+printf 'to: -\npath: access.log\nstate: st-conf\n' >ship.conf
+expect_exit "ship --conf FILE --once: exit 0" 0 "$LOGSHIP" ship --conf ship.conf --once -q
+expect_json_field "ship --conf FILE: the config's sink and path" "$OUT" event.dataset '"nginx.access"'
+rm -rf st-conf
+expect_exit "ship --config=FILE --once: exit 0" 0 "$LOGSHIP" ship --config=ship.conf --once -q
+expect_eq "ship --config=FILE: one event" 1 "$(wc -l <out)"
+expect_exit "ship --conf FILE --check: exit 0" 0 "$LOGSHIP" ship --conf ship.conf --check
+expect_eq "ship --conf FILE --check: checked" "ship.conf: ok (1 inputs, sink file)" "$OUT"
 
 # status takes its directory with --state only
 mkdir st
