@@ -577,16 +577,17 @@ static int reparse_any(struct ls_formats *f, struct ls_format *fm,
 }
 
 /* Parses the reparse field's text with the other formats and merges the
- * fields; the container's own time and stream are kept. */
-static void apply_reparse(struct ls_formats *f, struct ls_format *fm,
-			  struct ls_tsctx *ts, struct ls_event *ev)
+ * fields; the container's own time and stream are kept. Returns the index
+ * of the format that parsed the text, or -1. */
+static int apply_reparse(struct ls_formats *f, struct ls_format *fm,
+			 struct ls_tsctx *ts, struct ls_event *ev)
 {
 	const struct ls_field *fld = ls_event_get(ev, fm->reparse);
 	int64_t ts_ms = ev->ts_ms;
-	int fmt = ev->format;
+	int fmt = ev->format, inner;
 
 	if (!fld || f->depth >= REPARSE_DEPTH || fld->type != LS_F_STR)
-		return;
+		return -1;
 	/* container runtimes keep the line's own newline */
 	if (fld->len > 0 && fld->val[fld->len - 1] == '\n') {
 		size_t n = fld->len - 1;
@@ -596,10 +597,12 @@ static void apply_reparse(struct ls_formats *f, struct ls_format *fm,
 		fld = ls_event_get(ev, fm->reparse);
 	}
 	f->depth++;
-	if (reparse_any(f, fm, ts, ev, fld->val, fld->len) >= 0)
+	inner = reparse_any(f, fm, ts, ev, fld->val, fld->len);
+	if (inner >= 0)
 		ev->ts_ms = ts_ms;
 	ev->format = fmt;
 	f->depth--;
+	return inner;
 }
 
 int ls_formats_part(const struct ls_formats *f, int idx, const struct ls_event *ev,
@@ -631,16 +634,17 @@ int ls_formats_part(const struct ls_formats *f, int idx, const struct ls_event *
 	return 1;
 }
 
-void ls_formats_reparse(struct ls_formats *f, int idx, struct ls_tsctx *ts,
-			struct ls_event *ev, const char *text, size_t len)
+int ls_formats_reparse(struct ls_formats *f, int idx, struct ls_tsctx *ts,
+		       struct ls_event *ev, const char *text, size_t len)
 {
 	struct ls_format *fm;
 
 	if (idx < 0 || idx >= f->n || !f->list[idx]->reparse)
-		return;
+		return -1;
 	fm = f->list[idx];
-	if (!text || ls_event_set(ev, fm->reparse, text, len, LS_F_STR) == 0)
-		apply_reparse(f, fm, ts, ev);
+	if (text && ls_event_set(ev, fm->reparse, text, len, LS_F_STR) < 0)
+		return -1;
+	return apply_reparse(f, fm, ts, ev);
 }
 
 int ls_formats_partial(const struct ls_formats *f, int idx)

@@ -65,10 +65,12 @@ int ls_formats_parse_outer(struct ls_formats *f, int idx, struct ls_tsctx *ts,
 
 /* The reparse that ls_formats_parse_outer() left out, on ev's reparse field
  * (format idx's) as it is, or first set to text (borrowed) when text is not
- * NULL: the line joined from the parts of a split line. Nothing when idx
- * has no reparse field. */
-void ls_formats_reparse(struct ls_formats *f, int idx, struct ls_tsctx *ts,
-			struct ls_event *ev, const char *text, size_t len);
+ * NULL: the line joined from the parts of a split line. Returns the index
+ * of the format that parsed the field (the container's "inner" format:
+ * its multiline kinds tell the container's continuation lines), or -1 when
+ * none did or idx has no reparse field. */
+int ls_formats_reparse(struct ls_formats *f, int idx, struct ls_tsctx *ts,
+		       struct ls_event *ev, const char *text, size_t len);
 
 /* One record of a format whose records may be parts of a longer line. */
 struct ls_part {

@@ -271,3 +271,223 @@ void ls_partial_trim(struct ls_partial *pj)
 			slot_release(sl);
 	}
 }
+
+/* ---- continuation lines of a container's records ----------------------- */
+
+/* Room for the bound, the record that passes it, and slack for a caller
+ * that stopped letting records leave (its output failed). */
+#define TRACE_MAX (2 * LS_TRACE_QUEUE)
+/* Buffers above this are given back when nothing waits. */
+#define TRACE_KEEP (16 << 10)
+
+struct trace_entry {
+	struct ls_buf key;
+	struct ls_buf text;  /* the record, then "\n" + each continuation line */
+	struct ls_buf saved; /* the caller's */
+	size_t first_len;
+	uint64_t offset;
+	unsigned flags;
+	int nlines; /* the record's own lines (parts) */
+	int nconts; /* continuation lines added */
+	int open;
+	int rule;
+};
+
+struct ls_tracejoin {
+	/* list[0, count) wait, the first read first; the entries behind are
+	 * spares, made when first needed and reused (a stream mostly needs
+	 * two: the record waiting and the next) */
+	struct trace_entry *list[TRACE_MAX];
+	int count;
+	size_t bytes; /* text of the records waiting */
+	int max_lines;
+	size_t max_bytes;
+};
+
+int ls_tracejoin_new(struct ls_tracejoin **out, int max_lines, size_t max_bytes)
+{
+	struct ls_tracejoin *tj = calloc(1, sizeof(*tj));
+
+	*out = tj;
+	if (!tj)
+		return LS_ENOMEM;
+	tj->max_lines = max_lines > 0 ? max_lines : 500;
+	tj->max_bytes = max_bytes > 0 ? max_bytes : (size_t)1 << 20;
+	return 0;
+}
+
+static void entry_free(struct trace_entry *e)
+{
+	if (!e)
+		return;
+	ls_buf_release(&e->key);
+	ls_buf_release(&e->text);
+	ls_buf_release(&e->saved);
+	free(e);
+}
+
+void ls_tracejoin_free(struct ls_tracejoin *tj)
+{
+	if (!tj)
+		return;
+	for (int i = 0; i < TRACE_MAX; i++)
+		entry_free(tj->list[i]);
+	free(tj);
+}
+
+int ls_tracejoin_count(const struct ls_tracejoin *tj)
+{
+	return tj->count;
+}
+
+static int same_key(const struct trace_entry *e, const char *key, size_t key_len)
+{
+	return e->key.len == key_len && (key_len == 0 || memcmp(e->key.data, key, key_len) == 0);
+}
+
+int ls_tracejoin_open(const struct ls_tracejoin *tj, const char *key, size_t key_len,
+		      int *rule)
+{
+	for (int i = 0; i < tj->count; i++) {
+		const struct trace_entry *e = tj->list[i];
+		if (e->open && same_key(e, key, key_len)) {
+			*rule = e->rule;
+			return i;
+		}
+	}
+	return -1;
+}
+
+int ls_tracejoin_add(struct ls_tracejoin *tj, int id, const char *line, size_t len,
+		     unsigned flags)
+{
+	struct trace_entry *e = tj->list[id];
+
+	if (1 + e->nconts >= tj->max_lines || e->text.len + 1 + len > tj->max_bytes)
+		return 1;
+	if (ls_buf_putc(&e->text, '\n') < 0 || ls_buf_append(&e->text, line, len) < 0)
+		return LS_ENOMEM;
+	e->flags |= flags;
+	e->nconts++;
+	tj->bytes += 1 + len;
+	return 0;
+}
+
+int ls_tracejoin_push(struct ls_tracejoin *tj, const char *key, size_t key_len,
+		      const char *text, size_t len, uint64_t offset, unsigned flags,
+		      int nlines, int open, int rule)
+{
+	struct trace_entry *e, *oldest_open = NULL;
+	int nopen = 0;
+
+	if (tj->count == TRACE_MAX)
+		return LS_EBUSY;
+	for (int i = 0; i < tj->count; i++) {
+		struct trace_entry *w = tj->list[i];
+		if (!w->open)
+			continue;
+		if (same_key(w, key, key_len)) {
+			w->open = 0; /* a later line of its stream: its lines are over */
+			continue;
+		}
+		if (!oldest_open)
+			oldest_open = w;
+		nopen++;
+	}
+	if (open && nopen >= LS_TRACE_KEYS)
+		oldest_open->open = 0;
+	if (!tj->list[tj->count]) {
+		if (!(e = calloc(1, sizeof(*e))))
+			return LS_ENOMEM;
+		ls_buf_init(&e->key, 0);
+		ls_buf_init(&e->text, 0);
+		ls_buf_init(&e->saved, 0);
+		tj->list[tj->count] = e;
+	}
+	e = tj->list[tj->count];
+	e->key.len = e->text.len = e->saved.len = 0;
+	if (ls_buf_append(&e->key, key, key_len) < 0 || ls_buf_append(&e->text, text, len) < 0)
+		return LS_ENOMEM;
+	e->first_len = len;
+	e->offset = offset;
+	e->flags = flags;
+	e->nlines = nlines;
+	e->nconts = 0;
+	e->open = open;
+	e->rule = rule;
+	tj->bytes += len;
+	return tj->count++;
+}
+
+struct ls_buf *ls_tracejoin_saved(struct ls_tracejoin *tj, int id)
+{
+	return &tj->list[id]->saved;
+}
+
+void ls_tracejoin_close_all(struct ls_tracejoin *tj)
+{
+	for (int i = 0; i < tj->count; i++)
+		tj->list[i]->open = 0;
+}
+
+int ls_tracejoin_next(struct ls_tracejoin *tj, struct ls_trace_record *rec)
+{
+	struct trace_entry *e;
+
+	if (tj->count == 0)
+		return 0;
+	e = tj->list[0];
+	/* the records behind an open one wait for it, within bounds */
+	if (e->open && (tj->count > LS_TRACE_QUEUE ||
+			(tj->count > 1 && tj->bytes > 2 * tj->max_bytes)))
+		e->open = 0;
+	if (e->open)
+		return 0;
+	rec->text = e->text.data ? e->text.data : "";
+	rec->len = e->text.len;
+	rec->first_len = e->first_len;
+	rec->offset = e->offset;
+	rec->flags = e->flags;
+	rec->nlines = e->nlines + e->nconts;
+	rec->saved = e->saved.data ? e->saved.data : "";
+	rec->saved_len = e->saved.len;
+	return 1;
+}
+
+void ls_tracejoin_pop(struct ls_tracejoin *tj)
+{
+	struct trace_entry *e;
+
+	if (tj->count == 0)
+		return;
+	e = tj->list[0];
+	tj->bytes -= e->text.len;
+	e->open = 0;
+	tj->count--;
+	/* the others move up (pointers only: at most TRACE_MAX); the entry
+	 * becomes the first spare */
+	memmove(&tj->list[0], &tj->list[1], (size_t)tj->count * sizeof(tj->list[0]));
+	tj->list[tj->count] = e;
+}
+
+void ls_tracejoin_trim(struct ls_tracejoin *tj)
+{
+	if (tj->count > 0)
+		return;
+	for (int i = 0; i < TRACE_MAX; i++) {
+		struct trace_entry *e = tj->list[i];
+		if (!e)
+			continue;
+		if (i >= LS_TRACE_KEYS) {
+			entry_free(e);
+			tj->list[i] = NULL;
+			continue;
+		}
+		if (e->key.cap > TRACE_KEEP)
+			ls_buf_release(&e->key);
+		if (e->text.cap > TRACE_KEEP)
+			ls_buf_release(&e->text);
+		if (e->saved.cap > TRACE_KEEP)
+			ls_buf_release(&e->saved);
+	}
+}

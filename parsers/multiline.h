@@ -95,4 +95,83 @@ void ls_partial_take(struct ls_partial *pj, int slot, struct ls_partial_line *li
  * long line once seen is not kept for the life of a followed file). */
 void ls_partial_trim(struct ls_partial *pj);
 
+/* ---- continuation lines of a container's records ----------------------
+ *
+ * An app in a container writes through the runtime, which makes each of its
+ * lines a record: a Java stack trace, a Python traceback or a Go panic is
+ * as many records as lines. The records of a container stream wait here,
+ * in the order they were read, for the continuation lines that follow them
+ * on their own stream (their key: stdout, stderr): a waiting record is
+ * "open" (lines may still join it) until a later line of its stream starts
+ * something else, and leaves only behind the records read before it, so
+ * events keep the order of their first lines. Bounds: one open record per
+ * key and LS_TRACE_KEYS keys (a third closes the oldest open record); past
+ * LS_TRACE_QUEUE records waiting, or 2 x max_bytes of their text, the
+ * first one is closed; a record takes continuation lines while it holds at
+ * most max_lines lines and max_bytes bytes (a line past a cap is not
+ * added: it starts the next record, it is never dropped). */
+#define LS_TRACE_KEYS 2
+#define LS_TRACE_QUEUE 32
+
+struct ls_tracejoin;
+struct ls_buf;
+
+/* A record that left the queue (see ls_tracejoin_next()). */
+struct ls_trace_record {
+	const char *text;  /* the record's text, then "\n" and each continuation line */
+	size_t len;
+	size_t first_len;  /* bytes of the record's own text */
+	uint64_t offset;   /* the record's offset */
+	unsigned flags;    /* LS_LINE_* of the record and its continuation lines */
+	int nlines;        /* the record's lines, plus its continuation lines */
+	const char *saved; /* what the caller kept with it (ls_tracejoin_saved()) */
+	size_t saved_len;
+};
+
+/* A queue whose records take at most max_lines lines and max_bytes bytes
+ * (0: 500, 1 MiB). Caller frees with ls_tracejoin_free(). */
+int ls_tracejoin_new(struct ls_tracejoin **out, int max_lines, size_t max_bytes);
+void ls_tracejoin_free(struct ls_tracejoin *tj);
+
+/* Records waiting (open or closed). */
+int ls_tracejoin_count(const struct ls_tracejoin *tj);
+
+/* The id of key's open record, or -1; *rule is what the caller gave it.
+ * An id stays valid until the next ls_tracejoin_pop(). */
+int ls_tracejoin_open(const struct ls_tracejoin *tj, const char *key, size_t key_len,
+		      int *rule);
+
+/* Adds a continuation line (and its LS_LINE_* flags) to the open record
+ * id. 0, 1 when the line would pass a cap (nothing added: the line starts
+ * a record of its own), or LS_ENOMEM. */
+int ls_tracejoin_add(struct ls_tracejoin *tj, int id, const char *line, size_t len,
+		     unsigned flags);
+
+/* Queues a record of key, read at offset: its text (copied), flags and
+ * lines (a line joined from a runtime's parts counts its parts). key's
+ * open record, if any, is closed: its lines are over. open: continuation
+ * lines may join it, rule being the caller's note of which ones. Returns
+ * the record's id, LS_ENOMEM, or LS_EBUSY when 2 x LS_TRACE_QUEUE records
+ * wait (only when the caller stopped taking them out). */
+int ls_tracejoin_push(struct ls_tracejoin *tj, const char *key, size_t key_len,
+		      const char *text, size_t len, uint64_t offset, unsigned flags,
+		      int nlines, int open, int rule);
+
+/* The caller's storage kept with record id (its parsed event, say): empty
+ * when the record is queued, its memory reused when it has left. */
+struct ls_buf *ls_tracejoin_saved(struct ls_tracejoin *tj, int id);
+
+/* Closes every record: nothing more joins them (end of input, a pause). */
+void ls_tracejoin_close_all(struct ls_tracejoin *tj);
+
+/* 1 with the first record in *rec when it may leave (closed, or closed now
+ * because the queue passed its bounds), 0 when none may. *rec stays valid
+ * until ls_tracejoin_pop(), which removes that record. */
+int ls_tracejoin_next(struct ls_tracejoin *tj, struct ls_trace_record *rec);
+void ls_tracejoin_pop(struct ls_tracejoin *tj);
+
+/* With nothing waiting, gives back memory past a small size (a long trace
+ * once seen is not kept for the life of a followed file). */
+void ls_tracejoin_trim(struct ls_tracejoin *tj);
+
 #endif

@@ -53,6 +53,11 @@ struct ls_stream {
 	struct ls_partial *parts; /* lines split by a container runtime being
 				   * joined; NULL until the first part */
 	int nparts_pending;       /* lines pending in parts */
+	struct ls_tracejoin *traces; /* a container's records waiting for the
+				      * continuation lines of their stream;
+				      * NULL until the first */
+	int trace_rule;           /* the format of the last such record whose
+				   * line had continuation lines, or -1 */
 	unsigned long nomem_seen; /* ls_matcher_nomem_hits() when made */
 };
 
@@ -213,6 +218,7 @@ int ls_stream_new(struct ls_pipeline *p, struct ls_stream **out, const char *pat
 		return LS_ENOMEM;
 	s->path_len = path ? strlen(path) : 0;
 	s->format = p->fixed;
+	s->trace_rule = -1;
 	s->sampling = !p->custom && p->fixed < 0;
 	ls_buf_init(&s->sample_buf, 0);
 	return stream_setup_multiline(s);
@@ -224,6 +230,7 @@ void ls_stream_free(struct ls_stream *s)
 		return;
 	ls_multiline_free(s->ml);
 	ls_partial_free(s->parts);
+	ls_tracejoin_free(s->traces);
 	ls_buf_release(&s->sample_buf);
 	free(s->sample);
 	free(s->path);
@@ -423,6 +430,272 @@ static int finish_record(struct ls_stream *s, const struct ls_record *rec, int f
 	return emit(ctx, &p->alert);
 }
 
+/* ---- continuation lines of a container's records -----------------------
+ *
+ * An app in a container writes through the runtime, which makes each of
+ * its lines a record: a Java stack trace, a Python traceback or a Go panic
+ * comes as one record per line. A record whose line was parsed by a format
+ * with continuation lines ("multiline:"), or any record under
+ * --multiline-start, waits in s->traces for the next lines of its stream
+ * (stdout, stderr); a line that continues it (by that format's kinds, and
+ * parsed by no format; or not matching --multiline-start) joins its
+ * message, as the lines of a plain file's record do, and what is not a
+ * continuation ends it. A record that waits keeps a copy of its parsed
+ * event (ev goes on to the next record), restored when it leaves the
+ * queue: then its way ends as any record's (finish_record()). A record no
+ * line can continue, with nothing waiting before it, goes straight out. */
+
+/* The head of a kept event, then its tags, its fields, its arena's bytes
+ * and the bytes of the values that were neither in the line nor in the
+ * arena. Values in the arena are kept by address: the arena is ev's, put
+ * back as it was; values in the line by their offset in it (redaction
+ * tells a value inside the line from one outside). */
+struct kept_event {
+	int64_t ts_ms;
+	uint64_t offset;
+	int format, severity, nfields, ntags;
+	unsigned flags;
+	int fmt;                   /* the record's format (finish_record()) */
+	unsigned long limit_delta; /* regex limit hits while it was read */
+	size_t arena_len, other_len;
+};
+
+enum { KEPT_ARENA, KEPT_LINE, KEPT_OTHER };
+
+struct kept_field {
+	struct ls_field f; /* val rewritten on the way back unless KEPT_ARENA */
+	size_t at;         /* offset in the line or in the other bytes */
+	int where;
+};
+
+static int kept_where(const struct ls_event *ev, const struct ls_field *f, size_t *at)
+{
+	uintptr_t v = (uintptr_t)f->val;
+
+	if (!f->val || (v - (uintptr_t)ev->arena <= ev->arena_len &&
+			f->len <= ev->arena_len - (v - (uintptr_t)ev->arena)))
+		return KEPT_ARENA;
+	if (ev->line && v - (uintptr_t)ev->line <= ev->line_len &&
+	    f->len <= ev->line_len - (v - (uintptr_t)ev->line)) {
+		*at = (size_t)(v - (uintptr_t)ev->line);
+		return KEPT_LINE;
+	}
+	return KEPT_OTHER;
+}
+
+/* Copies ev (whose line is the record's text) into out. 0 or LS_ENOMEM. */
+static int keep_event(const struct ls_event *ev, int fmt, unsigned long limit_delta,
+		      struct ls_buf *out)
+{
+	struct kept_event k;
+	size_t tags_at = sizeof(k), fields_at, arena_at, other_at, other = 0;
+
+	for (int i = 0; i < ev->nfields; i++) {
+		size_t at;
+		if (kept_where(ev, &ev->fields[i], &at) == KEPT_OTHER)
+			other += ev->fields[i].len;
+	}
+	memset(&k, 0, sizeof(k));
+	k.ts_ms = ev->ts_ms;
+	k.offset = ev->offset;
+	k.format = ev->format;
+	k.severity = ev->severity;
+	k.nfields = ev->nfields;
+	k.ntags = ev->ntags;
+	k.flags = ev->flags;
+	k.fmt = fmt;
+	k.limit_delta = limit_delta;
+	k.arena_len = ev->arena_len;
+	k.other_len = other;
+	fields_at = tags_at + (size_t)ev->ntags * sizeof(ev->tags[0]);
+	arena_at = fields_at + (size_t)ev->nfields * sizeof(struct kept_field);
+	other_at = arena_at + ev->arena_len;
+	out->len = 0;
+	if (ls_buf_reserve(out, other_at + other) < 0)
+		return LS_ENOMEM;
+	memcpy(out->data, &k, sizeof(k));
+	memcpy(out->data + tags_at, ev->tags, (size_t)ev->ntags * sizeof(ev->tags[0]));
+	other = 0;
+	for (int i = 0; i < ev->nfields; i++) {
+		struct kept_field kf;
+		memset(&kf, 0, sizeof(kf));
+		kf.f = ev->fields[i];
+		kf.where = kept_where(ev, &kf.f, &kf.at);
+		if (kf.where == KEPT_OTHER) {
+			kf.at = other;
+			memcpy(out->data + other_at + other, kf.f.val, kf.f.len);
+			other += kf.f.len;
+		}
+		memcpy(out->data + fields_at + (size_t)i * sizeof(kf), &kf, sizeof(kf));
+	}
+	memcpy(out->data + arena_at, ev->arena, ev->arena_len);
+	out->len = other_at + other;
+	return 0;
+}
+
+/* Puts a kept event back into ev, its line being text (the record's text,
+ * then its continuation lines). LS_ENOMEM when it was not kept. */
+static int restore_event(struct ls_event *ev, const char *kept, size_t kept_len,
+			 const char *text, size_t len, int *fmt, unsigned long *limit_delta)
+{
+	struct kept_event k;
+	size_t fields_at, arena_at, other_at;
+
+	ls_event_reset(ev);
+	ev->line = text;
+	ev->line_len = len;
+	if (kept_len < sizeof(k))
+		return LS_ENOMEM;
+	memcpy(&k, kept, sizeof(k));
+	fields_at = sizeof(k) + (size_t)k.ntags * sizeof(ev->tags[0]);
+	arena_at = fields_at + (size_t)k.nfields * sizeof(struct kept_field);
+	other_at = arena_at + k.arena_len;
+	if (kept_len != other_at + k.other_len || k.arena_len > ev->arena_cap)
+		return LS_ENOMEM;
+	ev->ts_ms = k.ts_ms;
+	ev->offset = k.offset;
+	ev->format = k.format;
+	ev->severity = k.severity;
+	ev->flags = k.flags;
+	ev->ntags = k.ntags;
+	memcpy(ev->tags, kept + sizeof(k), (size_t)k.ntags * sizeof(ev->tags[0]));
+	memcpy(ev->arena, kept + arena_at, k.arena_len);
+	ev->arena_len = k.arena_len;
+	for (int i = 0; i < k.nfields; i++) {
+		struct kept_field kf;
+		memcpy(&kf, kept + fields_at + (size_t)i * sizeof(kf), sizeof(kf));
+		if (kf.where == KEPT_LINE)
+			kf.f.val = text + kf.at;
+		else if (kf.where == KEPT_OTHER)
+			kf.f.val = kept + other_at + kf.at;
+		ev->fields[i] = kf.f;
+	}
+	ev->nfields = k.nfields;
+	*fmt = k.fmt;
+	*limit_delta = k.limit_delta;
+	return 0;
+}
+
+/* Sends the records at the head of the queue that may leave, in the order
+ * they were read. */
+static int traces_drain(struct ls_stream *s, ls_emit_fn emit, void *ctx)
+{
+	struct ls_trace_record tr;
+	struct ls_record rec;
+	unsigned long limit_delta;
+	int fmt, rc = 0;
+
+	while (rc >= 0 && ls_tracejoin_next(s->traces, &tr) > 0) {
+		rc = restore_event(&s->p->ev, tr.saved, tr.saved_len, tr.text, tr.len, &fmt,
+				   &limit_delta);
+		if (rc == 0) {
+			rec.text = tr.text;
+			rec.len = tr.len;
+			rec.first_len = tr.first_len;
+			rec.offset = tr.offset;
+			rec.flags = tr.flags;
+			rec.nlines = tr.nlines;
+			rc = finish_record(s, &rec, fmt, ls_matcher_limit_hits() - limit_delta,
+					   emit, ctx);
+		}
+		ls_tracejoin_pop(s->traces);
+	}
+	return rc;
+}
+
+#define INNER_NOT_READ (-3)
+
+static int is_blank(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r')
+			return 0;
+	return 1;
+}
+
+/* A whole line of a container stream: ev holds its record's own fields,
+ * read with format fmt, the line in it not parsed yet; joined is the line
+ * when the runtime split it (NULL: the record's own). A continuation line
+ * of its stream's open record joins that record; any other line is parsed,
+ * then sent, or kept while continuation lines may follow it. */
+static int container_line(struct ls_stream *s, const struct ls_record *rec, int fmt,
+			  const char *joined, size_t joined_len, unsigned long limit_hits,
+			  ls_emit_fn emit, void *ctx)
+{
+	struct ls_pipeline *p = s->p;
+	struct ls_formats *formats = p->cat->formats;
+	struct ls_event *ev = &p->ev;
+	struct ls_part part;
+	const char *text;
+	size_t len;
+	int id = -1, rule = -1, inner = INNER_NOT_READ, open, rc;
+
+	if (!ls_formats_part(formats, fmt, ev, &part)) {
+		/* not a container's format: nothing of this applies */
+		ls_formats_reparse(formats, fmt, &p->ts, ev, joined, joined_len);
+		return finish_record(s, rec, fmt, limit_hits, emit, ctx);
+	}
+	text = joined ? joined : part.text;
+	len = joined ? joined_len : part.len;
+	/* the line without the newline the runtime keeps (as the reparse) */
+	if (len > 0 && text[len - 1] == '\n') {
+		len--;
+		if (len > 0 && text[len - 1] == '\r')
+			len--;
+	}
+	if (s->traces)
+		id = ls_tracejoin_open(s->traces, part.key, part.key_len, &rule);
+	if (id >= 0) {
+		int cont;
+		if (p->ml_start)
+			cont = ls_matcher_exec(p->ml_start, text, len) <= 0;
+		else
+			/* a continuation line of the open record's format that
+			 * no format parses (a JSON or log4j line after a JSON
+			 * one is a record of its own) */
+			cont = ls_formats_continues(formats, rule, text, len) &&
+			       (inner = ls_formats_reparse(formats, fmt, &p->ts, ev, joined,
+							   joined_len)) < 0;
+		if (cont) {
+			rc = ls_tracejoin_add(s->traces, id, text, len, rec->flags);
+			if (rc <= 0)
+				return rc;
+			/* past a cap: the line starts the next record, which
+			 * the continuation lines after it join */
+		} else {
+			rule = -1;
+		}
+	}
+	if (inner == INNER_NOT_READ)
+		inner = ls_formats_reparse(formats, fmt, &p->ts, ev, joined, joined_len);
+	if (ls_formats_multiline(formats, inner)) {
+		if (rule < 0)
+			rule = inner;
+		s->trace_rule = inner;
+	} else if (rule < 0 && inner < 0 && s->trace_rule >= 0 && !is_blank(text, len) &&
+		   ls_formats_continues(formats, s->trace_rule, text, len)) {
+		/* a continuation line with no record of its stream to join (its
+		 * record went out at a pause; an uncaught exception or a panic
+		 * the runtime wrote): it starts one, which the next lines join */
+		rule = s->trace_rule;
+	}
+	open = p->ml_start || rule >= 0;
+	if (!open && (!s->traces || ls_tracejoin_count(s->traces) == 0))
+		return finish_record(s, rec, fmt, limit_hits, emit, ctx);
+	if (!s->traces && ls_tracejoin_new(&s->traces, p->o.multiline_max_lines,
+					   p->o.multiline_max_bytes) < 0)
+		return LS_ENOMEM;
+	id = ls_tracejoin_push(s->traces, part.key, part.key_len, ev->line, ev->line_len,
+			       rec->offset, rec->flags, rec->nlines, open, rule);
+	if (id < 0)
+		return id == LS_EBUSY ? LS_ENOMEM : id;
+	rc = keep_event(ev, fmt, ls_matcher_limit_hits() - limit_hits,
+			ls_tracejoin_saved(s->traces, id));
+	if (rc < 0)
+		return rc;
+	return traces_drain(s, emit, ctx);
+}
+
 /* ---- lines split by a container runtime -------------------------------
  *
  * A record of the stream's own format that is a part ("partial:" in its
@@ -438,8 +711,7 @@ static int finish_record(struct ls_stream *s, const struct ls_record *rec, int f
 static int finish_joined(struct ls_stream *s, const struct ls_partial_line *line,
 			 unsigned long limit_hits, ls_emit_fn emit, void *ctx)
 {
-	struct ls_pipeline *p = s->p;
-	struct ls_event *ev = &p->ev;
+	struct ls_event *ev = &s->p->ev;
 	struct ls_record rec;
 	int rc;
 
@@ -455,8 +727,7 @@ static int finish_joined(struct ls_stream *s, const struct ls_partial_line *line
 	ev->line_len = rec.len;
 	ev->offset = rec.offset;
 	ev->ts_ms = line->ts_ms;
-	ls_formats_reparse(p->cat->formats, line->format, &p->ts, ev, line->text, line->len);
-	rc = finish_record(s, &rec, line->format, limit_hits, emit, ctx);
+	rc = container_line(s, &rec, line->format, line->text, line->len, limit_hits, emit, ctx);
 	ls_partial_trim(s->parts);
 	return rc;
 }
@@ -530,11 +801,8 @@ static int process_with_pending(struct ls_stream *s, const struct ls_record *rec
 	}
 	ls_formats_part(formats, s->format, &p->ev, &part);
 	slot = ls_partial_find(s->parts, part.key, part.key_len);
-	if (slot < 0 && !part.more) {
-		/* a whole line of another stream */
-		ls_formats_reparse(formats, s->format, &p->ts, &p->ev, NULL, 0);
-		return finish_record(s, rec, s->format, limit_hits, emit, ctx);
-	}
+	if (slot < 0 && !part.more) /* a whole line of another stream */
+		return container_line(s, rec, s->format, NULL, 0, limit_hits, emit, ctx);
 	if (slot < 0) {
 		rc = hold_first_part(s, rec, &part, s->format);
 		if (rc != LS_EBUSY)
@@ -559,7 +827,7 @@ static int process_record(struct ls_stream *s, const struct ls_record *rec,
 	struct ls_formats *formats = p->cat->formats;
 	unsigned long limit_hits = ls_matcher_limit_hits();
 	struct ls_part part;
-	int fmt;
+	int fmt, rc;
 
 	if (s->nparts_pending > 0)
 		return process_with_pending(s, rec, emit, ctx);
@@ -572,11 +840,19 @@ static int process_record(struct ls_stream *s, const struct ls_record *rec,
 		ls_formats_part(formats, s->format, &p->ev, &part);
 		if (part.more)
 			return hold_first_part(s, rec, &part, s->format);
-		ls_formats_reparse(formats, s->format, &p->ts, &p->ev, NULL, 0);
-		fmt = s->format;
-	} else {
-		fmt = parse_first_line(s, rec->text, rec->first_len);
+		return container_line(s, rec, s->format, NULL, 0, limit_hits, emit, ctx);
 	}
+	if (s->traces && ls_tracejoin_count(s->traces) > 0) {
+		/* a line of some other kind: the records waiting for theirs
+		 * are over, and go out first */
+		ls_tracejoin_close_all(s->traces);
+		rc = traces_drain(s, emit, ctx);
+		if (rc < 0)
+			return rc;
+		limit_hits = ls_matcher_limit_hits();
+		event_start(s, rec->text, rec->len, rec->offset);
+	}
+	fmt = parse_first_line(s, rec->text, rec->first_len);
 	return finish_record(s, rec, fmt, limit_hits, emit, ctx);
 }
 
@@ -587,7 +863,9 @@ static int process_line(struct ls_stream *s, const char *line, size_t len,
 	struct ls_record rec;
 	int cont, rc;
 
-	if (!s->ml) {
+	/* a container's records are joined by their stream's rules (see
+	 * container_line()), not as lines of text */
+	if (!s->ml || ls_formats_partial(p->cat->formats, s->format)) {
 		rec.text = line;
 		rec.len = len;
 		rec.first_len = len;
@@ -674,5 +952,12 @@ int ls_stream_flush(struct ls_stream *s, ls_emit_fn emit, void *ctx)
 	 * was read is never held past a pause (see README, Checkpoints) */
 	if (rc >= 0 && s->nparts_pending > 0)
 		rc = emit_all_pending(s, emit, ctx);
+	/* nor is a record kept past a pause for continuation lines that may
+	 * never come: those coming later are events of their own */
+	if (rc >= 0 && s->traces) {
+		ls_tracejoin_close_all(s->traces);
+		rc = traces_drain(s, emit, ctx);
+		ls_tracejoin_trim(s->traces);
+	}
 	return rc;
 }

@@ -361,6 +361,281 @@ static void test_partial_needs_reparse(void)
 	ls_grok_free(g);
 }
 
+/* ---- stack traces inside container logs ------------------------------- */
+
+#define TRACE_LINES 14
+#define TRACE_EVENTS 6
+/* a line of this in a case: ls_stream_flush() there (a pause of tail, ship) */
+#define PAUSE "\f"
+
+struct trace_event {
+	const char *message;
+	int line;            /* index of its first line: the offset is 100 times it */
+	const char *stream;  /* log.stream */
+	const char *dataset; /* event.dataset */
+};
+
+struct trace_case {
+	const char *name;
+	const char *format;
+	int max_lines;          /* --multiline-max-lines, 0 for the default */
+	size_t max_bytes;       /* --multiline-max-bytes, 0 for the default */
+	const char *ml_start;   /* --multiline-start or NULL */
+	const char *lines[TRACE_LINES];
+	int nevents;
+	struct trace_event events[TRACE_EVENTS];
+};
+
+#define CRI_OUT(text) "2023-11-14T22:13:20.1Z stdout F " text
+#define CRI_ERR(text) "2023-11-14T22:13:20.2Z stderr F " text
+#define DOCKER_OUT(text) "{\"log\":\"" text "\\n\",\"stream\":\"stdout\",\"time\":\"2023-11-14T22:13:20.1Z\"}"
+#define LOG4J_HEAD "2023-11-14 22:13:20,123 ERROR [main] com.example.App - Failed"
+#define LOG4J_NEXT "2023-11-14 22:13:21,000 INFO [main] com.example.App - next"
+
+static const struct trace_case trace_cases[] = {
+	{"cri: a Java trace joins its log4j line", "auto", 0, 0, NULL,
+	 {CRI_OUT(LOG4J_HEAD), CRI_OUT("java.lang.IllegalStateException: boom"),
+	  CRI_OUT("\tat com.example.App.main(App.java:12)"), CRI_OUT("\t... 3 more"),
+	  CRI_OUT("Caused by: java.io.IOException: reset"), CRI_OUT(LOG4J_NEXT)},
+	 2, {{"Failed\njava.lang.IllegalStateException: boom\n\tat com.example.App.main(App.java:12)"
+	      "\n\t... 3 more\nCaused by: java.io.IOException: reset", 0, "stdout", "log4j"},
+	     {"next", 5, "stdout", "log4j"}}},
+	{"docker: a Java trace joins its log4j line", "auto", 0, 0, NULL,
+	 {DOCKER_OUT(LOG4J_HEAD), DOCKER_OUT("java.lang.IllegalStateException: boom"),
+	  DOCKER_OUT("\\tat com.example.App.main(App.java:12)"), DOCKER_OUT(LOG4J_NEXT)},
+	 2, {{"Failed\njava.lang.IllegalStateException: boom\n\tat com.example.App.main(App.java:12)",
+	      0, "stdout", "log4j"},
+	     {"next", 3, "stdout", "log4j"}}},
+	{"cri: a Python traceback joins its python line", "cri", 0, 0, NULL,
+	 {CRI_ERR("2023-11-14 22:13:20,123 - app.billing - ERROR - charge failed"),
+	  CRI_ERR("Traceback (most recent call last):"),
+	  CRI_ERR("  File \"/app/billing.py\", line 42, in charge"),
+	  CRI_ERR("    raise ValueError(\"card\")"), CRI_ERR("ValueError: card"),
+	  CRI_ERR("2023-11-14 22:13:21,000 - app.billing - INFO - retrying")},
+	 2, {{"charge failed\nTraceback (most recent call last):\n  File \"/app/billing.py\", line 42, "
+	      "in charge\n    raise ValueError(\"card\")\nValueError: card", 0, "stderr", "python"},
+	     {"retrying", 5, "stderr", "python"}}},
+	{"docker: a Go panic, blank line included, joins its golog line", "docker", 0, 0, NULL,
+	 {"{\"log\":\"2023/11/14 22:13:20 handler.go:42: fatal: oops\\n\",\"stream\":\"stderr\",\"time\":\"2023-11-14T22:13:20Z\"}",
+	  "{\"log\":\"panic: oops\\n\",\"stream\":\"stderr\",\"time\":\"2023-11-14T22:13:20Z\"}",
+	  "{\"log\":\"\\n\",\"stream\":\"stderr\",\"time\":\"2023-11-14T22:13:20Z\"}",
+	  "{\"log\":\"goroutine 1 [running]:\\n\",\"stream\":\"stderr\",\"time\":\"2023-11-14T22:13:20Z\"}",
+	  "{\"log\":\"main.main()\\n\",\"stream\":\"stderr\",\"time\":\"2023-11-14T22:13:20Z\"}",
+	  "{\"log\":\"\\t/app/main.go:12 +0x1c\\n\",\"stream\":\"stderr\",\"time\":\"2023-11-14T22:13:20Z\"}",
+	  "{\"log\":\"exit status 2\\n\",\"stream\":\"stderr\",\"time\":\"2023-11-14T22:13:20Z\"}",
+	  "{\"log\":\"2023/11/14 22:13:21 restarted\\n\",\"stream\":\"stderr\",\"time\":\"2023-11-14T22:13:21Z\"}"},
+	 2, {{"fatal: oops\npanic: oops\n\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:12 +0x1c"
+	      "\nexit status 2", 0, "stderr", "golog"},
+	     {"restarted", 7, "stderr", "golog"}}},
+	{"cri: a Go panic on stderr after JSON lines on stdout is one event", "cri", 0, 0, NULL,
+	 {CRI_OUT("{\"level\":\"info\",\"msg\":\"start\"}"), CRI_ERR("panic: boom"), CRI_ERR(""),
+	  CRI_OUT("{\"level\":\"info\",\"msg\":\"serving\"}"), CRI_ERR("goroutine 1 [running]:"),
+	  CRI_ERR("main.main()"), CRI_ERR("\t/app/main.go:12 +0x1c")},
+	 3, {{"start", 0, "stdout", "json"},
+	     {"panic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:12 +0x1c", 1,
+	      "stderr", "cri"},
+	     {"serving", 3, "stdout", "json"}}},
+	{"interleaved: each stream's trace joins its own line, events in the order of their first lines",
+	 "cri", 0, 0, NULL,
+	 {CRI_ERR("2023-11-14 22:13:20,123 - app - ERROR - boom"), CRI_OUT(LOG4J_HEAD),
+	  CRI_ERR("Traceback (most recent call last):"),
+	  CRI_OUT("java.lang.IllegalStateException: boom"), CRI_OUT("{\"msg\":\"a\"}"),
+	  CRI_ERR("  File \"/app/x.py\", line 3, in <module>"), CRI_OUT("{\"msg\":\"b\"}"),
+	  CRI_ERR("ValueError: x"), CRI_OUT(LOG4J_NEXT)},
+	 5, {{"boom\nTraceback (most recent call last):\n  File \"/app/x.py\", line 3, in <module>"
+	      "\nValueError: x", 0, "stderr", "python"},
+	     {"Failed\njava.lang.IllegalStateException: boom", 1, "stdout", "log4j"},
+	     {"a", 4, "stdout", "json"},
+	     {"b", 6, "stdout", "json"},
+	     {"next", 8, "stdout", "log4j"}}},
+	{"whole records of both streams: as before, in their order", "cri", 0, 0, NULL,
+	 {CRI_ERR(LOG4J_HEAD), CRI_OUT("{\"level\":\"info\",\"msg\":\"a\"}"),
+	  CRI_OUT("192.0.2.50 - - [14/Nov/2023:22:13:21 +0000] \"GET / HTTP/1.1\" 200 615 \"-\" \"curl/8\""),
+	  CRI_OUT("plain text"), CRI_ERR("WARNING:root:disk usage at 91%"),
+	  CRI_OUT(" {\"level\":\"info\",\"msg\":\"indented JSON: parsed, not a continuation\"}")},
+	 6, {{"Failed", 0, "stderr", "log4j"}, {"a", 1, "stdout", "json"},
+	     {NULL, 2, "stdout", "nginx.access"}, {"plain text", 3, "stdout", "cri"},
+	     {"disk usage at 91%", 4, "stderr", "python"},
+	     {"indented JSON: parsed, not a continuation", 5, "stdout", "json"}}},
+	{"--multiline-max-lines 3: the line past it starts an event the next lines join", "cri", 3,
+	 0, NULL,
+	 {CRI_OUT(LOG4J_HEAD), CRI_OUT("java.lang.IllegalStateException: boom"),
+	  CRI_OUT("\tat a.B.c(B.java:1)"), CRI_OUT("\tat a.B.d(B.java:2)"),
+	  CRI_OUT("\tat a.B.e(B.java:3)"), CRI_OUT("\tat a.B.f(B.java:4)"), CRI_OUT(LOG4J_NEXT)},
+	 3, {{"Failed\njava.lang.IllegalStateException: boom\n\tat a.B.c(B.java:1)", 0, "stdout",
+	      "log4j"},
+	     {"\tat a.B.d(B.java:2)\n\tat a.B.e(B.java:3)\n\tat a.B.f(B.java:4)", 3, "stdout", "cri"},
+	     {"next", 6, "stdout", "log4j"}}},
+	{"--multiline-max-bytes: the record and its lines within it, nothing dropped", "cri", 0,
+	 140, NULL,
+	 {CRI_OUT(LOG4J_HEAD), CRI_OUT("java.lang.IllegalStateException: boom"),
+	  CRI_OUT("\tat a.B.c(B.java:1)"), CRI_OUT(LOG4J_NEXT)},
+	 3, {{"Failed\njava.lang.IllegalStateException: boom", 0, "stdout", "log4j"},
+	     {"\tat a.B.c(B.java:1)", 2, "stdout", "cri"},
+	     {"next", 3, "stdout", "log4j"}}},
+	{"--multiline-start applies to the container's line", "cri", 0, 0, "^\\d{4}-\\d\\d-\\d\\d ",
+	 {CRI_OUT(LOG4J_HEAD), CRI_OUT("something unusual"), CRI_ERR("other stream"),
+	  CRI_OUT("  more"), CRI_OUT(LOG4J_NEXT)},
+	 3, {{"Failed\nsomething unusual\n  more", 0, "stdout", "log4j"},
+	     {"other stream", 2, "stderr", "cri"},
+	     {"next", 4, "stdout", "log4j"}}},
+	{"a trace line the runtime split joins whole", "cri", 0, 0, NULL,
+	 {CRI_OUT(LOG4J_HEAD), "2023-11-14T22:13:20.1Z stdout P \tat com.exa",
+	  CRI_ERR("between"), "2023-11-14T22:13:20.1Z stdout F mple.App.main(App.java:12)",
+	  CRI_OUT(LOG4J_NEXT)},
+	 3, {{"Failed\n\tat com.example.App.main(App.java:12)", 0, "stdout", "log4j"},
+	     {"between", 2, "stderr", "cri"},
+	     {"next", 4, "stdout", "log4j"}}},
+	{"a pause sends the record; the trace lines after it make one event", "cri", 0, 0, NULL,
+	 {CRI_OUT(LOG4J_HEAD), CRI_OUT("java.lang.IllegalStateException: boom"), PAUSE,
+	  CRI_OUT("\tat a.B.c(B.java:1)"), CRI_OUT("\tat a.B.d(B.java:2)"), PAUSE,
+	  CRI_OUT(LOG4J_NEXT)},
+	 3, {{"Failed\njava.lang.IllegalStateException: boom", 0, "stdout", "log4j"},
+	     {"\tat a.B.c(B.java:1)\n\tat a.B.d(B.java:2)", 3, "stdout", "cri"},
+	     {"next", 6, "stdout", "log4j"}}},
+	{"a line of another kind ends the records waiting", "cri", 0, 0, NULL,
+	 {CRI_OUT(LOG4J_HEAD), CRI_OUT("\tat a.B.c(B.java:1)"), "not a container record",
+	  CRI_OUT("\tat a.B.d(B.java:2)")},
+	 3, {{"Failed\n\tat a.B.c(B.java:1)", 0, "stdout", "log4j"},
+	     {NULL, 2, NULL, NULL},
+	     {"\tat a.B.d(B.java:2)", 3, "stdout", "cri"}}},
+};
+
+struct trace_run {
+	const struct trace_case *c;
+	int n;
+};
+
+static int check_trace_event(void *ctx, struct ls_event *ev)
+{
+	struct trace_run *r = ctx;
+	const struct trace_event *want;
+	const struct ls_field *m = ls_event_get(ev, "message");
+
+	if (r->n >= r->c->nevents) {
+		fprintf(stderr, "\n  %s: event %d more: '%.*s'\n", r->c->name, r->n + 1,
+			m ? (int)m->len : 0, m ? m->val : "");
+		r->n++;
+		return 0;
+	}
+	want = &r->c->events[r->n++];
+	if (want->message && !field_is(ev, "message", want->message)) {
+		fprintf(stderr, "\n  %s: event %d: message '%.*s', not '%s'\n", r->c->name, r->n,
+			m ? (int)m->len : 0, m ? m->val : "", want->message);
+		CU_FAIL("message");
+	}
+	if (ev->offset != (uint64_t)want->line * 100) {
+		fprintf(stderr, "\n  %s: event %d: offset %llu, not %d\n", r->c->name, r->n,
+			(unsigned long long)ev->offset, want->line * 100);
+		CU_FAIL("offset");
+	}
+	if (want->stream)
+		CU_ASSERT_TRUE(field_is(ev, "log.stream", want->stream));
+	if (want->dataset && !field_is(ev, "event.dataset", want->dataset)) {
+		fprintf(stderr, "\n  %s: event %d: not %s\n", r->c->name, r->n, want->dataset);
+		CU_FAIL("dataset");
+	}
+	CU_ASSERT_FALSE(ls_event_has_tag(ev, "truncated"));
+	return 0;
+}
+
+static void test_container_traces(void)
+{
+	for (size_t i = 0; i < sizeof(trace_cases) / sizeof(trace_cases[0]); i++) {
+		const struct trace_case *c = &trace_cases[i];
+		struct ls_pipeline_opts o = {0};
+		struct ls_pipeline *p = NULL;
+		struct ls_stream *s = NULL;
+		struct trace_run r = {c, 0};
+		uint64_t nlines = 0;
+
+		o.format = c->format;
+		o.multiline_max_lines = c->max_lines;
+		o.multiline_max_bytes = c->max_bytes;
+		o.multiline_start = c->ml_start;
+		o.no_redact = 1;
+		o.now_ms = 1700006400000LL;
+		CU_ASSERT_EQUAL_FATAL(ls_pipeline_new(&p, &o, NULL, NULL, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(ls_stream_new(p, &s, NULL, 0), 0);
+		for (int l = 0; l < TRACE_LINES && c->lines[l]; l++) {
+			if (strcmp(c->lines[l], PAUSE) == 0) {
+				CU_ASSERT_EQUAL(ls_stream_flush(s, check_trace_event, &r), 0);
+				continue;
+			}
+			CU_ASSERT_EQUAL(ls_stream_line(s, c->lines[l], strlen(c->lines[l]),
+						       (uint64_t)l * 100, 0, check_trace_event, &r), 0);
+			nlines++;
+		}
+		CU_ASSERT_EQUAL(ls_stream_flush(s, check_trace_event, &r), 0);
+		CU_ASSERT_EQUAL(ls_stream_flush(s, check_trace_event, &r), 0);
+		if (r.n != c->nevents)
+			fprintf(stderr, "\n  %s: %d events, not %d\n", c->name, r.n, c->nevents);
+		CU_ASSERT_EQUAL(r.n, c->nevents);
+		CU_ASSERT_EQUAL(ls_pipeline_stats(p)->lines, nlines);
+		CU_ASSERT_EQUAL(ls_pipeline_stats(p)->events, (uint64_t)c->nevents);
+		ls_stream_free(s);
+		ls_pipeline_free(p);
+	}
+}
+
+/* A record waiting for its trace when the stream is freed is let go. */
+static void test_container_trace_freed_waiting(void)
+{
+	static const char head[] = CRI_OUT(LOG4J_HEAD);
+	struct ls_pipeline *p = builtin_pipeline("cri");
+	struct ls_stream *s = NULL;
+	struct collected c = {0};
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL_FATAL(ls_stream_new(p, &s, NULL, 0), 0);
+	CU_ASSERT_EQUAL(ls_stream_line(s, head, strlen(head), 0, 0, collect, &c), 0);
+	CU_ASSERT_EQUAL(c.n, 0);
+	ls_stream_free(s);
+	ls_pipeline_free(p);
+}
+
+/* ls_formats_reparse() names the format that parsed the container's line. */
+static void test_reparse_names_inner_format(void)
+{
+	static const struct {
+		const char *line;
+		const char *inner; /* NULL: none */
+	} lines[] = {
+		{CRI_OUT(LOG4J_HEAD), "log4j"},
+		{CRI_OUT("{\"level\":\"info\",\"msg\":\"x\"}"), "json"},
+		{CRI_OUT("java.lang.IllegalStateException: boom"), NULL},
+		{CRI_OUT("\tat com.example.App.main(App.java:12)"), NULL},
+		{CRI_OUT("Traceback (most recent call last):"), NULL},
+		{CRI_OUT("goroutine 1 [running]:"), NULL},
+	};
+	struct ls_pipeline *p = builtin_pipeline("cri");
+	struct ls_catalog *cat;
+	struct ls_event ev;
+	int cri;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	cat = ls_pipeline_catalog(p);
+	cri = ls_formats_find(cat->formats, "cri");
+	CU_ASSERT_EQUAL_FATAL(ls_event_init(&ev, 1 << 16), 0);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		int inner;
+		ls_event_reset(&ev);
+		CU_ASSERT_EQUAL(ls_formats_parse_outer(cat->formats, cri, ls_pipeline_ts(p), &ev,
+						       lines[i].line, strlen(lines[i].line)), 1);
+		inner = ls_formats_reparse(cat->formats, cri, ls_pipeline_ts(p), &ev, NULL, 0);
+		if (lines[i].inner) {
+			CU_ASSERT_STRING_EQUAL(ls_formats_name(cat->formats, inner), lines[i].inner);
+		} else {
+			CU_ASSERT_EQUAL(inner, -1);
+		}
+	}
+	/* a format without a reparse field */
+	CU_ASSERT_EQUAL(ls_formats_reparse(cat->formats, ls_formats_find(cat->formats, "nginx"),
+					   ls_pipeline_ts(p), &ev, NULL, 0), -1);
+	ls_event_release(&ev);
+	ls_pipeline_free(p);
+}
+
 static const struct ls_test_case cases[] = {
 	{"every example of every format and rule", test_all_examples},
 	{"unknown format suggests the closest", test_unknown_format_suggests},
@@ -369,6 +644,9 @@ static const struct ls_test_case cases[] = {
 	{"a split line held at the end is let go", test_split_line_freed_pending},
 	{"'partial:' is checked", test_partial_needs_reparse},
 	{"an application's ISO time and level are not syslog", test_detect_not_syslog},
+	{"stack traces inside container logs joined", test_container_traces},
+	{"a container record waiting at the end is let go", test_container_trace_freed_waiting},
+	{"the reparse names the container line's format", test_reparse_names_inner_format},
 	{NULL, NULL}
 };
 

@@ -1,6 +1,7 @@
 /* test_multiline.c - joining continuation lines, caps, nothing lost. */
 #include "unit.h"
 
+#include "../parsers/buf.h"
 #include "../parsers/error.h"
 #include "../parsers/multiline.h"
 
@@ -249,6 +250,172 @@ static void test_parts_trim(void)
 	ls_partial_free(pj);
 }
 
+/* ---- continuation lines of a container's records ----------------------- */
+
+/* The text of the record that may leave first, or NULL when none may. */
+static const char *trace_next(struct ls_tracejoin *tj, struct ls_trace_record *rec)
+{
+	static char text[256];
+
+	if (ls_tracejoin_next(tj, rec) != 1)
+		return NULL;
+	snprintf(text, sizeof(text), "%.*s", (int)rec->len, rec->text);
+	return text;
+}
+
+static int trace_push(struct ls_tracejoin *tj, const char *key, const char *text,
+		      uint64_t offset, int open)
+{
+	return ls_tracejoin_push(tj, key, strlen(key), text, strlen(text), offset, 0, 1, open,
+				 open ? 7 : -1);
+}
+
+static void test_trace_join(void)
+{
+	struct ls_tracejoin *tj = NULL;
+	struct ls_trace_record rec;
+	int id, rule = 0;
+
+	CU_ASSERT_EQUAL_FATAL(ls_tracejoin_new(&tj, 0, 0), 0);
+	id = trace_push(tj, "stdout", "ERROR boom", 0, 1);
+	CU_ASSERT_FATAL(id >= 0);
+	CU_ASSERT_EQUAL(ls_tracejoin_open(tj, "stdout", 6, &rule), id);
+	CU_ASSERT_EQUAL(rule, 7);
+	CU_ASSERT_EQUAL(ls_tracejoin_open(tj, "stderr", 6, &rule), -1);
+	CU_ASSERT_EQUAL(ls_tracejoin_add(tj, id, "\tat a.B.c(B.java:1)", 19, 0), 0);
+	CU_ASSERT_EQUAL(ls_tracejoin_add(tj, id, "\tat a.B.d(B.java:2)", 19, 2), 0);
+	/* open: it waits */
+	CU_ASSERT_PTR_NULL(trace_next(tj, &rec));
+	/* the next record of its stream ends it */
+	CU_ASSERT(trace_push(tj, "stdout", "INFO next", 100, 0) >= 0);
+	CU_ASSERT_STRING_EQUAL(trace_next(tj, &rec), "ERROR boom\n\tat a.B.c(B.java:1)\n\tat a.B.d(B.java:2)");
+	CU_ASSERT_EQUAL(rec.first_len, 10);
+	CU_ASSERT_EQUAL(rec.offset, 0);
+	CU_ASSERT_EQUAL(rec.nlines, 3);
+	CU_ASSERT_EQUAL(rec.flags, 2);
+	ls_tracejoin_pop(tj);
+	CU_ASSERT_STRING_EQUAL(trace_next(tj, &rec), "INFO next");
+	CU_ASSERT_EQUAL(rec.nlines, 1);
+	ls_tracejoin_pop(tj);
+	CU_ASSERT_EQUAL(ls_tracejoin_count(tj), 0);
+	CU_ASSERT_PTR_NULL(trace_next(tj, &rec));
+	ls_tracejoin_free(tj);
+}
+
+/* Records leave in the order they were read: a closed record waits behind
+ * an open one of the other stream. */
+static void test_trace_order(void)
+{
+	struct ls_tracejoin *tj = NULL;
+	struct ls_trace_record rec;
+	int out, rule;
+
+	CU_ASSERT_EQUAL_FATAL(ls_tracejoin_new(&tj, 0, 0), 0);
+	out = trace_push(tj, "stdout", "out head", 0, 1);
+	CU_ASSERT(trace_push(tj, "stderr", "err 1", 10, 1) >= 0);
+	CU_ASSERT(trace_push(tj, "stderr", "err 2", 20, 0) >= 0);
+	CU_ASSERT_EQUAL(ls_tracejoin_open(tj, "stderr", 6, &rule), -1);
+	CU_ASSERT_PTR_NULL(trace_next(tj, &rec));
+	CU_ASSERT_EQUAL(ls_tracejoin_add(tj, out, "  more", 6, 0), 0);
+	ls_tracejoin_close_all(tj);
+	CU_ASSERT_STRING_EQUAL(trace_next(tj, &rec), "out head\n  more");
+	ls_tracejoin_pop(tj);
+	CU_ASSERT_STRING_EQUAL(trace_next(tj, &rec), "err 1");
+	ls_tracejoin_pop(tj);
+	CU_ASSERT_STRING_EQUAL(trace_next(tj, &rec), "err 2");
+	CU_ASSERT_EQUAL(rec.offset, 20);
+	ls_tracejoin_pop(tj);
+	CU_ASSERT_EQUAL(ls_tracejoin_count(tj), 0);
+	ls_tracejoin_free(tj);
+}
+
+/* A line past --multiline-max-lines or --multiline-max-bytes is not added. */
+static void test_trace_caps(void)
+{
+	struct ls_tracejoin *tj = NULL;
+	int id;
+
+	CU_ASSERT_EQUAL_FATAL(ls_tracejoin_new(&tj, 3, 20), 0);
+	id = trace_push(tj, "k", "head", 0, 1);
+	CU_ASSERT_EQUAL(ls_tracejoin_add(tj, id, "l1", 2, 0), 0);
+	CU_ASSERT_EQUAL(ls_tracejoin_add(tj, id, "l2", 2, 0), 0);
+	CU_ASSERT_EQUAL(ls_tracejoin_add(tj, id, "l3", 2, 0), 1); /* 4 lines */
+	id = trace_push(tj, "k", "head2", 10, 1);
+	/* "head2\n0123456789abc" is 19 bytes, one more line 22 */
+	CU_ASSERT_EQUAL(ls_tracejoin_add(tj, id, "0123456789abc", 13, 0), 0);
+	CU_ASSERT_EQUAL(ls_tracejoin_add(tj, id, "xy", 2, 0), 1);
+	CU_ASSERT_EQUAL(ls_tracejoin_add(tj, id, "", 0, 0), 0); /* 20: fits */
+	ls_tracejoin_free(tj);
+}
+
+/* An open record holds at most LS_TRACE_QUEUE records, or 2 x max_bytes,
+ * behind it; a third stream closes the oldest open record. */
+static void test_trace_bounds(void)
+{
+	struct ls_tracejoin *tj = NULL;
+	struct ls_trace_record rec;
+	char line[16];
+	int rule;
+
+	CU_ASSERT_EQUAL_FATAL(ls_tracejoin_new(&tj, 0, 0), 0);
+	trace_push(tj, "stderr", "open", 0, 1);
+	for (int i = 0; i < LS_TRACE_QUEUE - 1; i++) {
+		snprintf(line, sizeof(line), "out %d", i);
+		CU_ASSERT(trace_push(tj, "stdout", line, (uint64_t)i + 1, 0) >= 0);
+	}
+	CU_ASSERT_PTR_NULL(trace_next(tj, &rec));
+	CU_ASSERT(trace_push(tj, "stdout", "one more", 99, 0) >= 0);
+	CU_ASSERT_STRING_EQUAL(trace_next(tj, &rec), "open");
+	ls_tracejoin_pop(tj);
+	for (int i = 0; i < LS_TRACE_QUEUE; i++) {
+		CU_ASSERT_PTR_NOT_NULL(trace_next(tj, &rec));
+		ls_tracejoin_pop(tj);
+	}
+	CU_ASSERT_EQUAL(ls_tracejoin_count(tj), 0);
+	ls_tracejoin_trim(tj); /* ASan and valgrind see the rest */
+	ls_tracejoin_free(tj);
+
+	CU_ASSERT_EQUAL_FATAL(ls_tracejoin_new(&tj, 0, 10), 0);
+	trace_push(tj, "stderr", "open", 0, 1);
+	trace_push(tj, "stdout", "0123456789", 1, 0);
+	CU_ASSERT_PTR_NULL(trace_next(tj, &rec)); /* 14 bytes */
+	trace_push(tj, "stdout", "0123456789", 2, 0);
+	CU_ASSERT_STRING_EQUAL(trace_next(tj, &rec), "open"); /* 24 > 2 x 10 */
+	ls_tracejoin_free(tj);
+
+	CU_ASSERT_EQUAL_FATAL(ls_tracejoin_new(&tj, 0, 0), 0);
+	trace_push(tj, "a", "a", 0, 1);
+	trace_push(tj, "b", "b", 1, 1);
+	trace_push(tj, "c", "c", 2, 1);
+	CU_ASSERT_EQUAL(ls_tracejoin_open(tj, "a", 1, &rule), -1);
+	CU_ASSERT(ls_tracejoin_open(tj, "b", 1, &rule) >= 0);
+	CU_ASSERT(ls_tracejoin_open(tj, "c", 1, &rule) >= 0);
+	CU_ASSERT_STRING_EQUAL(trace_next(tj, &rec), "a");
+	ls_tracejoin_free(tj);
+}
+
+/* What the caller keeps with a record comes back with it. */
+static void test_trace_saved(void)
+{
+	struct ls_tracejoin *tj = NULL;
+	struct ls_trace_record rec;
+	struct ls_buf *saved;
+	int id;
+
+	CU_ASSERT_EQUAL_FATAL(ls_tracejoin_new(&tj, 0, 0), 0);
+	for (int round = 0; round < 3; round++) {
+		id = trace_push(tj, "k", "r", 0, 0);
+		saved = ls_tracejoin_saved(tj, id);
+		CU_ASSERT_EQUAL(saved->len, 0);
+		CU_ASSERT_EQUAL(ls_buf_append(saved, "kept", 4), 0);
+		CU_ASSERT_PTR_NOT_NULL(trace_next(tj, &rec));
+		CU_ASSERT_EQUAL(rec.saved_len, 4);
+		CU_ASSERT_NSTRING_EQUAL(rec.saved, "kept", 4);
+		ls_tracejoin_pop(tj);
+	}
+	ls_tracejoin_free(tj);
+}
+
 static const struct ls_test_case cases[] = {
 	{"continuation lines join their record", test_join},
 	{"line cap starts a new record", test_line_cap_starts_new_record},
@@ -259,6 +426,11 @@ static const struct ls_test_case cases[] = {
 	{"split line: cut at the cap, not inside UTF-8", test_parts_cap},
 	{"split line: slots, oldest first, first part kept", test_parts_slots},
 	{"split line: a long line's memory given back", test_parts_trim},
+	{"container trace: lines join their record", test_trace_join},
+	{"container trace: records leave in read order", test_trace_order},
+	{"container trace: line and byte caps", test_trace_caps},
+	{"container trace: queue bounds, three streams", test_trace_bounds},
+	{"container trace: the caller's copy kept", test_trace_saved},
 	{NULL, NULL}
 };
 

@@ -3,7 +3,8 @@
 # records, Docker json-file records without their final newline) come out
 # as one event: first part's time and offset, last part's tag, the joined
 # line parsed again; streams kept apart; the cap; a part pending at the end
-# of input or at a pause of tail; ship's checkpoint; whole records as before.
+# of input or at a pause of tail; ship's checkpoint; whole records as before;
+# stack traces written one record per line joined to the record they follow.
 . "$SRC/tests/cli/lib.sh"
 
 # F: the fields the tsv checks print
@@ -175,6 +176,132 @@ for kind in cri docker; do
 		$(($(wc -l <"plain-$kind.log") + 1)) "$(wc -l <out)"
 done
 
+# ---- stack traces written through the runtime ------------------------------
+#
+# Each line of a trace is a record of its own; the lines join the event of the
+# record they follow on their stream, by the multiline rule of the format
+# that record's line parsed as (log4j: java, python: python, golog and json:
+# go); the first record's time and offset; the next record a new event.
+
+ML=@timestamp,log.offset,log.stream,event.dataset,message
+# tsvjoin TEXT...: the texts joined as tsv writes a multi-line message
+tsvjoin() { printf '%s\n' "$@" | awk '{ printf "%s%s", (NR > 1 ? "\\n" : ""), $0 }' | sed 's/\t/\\t/g'; }
+
+cat >java.cri <<'LOG'
+2023-11-14T22:13:20.100Z stdout F 2023-11-14 22:13:20,123 ERROR [main] com.example.App - Failed
+2023-11-14T22:13:20.101Z stdout F java.lang.IllegalStateException: boom
+2023-11-14T22:13:20.102Z stdout F 	at com.example.App.main(App.java:12)
+2023-11-14T22:13:20.103Z stdout F 	... 3 more
+2023-11-14T22:13:20.104Z stdout F Caused by: java.io.IOException: reset
+2023-11-14T22:13:21.000Z stdout F 2023-11-14 22:13:21,000 INFO [main] com.example.App - next
+LOG
+TRACE=$(tsvjoin 'Failed' 'java.lang.IllegalStateException: boom' '	at com.example.App.main(App.java:12)' \
+	'	... 3 more' 'Caused by: java.io.IOException: reset')
+expect_exit "cri java trace: exit 0" 0 "$LOGSHIP" parse -o tsv --fields "$ML" java.cri
+expect_eq "cri java trace: the trace joins its line; the next line a new event" \
+	"$(printf '%s\n' "2023-11-14T22:13:20.100Z${TAB}0${TAB}stdout${TAB}log4j${TAB}$TRACE" \
+		"2023-11-14T22:13:21.000Z${TAB}358${TAB}stdout${TAB}log4j${TAB}next")" "$(tsv)"
+expect_exit "cri java trace, json: exit 0" 0 "$LOGSHIP" parse java.cri
+expect_json_valid "cri java trace, json: valid" out
+expect_json_field "cri java trace, json: the message" "$(nth 1 out)" message \
+	'"Failed\njava.lang.IllegalStateException: boom\n\tat com.example.App.main(App.java:12)\n\t... 3 more\nCaused by: java.io.IOException: reset"'
+expect_json_field "cri java trace, json: the first record's offset" "$(nth 1 out)" log.offset 0
+expect_json_field "cri java trace, json: the line's level" "$(nth 1 out)" log.level '"ERROR"'
+expect_not_contains "cri java trace, json: parsed" "$(json_get "$(nth 1 out)" tags)" unparsed
+first_id=$(json_get "$(nth 1 out)" event.id)
+run "$LOGSHIP" parse java.cri
+expect_eq "cri java trace: same id again" "$first_id" "$(json_get "$(nth 1 out)" event.id)"
+expect_exit "cri java trace, -f cri -c: exit 0" 0 "$LOGSHIP" parse -f cri -c java.cri
+expect_eq "cri java trace, -c: two events" 2 "$OUT"
+expect_exit "cri java trace, --stats: exit 0" 0 "$LOGSHIP" parse --stats java.cri
+expect_match "cri java trace, --stats: six lines read" "$ERR" '^lines: 6$'
+expect_match "cri java trace, --stats: two events" "$ERR" '^events: 2$'
+
+# the same through docker's json-file driver ("log" ends in "\n")
+cat >java.docker <<'LOG'
+{"log":"2023-11-14 22:13:20,123 ERROR [main] com.example.App - Failed\n","stream":"stdout","time":"2023-11-14T22:13:20.100Z"}
+{"log":"java.lang.IllegalStateException: boom\n","stream":"stdout","time":"2023-11-14T22:13:20.101Z"}
+{"log":"\tat com.example.App.main(App.java:12)\n","stream":"stdout","time":"2023-11-14T22:13:20.102Z"}
+{"log":"\t... 3 more\n","stream":"stdout","time":"2023-11-14T22:13:20.103Z"}
+{"log":"Caused by: java.io.IOException: reset\n","stream":"stdout","time":"2023-11-14T22:13:20.104Z"}
+{"log":"2023-11-14 22:13:21,000 INFO [main] com.example.App - next\n","stream":"stdout","time":"2023-11-14T22:13:21.000Z"}
+LOG
+expect_exit "docker java trace: exit 0" 0 "$LOGSHIP" parse -o tsv --fields "$ML" java.docker
+expect_eq "docker java trace: the trace joins its line; the next line a new event" \
+	"$(printf '%s\n' "2023-11-14T22:13:20.100Z${TAB}0${TAB}stdout${TAB}log4j${TAB}$TRACE" \
+		"2023-11-14T22:13:21.000Z${TAB}510${TAB}stdout${TAB}log4j${TAB}next")" "$(tsv)"
+
+# a Python traceback (stderr), a Go panic with its blank line (docker)
+cat >py.cri <<'LOG'
+2023-11-14T22:13:20Z stderr F 2023-11-14 22:13:20,123 - app.billing - ERROR - charge failed
+2023-11-14T22:13:20Z stderr F Traceback (most recent call last):
+2023-11-14T22:13:20Z stderr F   File "/app/billing.py", line 42, in charge
+2023-11-14T22:13:20Z stderr F     raise ValueError("card")
+2023-11-14T22:13:20Z stderr F ValueError: card
+2023-11-14T22:13:21Z stderr F 2023-11-14 22:13:21,000 - app.billing - INFO - retrying
+LOG
+expect_exit "cri python traceback: exit 0" 0 "$LOGSHIP" parse -o tsv --fields event.dataset,message py.cri
+expect_eq "cri python traceback: joins its line" \
+	"$(printf '%s\n' event.dataset\	message "python${TAB}$(tsvjoin 'charge failed' 'Traceback (most recent call last):' \
+		'  File "/app/billing.py", line 42, in charge' '    raise ValueError("card")' 'ValueError: card')" \
+		"python${TAB}retrying")" "$OUT"
+cat >go.docker <<'LOG'
+{"log":"2023/11/14 22:13:20 worker.go:42: job failed\n","stream":"stderr","time":"2023-11-14T22:13:20Z"}
+{"log":"panic: runtime error: index out of range [3] with length 3\n","stream":"stderr","time":"2023-11-14T22:13:20Z"}
+{"log":"\n","stream":"stderr","time":"2023-11-14T22:13:20Z"}
+{"log":"goroutine 1 [running]:\n","stream":"stderr","time":"2023-11-14T22:13:20Z"}
+{"log":"main.main()\n","stream":"stderr","time":"2023-11-14T22:13:20Z"}
+{"log":"\t/app/main.go:12 +0x1c\n","stream":"stderr","time":"2023-11-14T22:13:20Z"}
+{"log":"exit status 2\n","stream":"stderr","time":"2023-11-14T22:13:20Z"}
+{"log":"2023/11/14 22:13:21 restarted\n","stream":"stderr","time":"2023-11-14T22:13:21Z"}
+LOG
+expect_exit "docker go panic: exit 0" 0 "$LOGSHIP" parse -o tsv --fields event.dataset,message go.docker
+expect_eq "docker go panic: joins its line, blank line included" \
+	"$(printf '%s\n' event.dataset\	message "golog${TAB}$(tsvjoin 'job failed' \
+		'panic: runtime error: index out of range [3] with length 3' '' 'goroutine 1 [running]:' \
+		'main.main()' '	/app/main.go:12 +0x1c' 'exit status 2')" "golog${TAB}restarted")" "$OUT"
+
+# stdout and stderr written in between each other: each trace joins the line
+# of its own stream; events in the order of their first lines
+cat >inter.cri <<'LOG'
+2023-11-14T22:13:20Z stderr F 2023-11-14 22:13:20,123 - app - ERROR - boom
+2023-11-14T22:13:20Z stdout F 2023-11-14 22:13:20,123 ERROR [main] com.example.App - Failed
+2023-11-14T22:13:20Z stderr F Traceback (most recent call last):
+2023-11-14T22:13:20Z stdout F java.lang.IllegalStateException: boom
+2023-11-14T22:13:20Z stdout F {"level":"info","msg":"a"}
+2023-11-14T22:13:20Z stderr F   File "/app/x.py", line 3, in <module>
+2023-11-14T22:13:20Z stdout F {"level":"info","msg":"b"}
+2023-11-14T22:13:20Z stderr F ValueError: x
+2023-11-14T22:13:21Z stdout F 2023-11-14 22:13:21,000 INFO [main] com.example.App - next
+LOG
+expect_exit "interleaved streams: exit 0" 0 "$LOGSHIP" parse -o tsv --fields log.offset,log.stream,message inter.cri
+expect_eq "interleaved streams: each trace with its own stream's line, in order" \
+	"$(printf '%s\n' "0${TAB}stderr${TAB}$(tsvjoin boom 'Traceback (most recent call last):' \
+		'  File "/app/x.py", line 3, in <module>' 'ValueError: x')" \
+		"75${TAB}stdout${TAB}$(tsvjoin Failed 'java.lang.IllegalStateException: boom')" \
+		"300${TAB}stdout${TAB}a" "427${TAB}stdout${TAB}b" "528${TAB}stdout${TAB}next")" "$(tsv)"
+
+# the caps: a line past one starts a new event (which the next lines join),
+# nothing is dropped
+expect_exit "trace, --multiline-max-lines 2: exit 0" 0 "$LOGSHIP" parse --multiline-max-lines 2 -o tsv --fields log.offset,message java.cri
+expect_eq "trace, --multiline-max-lines 2: 2+2+1 lines, then the next record" \
+	"$(printf '%s\n' "0${TAB}$(tsvjoin Failed 'java.lang.IllegalStateException: boom')" \
+		"168${TAB}$(tsvjoin '	at com.example.App.main(App.java:12)' '	... 3 more')" \
+		"286${TAB}Caused by: java.io.IOException: reset" "358${TAB}next")" "$(tsv)"
+# the first record (96 bytes as read) and its first line (1 + 37) fit in
+# 140, the next line (1 + 37) not: it starts an event (72 bytes as read)
+# which the other two lines join
+expect_exit "trace, --multiline-max-bytes 140: exit 0" 0 "$LOGSHIP" parse --multiline-max-bytes 140 -o tsv --fields log.offset,message java.cri
+expect_eq "trace, --multiline-max-bytes 140: cut between lines, nothing lost" \
+	"$(printf '%s\n' "0${TAB}$(tsvjoin Failed 'java.lang.IllegalStateException: boom')" \
+		"168${TAB}$(tsvjoin '	at com.example.App.main(App.java:12)' '	... 3 more' 'Caused by: java.io.IOException: reset')" \
+		"358${TAB}next")" "$(tsv)"
+
+# --multiline-start: on the container's line, not on the record
+expect_exit "trace, --multiline-start: exit 0" 0 "$LOGSHIP" parse --multiline-start '^\d{4}-\d\d-\d\d ' -o tsv --fields log.offset,message java.cri
+expect_eq "trace, --multiline-start: lines not matching it join" \
+	"$(printf '%s\n' "0${TAB}$TRACE" "358${TAB}next")" "$(tsv)"
+
 # ---- tail and ship: nothing held past a pause ---------------------------------
 
 # tail: a line waiting for its last part is printed when the file has no
@@ -200,5 +327,37 @@ expect_exit "ship: second run" 0 "$LOGSHIP" ship --once --state st --to "file://
 expect_exit "ship: third run, nothing new" 0 "$LOGSHIP" ship --once --state st --to "file://$T/sink.ndjson" shipped.log
 expect_eq "ship: every part delivered once" "$(printf '%s\n' '"one" 0' '"two " 34' '"three" 69' '"four five" 105')" \
 	"$(while read -r l; do echo "$(json_get "$l" message) $(json_get "$l" log.offset)"; done <sink.ndjson)"
+
+# tail: a record waiting for its trace is printed when the file has no more
+# data for now; trace lines written later make one event of their own
+head -2 java.cri >tailtrace.cri
+: >tailtrace.out
+"$LOGSHIP" tail --from-start -o tsv --fields log.offset,message tailtrace.cri >tailtrace.out 2>tailtrace.err &
+TPID=$!
+PIDS="$PIDS $TPID"
+if wait_for has_lines 2 tailtrace.out; then pass; else fail "tail trace: the record printed at the pause" "2 lines" "$(cat tailtrace.out)"; fi
+sed -n 3,5p java.cri >>tailtrace.cri
+sed -n 6p java.cri >>tailtrace.cri
+if wait_for has_lines 4 tailtrace.out; then pass; else fail "tail trace: the rest printed" "4 lines" "$(cat tailtrace.out)"; fi
+kill -TERM "$TPID" 2>/dev/null
+wait "$TPID" 2>/dev/null
+expect_eq "tail trace: what was printed" \
+	"$(printf '%s\n' "log.offset${TAB}message" "0${TAB}$(tsvjoin Failed 'java.lang.IllegalStateException: boom')" \
+		"168${TAB}$(tsvjoin '	at com.example.App.main(App.java:12)' '	... 3 more' 'Caused by: java.io.IOException: reset')" \
+		"358${TAB}next")" "$(cat tailtrace.out)"
+
+# ship: a trace delivered once; the checkpoint never passes a record that
+# waited for its trace. Joined within a run: the second run starts at the
+# trace's fourth line, its record sent by the first, and sends the rest as
+# they are
+head -3 java.cri >shiptrace.cri
+expect_exit "ship trace: first run" 0 "$LOGSHIP" ship --once --state st2 --to "file://$T/sink2.ndjson" shiptrace.cri
+sed -n 4,6p java.cri >>shiptrace.cri
+expect_exit "ship trace: second run" 0 "$LOGSHIP" ship --once --state st2 --to "file://$T/sink2.ndjson" shiptrace.cri
+expect_exit "ship trace: third run, nothing new" 0 "$LOGSHIP" ship --once --state st2 --to "file://$T/sink2.ndjson" shiptrace.cri
+expect_eq "ship trace: every line delivered once" \
+	"$(printf '%s\n' '0 "Failed\njava.lang.IllegalStateException: boom\n\tat com.example.App.main(App.java:12)"' \
+		'240 "\t... 3 more"' '286 "Caused by: java.io.IOException: reset"' '358 "next"')" \
+	"$(while read -r l; do echo "$(json_get "$l" log.offset) $(json_get "$l" message)"; done <sink2.ndjson)"
 
 finish
