@@ -5,6 +5,7 @@
 #include "matcher.h"
 #include "text.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -488,7 +489,15 @@ const char *ls_formats_suggest(const struct ls_formats *f, const char *name)
 {
 	const char *best = NULL;
 	int best_d = INT_MAX;
+	char lower[64];
+	size_t n = 0;
 
+	/* names are lower case and found in any case: compare so (NGNIX) */
+	for (; name[n] && n < sizeof(lower) - 1; n++)
+		lower[n] = (char)tolower((unsigned char)name[n]);
+	lower[n] = '\0';
+	if (!name[n])
+		name = lower;
 	for (int i = 0; i < f->n; i++) {
 		int d = ls_edit_distance(name, f->list[i]->name);
 		if (d < best_d) {

@@ -67,6 +67,11 @@ static void test_unknown_format_suggests(void)
 	CU_ASSERT_STRING_EQUAL(err.msg, "unknown format 'ngnix'; did you mean 'nginx'?");
 	ls_pipeline_free(p);
 	p = NULL;
+	o.format = "NGNIX";
+	CU_ASSERT_EQUAL(ls_pipeline_new(&p, &o, NULL, NULL, &err), LS_ENOENT);
+	CU_ASSERT_STRING_EQUAL(err.msg, "unknown format 'NGNIX'; did you mean 'nginx'?");
+	ls_pipeline_free(p);
+	p = NULL;
 	/* names and aliases in any case */
 	o.format = "NGINX";
 	CU_ASSERT_EQUAL(ls_pipeline_new(&p, &o, NULL, NULL, &err), 0);
