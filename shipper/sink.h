@@ -125,6 +125,19 @@ int ls_sink_open(struct ls_sink **out, const struct ls_sink_config *cfg, struct 
 void ls_sink_free(struct ls_sink *s);
 const char *ls_sink_file_path(const struct ls_sink *s); /* NULL: stdout or not a file sink */
 
+/* Appends data[0..len) to fd (the file sink's file, opened O_APPEND, or
+ * stdout) whole or not at all: when a write fails part-way (a full disk)
+ * the file is cut back (ftruncate) to where the body began, so it ends
+ * with whole lines and the same body can be written again later. 0, or
+ * LS_EIO with "cannot write PATH: <reason>" (path NULL: "standard
+ * output"): for a file, the sink failing for now (ENOSPC, EDQUOT, EIO),
+ * to be retried with backoff like a 503, nothing of data left in it.
+ * *torn_at carries, from one call to the next, where a body whose
+ * cut-back failed began (-1: none; -1 before the first call): the next
+ * call cuts there first, or fails. A pipe or a terminal cannot be cut. */
+int ls_sink_file_append(int fd, const char *path, const char *data, size_t len,
+			int64_t *torn_at, struct ls_error *err);
+
 /* Shared helpers for the sinks. */
 
 /* Retry-After: delta-seconds or an HTTP-date (RFC 9110, IMF-fixdate and the

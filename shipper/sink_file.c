@@ -1,14 +1,18 @@
 /* sink_file.c - the file sink: file:///path appends NDJSON (one
  * ls_json_event() line per event) to path, "-" writes it to stdout. The
- * sink only encodes: ship does the writing (request is NULL), to
- * ls_sink_file_path() or stdout. file://localhost/path is accepted;
+ * sink encodes; ship does the writing (request is NULL), to
+ * ls_sink_file_path() or stdout, through ls_sink_file_append(), which
+ * appends a body whole or not at all. file://localhost/path is accepted;
  * %XX escapes in the path are decoded. */
 #include "sink_impl.h"
 #include "../parsers/json_out.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct file_sink {
 	struct ls_sink base;
@@ -89,6 +93,46 @@ out:
 const char *ls_sink_file_target(const struct ls_sink *base)
 {
 	return ((const struct file_sink *)base)->path;
+}
+
+/* A write that fails part-way (a full disk lets half a body in) leaves
+ * half a line. Cut back, the file ends with whole lines, and the body,
+ * written again whole when the disk has room, is neither duplicated nor
+ * glued to the half line (which would make one line of NDJSON no reader
+ * can parse). Only a regular file can be cut: a pipe or a terminal keeps
+ * what went out. */
+int ls_sink_file_append(int fd, const char *path, const char *data, size_t len,
+			int64_t *torn_at, struct ls_error *err)
+{
+	const char *name = path ? path : "standard output";
+	struct stat st;
+	off_t before = -1;
+	size_t off = 0;
+
+	if (*torn_at >= 0) {
+		/* an earlier body's cut-back failed: nothing goes after it */
+		if (ftruncate(fd, (off_t)*torn_at) < 0)
+			return ls_error_set(err, LS_EIO, "cannot write %s: a partial line is left at "
+					    "its end (%s)", name, strerror(errno));
+		*torn_at = -1;
+	}
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		before = lseek(fd, 0, SEEK_END);
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = w < 0 ? errno : ENOSPC;
+
+			if (off > 0 && before >= 0 && ftruncate(fd, before) < 0)
+				*torn_at = before;
+			return ls_error_set(err, LS_EIO, "cannot write %s: %s", name, strerror(e));
+		}
+		off += (size_t)w;
+	}
+	return 0;
 }
 
 static int file_encode(struct ls_sink *base, struct ls_buf *out, const struct ls_event *ev)

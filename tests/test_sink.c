@@ -2,9 +2,13 @@
  * URL and headers, and how responses are read (status table, ClickHouse
  * exception codes, Elasticsearch bulk items, Splunk HEC codes, OTLP partial
  * success), Retry-After in all its forms, and secrets kept out of reasons. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "../parsers/error.h"
 #include "../parsers/json_out.h"
@@ -242,6 +246,67 @@ static void test_file_sink(void)
 	s = open_url("http://h/x", NULL);
 	CU_ASSERT(ls_sink_file_path(s) == NULL);
 	ls_sink_free(s);
+}
+
+/* A body is appended whole or not at all: a full disk (here the file size
+ * limit, which lets a write in part and then fails it as a full disk
+ * does) leaves the file as it was, and the same body goes in whole once
+ * there is room. */
+static void test_file_append(void)
+{
+	char path[] = "/tmp/logship-test-sink-XXXXXX", buf[256];
+	const char *first = "{\"a\":1}\n{\"b\":2}\n", *second = "{\"c\":3}\n{\"d\":4}\n";
+	struct rlimit old, lim;
+	struct ls_error err = { 0, "" };
+	void (*old_sig)(int);
+	int64_t torn_at = -1;
+	ssize_t n;
+	int fd = mkstemp(path);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT(ls_sink_file_append(fd, path, first, strlen(first), &torn_at, &err) == 0);
+	CU_ASSERT(lseek(fd, 0, SEEK_END) == (off_t)strlen(first));
+	/* room for 5 more bytes: the write takes 5, the next one fails */
+	CU_ASSERT_FATAL(getrlimit(RLIMIT_FSIZE, &old) == 0);
+	lim = old;
+	lim.rlim_cur = strlen(first) + 5;
+	old_sig = signal(SIGXFSZ, SIG_IGN);
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+	CU_ASSERT(ls_sink_file_append(fd, path, second, strlen(second), &torn_at, &err) == LS_EIO);
+	CU_ASSERT(setrlimit(RLIMIT_FSIZE, &old) == 0);
+	signal(SIGXFSZ, old_sig);
+	CU_ASSERT(strstr(err.msg, "cannot write /tmp/logship-test-sink-") == err.msg);
+	CU_ASSERT(strstr(err.msg, strerror(EFBIG)) != NULL);
+	/* cut back: no half line left */
+	CU_ASSERT(torn_at == -1);
+	CU_ASSERT(lseek(fd, 0, SEEK_END) == (off_t)strlen(first));
+	/* with room again the same body goes in whole, once */
+	CU_ASSERT(ls_sink_file_append(fd, path, second, strlen(second), &torn_at, &err) == 0);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	CU_ASSERT_FATAL(n >= 0);
+	buf[n] = '\0';
+	CU_ASSERT_STRING_EQUAL(buf, "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n{\"d\":4}\n");
+	/* a cut-back that failed earlier is done first */
+	torn_at = (off_t)strlen(first);
+	CU_ASSERT(ls_sink_file_append(fd, path, second, strlen(second), &torn_at, &err) == 0);
+	CU_ASSERT(torn_at == -1);
+	CU_ASSERT(lseek(fd, 0, SEEK_END) == (off_t)(strlen(first) + strlen(second)));
+	close(fd);
+	unlink(path);
+	/* stdout's name in the message; a pipe cannot be cut, nothing is */
+	{
+		int p[2];
+
+		CU_ASSERT_FATAL(pipe(p) == 0);
+		close(p[0]);
+		old_sig = signal(SIGPIPE, SIG_IGN);
+		CU_ASSERT(ls_sink_file_append(p[1], NULL, first, strlen(first), &torn_at, &err) ==
+			  LS_EIO);
+		signal(SIGPIPE, old_sig);
+		CU_ASSERT(strstr(err.msg, "cannot write standard output: ") == err.msg);
+		CU_ASSERT(torn_at == -1);
+		close(p[1]);
+	}
 }
 
 /* ---- plain HTTP ---- */
@@ -1167,6 +1232,7 @@ static const struct ls_test_case cases[] = {
 	{ "unknown scheme lists the known ones", test_unknown_scheme },
 	{ "URL checks: credentials, host, blanks", test_url_checks },
 	{ "file sink and stdout", test_file_sink },
+	{ "file sink: a body whole or not at all", test_file_append },
 	{ "http sink: NDJSON, headers, auth", test_http_sink },
 	{ "header checks", test_header_checks },
 	{ "a full buffer is left as it was", test_encode_full_buffer },
