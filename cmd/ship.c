@@ -138,6 +138,7 @@ struct batch {
 	size_t n, cap, open;
 	size_t counted;          /* what held_bytes counts for it */
 	int64_t created_ms;
+	int unwritten;           /* file sink: sealed, not written yet */
 	struct batch *next;
 };
 
@@ -209,6 +210,13 @@ struct ship_ctx {
 	unsigned sink_attempts;
 	int failing, gave_up, stop;
 	int unreachable;               /* transport errors, warned about */
+	/* the file sink: sealed batches not written yet (a full disk) wait,
+	 * in order, and are written again with backoff like a failing
+	 * server's requests */
+	size_t nunwritten;
+	int64_t out_next_try_ms, out_first_fail_ms, out_torn_at;
+	unsigned out_attempts;
+	int out_failing;               /* warned about, following */
 	int closing;                   /* release(): the tailer closes its files */
 	char last_error[600];
 	uint64_t events, bytes, batches_sent, retries, dead, dead_dropped;
@@ -566,7 +574,7 @@ static int reading_blocked(const struct ship_ctx *c)
 {
 	long waiting = 0;
 
-	if (c->held_bytes >= c->max_inflight && (c->queue || (c->cur && c->cur->n)))
+	if (c->held_bytes >= c->max_inflight && (c->queue || c->nunwritten || (c->cur && c->cur->n)))
 		return 1;
 	for (const struct request *r = c->queue; r; r = r->next)
 		if (!r->inflight && ++waiting >= c->concurrency)
@@ -574,41 +582,66 @@ static int reading_blocked(const struct ship_ctx *c)
 	return 0;
 }
 
-/* Writes sealed batch b to the file sink or stdout, which always accept:
- * its items, NDJSON end to end, go out from the batch with no copy. On a
- * failure, the run is to stop (fatal, with last_error) and b stays
- * unresolved, so no checkpoint passes it. */
-static void write_out(struct ship_ctx *c, struct batch *b)
+/* Writes the sealed batches not written yet to the file sink or stdout,
+ * oldest first: each one's items, NDJSON end to end, go out from the
+ * batch with no copy, whole or not at all (ls_sink_file_append()). A file
+ * that cannot be written (a full disk, EIO) is the sink failing, as a
+ * server answering 503 is: the batches wait, unresolved (no checkpoint
+ * passes them), and are written again after the backoff's delay; --once
+ * gives up at --max-retry-time. Stdout that cannot be written stops the
+ * run (fatal, with last_error). */
+static void write_pending(struct ship_ctx *c)
 {
-	const struct item *first = &b->items[0], *last = &b->items[b->n - 1];
-	const char *data = b->raw.data + first->at;
-	size_t off = 0, len = last->at + last->len - first->at, n = b->n;
 	const char *path = ls_sink_file_path(c->sink);
-	off_t before = c->out_fd > 2 ? lseek(c->out_fd, 0, SEEK_END) : -1;
+	struct ls_error err;
+	int64_t now = ls_monotonic_ms();
 
-	while (off < len) {
-		ssize_t w = write(c->out_fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			snprintf(c->last_error, sizeof(c->last_error), "cannot write %s: %s",
-				 path ? path : "standard output", w < 0 ? strerror(errno) : "no progress");
-			/* no half line for the next run to glue its first event to */
-			if (before >= 0 && off > 0 && ftruncate(c->out_fd, before) < 0)
-				snprintf(c->last_error, sizeof(c->last_error),
-					 "cannot write %s, and a partial line was left at its end: %s",
-					 path, strerror(errno));
-			c->fatal = 1;
-			if (c->t)
-				ls_tailer_set_paused(c->t, 1);
+	while (c->nunwritten && now >= c->out_next_try_ms && !c->fatal) {
+		struct batch *b = NULL;
+		const struct item *first, *last;
+		size_t n;
+
+		/* the list is newest first */
+		for (struct batch *x = c->batches; x; x = x->next)
+			if (x->unwritten)
+				b = x;
+		if (!b)
+			break;
+		first = &b->items[0];
+		last = &b->items[b->n - 1];
+		n = b->n;
+		if (ls_sink_file_append(c->out_fd, path, b->raw.data + first->at,
+					last->at + last->len - first->at, &c->out_torn_at, &err) < 0) {
+			snprintf(c->last_error, sizeof(c->last_error), "%s", err.msg);
+			if (!path) {
+				c->fatal = 1;
+				if (c->t)
+					ls_tailer_set_paused(c->t, 1);
+				return;
+			}
+			c->retries++;
+			if (!c->out_first_fail_ms)
+				c->out_first_fail_ms = now;
+			c->out_next_try_ms = now + ls_backoff_delay_ms(&c->bo, c->out_attempts++);
+			if (c->once && now - c->out_first_fail_ms >= c->max_retry_ms)
+				c->gave_up = 1;
+			if (!c->once && !c->out_failing)
+				ls_die_msg(NULL, "warning: %s; retrying, nothing is dropped", err.msg);
+			c->out_failing = 1;
 			return;
 		}
-		off += (size_t)w;
+		if (c->out_failing && !c->once)
+			ls_die_msg(NULL, "%s can be written again", path);
+		c->out_failing = 0;
+		c->out_attempts = 0;
+		c->out_first_fail_ms = 0;
+		b->unwritten = 0;
+		c->nunwritten--;
+		c->batches_sent++;
+		c->shipped += n;
+		for (size_t i = 0; i < n; i++)
+			item_done(c, b, i); /* the last one frees b */
 	}
-	c->batches_sent++;
-	c->shipped += n;
-	for (size_t i = 0; i < n; i++)
-		item_done(c, b, i); /* the last one frees b */
 }
 
 /* Moves the filling batch to the sealed list: written out at once for the
@@ -630,7 +663,10 @@ static int seal(struct ship_ctx *c)
 	c->batches = b;
 	b->raw_len = b->raw.len;
 	if (c->out_fd >= 0) {
-		write_out(c, b);
+		/* written at once, unless earlier batches wait for the disk */
+		b->unwritten = 1;
+		c->nunwritten++;
+		write_pending(c);
 		return 0;
 	}
 	r = request_new(b, 0, b->n);
@@ -1127,8 +1163,12 @@ static int send_due(struct ship_ctx *c, struct ls_error *err)
 	int64_t now = ls_monotonic_ms();
 	int rc;
 
-	if (!c->http)
-		return 0; /* the file sink wrote its batches as they were sealed */
+	if (!c->http) {
+		/* the file sink writes its batches as they are sealed; those a
+		 * full disk held back go when their retry is due */
+		write_pending(c);
+		return 0;
+	}
 	for (struct request *r = c->queue; r; r = r->next) {
 		if (r->inflight || r->next_try_ms > now || now < c->sink_paused_until ||
 		    inflight(c) >= c->concurrency)
@@ -1326,6 +1366,14 @@ static int next_timeout(struct ship_ctx *c, int reading)
 		/* --once gives up at --max-retry-time, whatever Retry-After said */
 		at = r->first_fail_ms + c->max_retry_ms;
 		if (c->once && r->first_fail_ms && (next < 0 || at < next))
+			next = at;
+	}
+	if (c->nunwritten) {
+		int64_t at = c->out_first_fail_ms + c->max_retry_ms;
+
+		if (next < 0 || c->out_next_try_ms < next)
+			next = c->out_next_try_ms;
+		if (c->once && c->out_first_fail_ms && (next < 0 || at < next))
 			next = at;
 	}
 	if (c->stop && (next < 0 || c->stop_deadline_ms < next))
@@ -1544,7 +1592,7 @@ static int run(struct ship_ctx *c, int sig_fd)
 		 * way to make room, goes as it is */
 		if (c->cur && c->cur->n &&
 		    (c->stop || reading_done || now - c->cur->created_ms >= c->flush_ms ||
-		     (c->held_bytes >= c->max_inflight && !c->queue)) &&
+		     (c->held_bytes >= c->max_inflight && !c->queue && !c->nunwritten)) &&
 		    (rc = seal(c)) < 0) {
 			ls_error_set(&err, rc, "out of memory");
 			break;
@@ -1567,6 +1615,8 @@ static int run(struct ship_ctx *c, int sig_fd)
 			for (struct request *r = c->queue; r; r = r->next)
 				if (r->first_fail_ms && now - r->first_fail_ms >= c->max_retry_ms)
 					c->gave_up = 1;
+		if (c->once && c->out_first_fail_ms && now - c->out_first_fail_ms >= c->max_retry_ms)
+			c->gave_up = 1;
 		if (c->gave_up || (c->stop && now >= deadline))
 			break;
 		/* delivering may have made room: read again at once if so */
@@ -1805,6 +1855,7 @@ static void defaults(struct ship_ctx *c)
 	c->shutdown_ms = 10000;
 	c->to.start = LS_TAIL_START_BEGIN;
 	c->out_fd = -1;
+	c->out_torn_at = -1;
 }
 
 static void release(struct ship_ctx *c)

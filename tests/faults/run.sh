@@ -517,8 +517,10 @@ io_run() {
 		timeout -k 5 60 env "$@" "$LOGSHIP" ship --once --to "http://127.0.0.1:$IO_HTTP/" \
 			--backoff-base 10ms --state "$d/state" "$d/in.log" >/dev/null 2>>"$d/err"
 	else
+		# a file that cannot be written is the sink failing: --once
+		# gives up (exit 3) at --max-retry-time, as for a server
 		timeout -k 5 60 env "$@" "$LOGSHIP" ship --once --to "file://$d/out.ndjson" \
-			--state "$d/state" "$d/in.log" >/dev/null 2>>"$d/err"
+			--max-retry-time 2s --state "$d/state" "$d/in.log" >/dev/null 2>>"$d/err"
 	fi
 	RC=$?
 }
