@@ -210,6 +210,7 @@ struct ship_ctx {
 	unsigned sink_attempts;
 	int failing, gave_up, stop;
 	int unreachable;               /* transport errors, warned about */
+	int refusing;                  /* 429, 5xx answers, warned about */
 	/* the file sink: sealed batches not written yet (a full disk) wait,
 	 * in order, and are written again with backoff like a failing
 	 * server's requests */
@@ -1204,8 +1205,10 @@ static void retry_later(struct ship_ctx *c, struct request *r, const struct ls_s
 		r->first_fail_ms = now;
 	c->retries++;
 	if (res->verdict == LS_SINK_PAUSE || res->verdict == LS_SINK_FAILING) {
-		wait = res->retry_after_ms >= 0 ? res->retry_after_ms
-						: ls_backoff_delay_ms(&c->bo, c->sink_attempts++);
+		/* Retry-After lengthens the backoff's pause, never shortens it:
+		 * a sink saying "Retry-After: 1" for an hour gets the same
+		 * spaced-out retries as one saying nothing */
+		wait = ls_backoff_pause_ms(&c->bo, c->sink_attempts++, res->retry_after_ms);
 		c->sink_paused_until = now + wait;
 		r->next_try_ms = c->sink_paused_until;
 	} else {
@@ -1217,12 +1220,23 @@ static void retry_later(struct ship_ctx *c, struct request *r, const struct ls_s
 
 /* Says once when the sink cannot be reached (a name that does not resolve,
  * a refused connection, a timeout: no HTTP answer) and once when it
- * answers again, in follow mode; --once says it in its summary line. */
+ * answers again, in follow mode; the same for a sink that answers but
+ * fails (5xx, 429, 408: retried) and then accepts again. --once says it
+ * in its summary line. */
 static void note_reachable(struct ship_ctx *c, const struct ls_http_result *res,
 			   const struct ls_sink_result *sr)
 {
 	if (c->once)
 		return;
+	if (res->status != 0 && !c->refusing &&
+	    (sr->verdict == LS_SINK_RETRY || sr->verdict == LS_SINK_PAUSE)) {
+		ls_die_msg(NULL, "warning: the sink is failing (%s); retrying, nothing is dropped",
+			   sr->reason);
+		c->refusing = 1;
+	} else if (sr->verdict == LS_SINK_OK && c->refusing) {
+		ls_die_msg(NULL, "the sink accepts again");
+		c->refusing = 0;
+	}
 	if (res->status == 0 && !c->unreachable) {
 		ls_die_msg(NULL, "warning: cannot reach the sink (%s); retrying, nothing is "
 			   "dropped", sr->reason);

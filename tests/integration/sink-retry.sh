@@ -7,7 +7,8 @@
 #     not thousands, and exits 3 with nothing recorded
 #  b) the same with Retry-After an HTTP-date in the past
 #  c) following, the same sink for 3 s and then the shutdown window: still
-#     the backoff's pace, and a clean exit 0 on SIGTERM
+#     the backoff's pace, one warning on stderr, and a clean exit 0 on
+#     SIGTERM
 #  d) Elasticsearch answering 200 "errors":false with 1 item for 30 events:
 #     not delivered (exit 3, a message saying why), and the next run sends
 #     the 30 events again
@@ -128,6 +129,8 @@ if want c; then
 		fi
 		within "c: requests in 3 s of following and the 2 s shutdown window (the backoff's pace)" \
 			2 80 "$(requests c)" "$(show_err c)"
+		expect "c: one warning on stderr for the outage, not one per request" 1 \
+			"$(grep -c 'warning: the sink is failing (HTTP 503' "$T/c.err")" "$(show_err c)"
 	else
 		bad "c: the sink answers 503" "no request in 20 s" "$(show_err c)"
 		kill -9 "$lp" 2>/dev/null
