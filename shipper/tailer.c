@@ -1541,7 +1541,7 @@ int ls_tailer_timeout_ms(struct ls_tailer *t)
 	int64_t now = mono_ms(), next = -1;
 	int w;
 
-	if ((t->more && !t->paused) || t->rescan || t->npending)
+	if (((t->more || t->rescan) && !t->paused) || t->npending)
 		return 0;
 	for (size_t i = 0; i < t->nfiles; i++) {
 		struct ls_tail_file *f = t->files[i];
@@ -1606,7 +1606,10 @@ static int dispatch_events(struct ls_tailer *t, int fd_ready, struct ls_error *e
 	for (size_t i = 0; i < t->npending; i++)
 		free(t->pending[i]);
 	t->npending = 0;
-	if (rc >= 0 && t->rescan) {
+	/* a scan of every path waits until the files in hand are read and the
+	 * consumer takes lines: with 10^6 files polled, a scan per dispatch
+	 * while paused (a slow sink) made ship quadratic */
+	if (rc >= 0 && t->rescan && !t->more && !t->paused) {
 		rc = full_scan(t, err);
 		t->rescan = 0;
 	}
