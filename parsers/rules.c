@@ -3717,6 +3717,7 @@ static int fill_alert(const struct threshold *t, const struct ls_event *ev,
 	char msg[512];
 	int n, rc;
 
+	ls_event_reset(alert);
 	alert->ts_ms = ev->ts_ms;
 	alert->flags |= LS_EV_ALERT;
 	n = snprintf(msg, sizeof(msg), "%s: %d events from %.*s within %d s",

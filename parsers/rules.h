@@ -86,8 +86,8 @@ int ls_rules_count(const struct ls_rules *r);
 
 /* Tags ev with the first matching rule (fields from its groups, tags,
  * rule.*, event.category/type/outcome, event.severity, threat.technique.id)
- * and feeds thresholds. When a threshold fires, fills *alert (reset by the
- * caller beforehand, with its own arena) with the alert event and sets
+ * and feeds thresholds. When a threshold fires, resets and fills *alert (an
+ * event with its own arena; left as it was otherwise) and sets
  * *alerted to 1 (0 otherwise); with alert or alerted NULL thresholds are not
  * fed. At most one alert per event: another threshold reaching its count on
  * the same event keeps its history and fires on its next hit. Field values

@@ -407,7 +407,6 @@ static int finish_record(struct ls_stream *s, const struct ls_record *rec, int f
 		join_message(ev, rec);
 	add_meta(s, ev, rec);
 	if (!p->o.no_tag) {
-		ls_event_reset(&p->alert);
 		if (ls_rules_apply(p->cat->rules, ev, &p->alert, &alerted) < 0)
 			alerted = 0;
 	}
