@@ -91,37 +91,111 @@ static int apply(const char *sub, const char *file, int lineno, const struct ls_
 	return 0;
 }
 
+/* Options a config file may give more than once (they add up, as on the
+ * command line); any other key given twice is a mistake worth naming. */
+static int repeatable(const char *key)
+{
+	static const char *const keys[] = {
+		"path", "paths", "where", "exclude", "header", "header-env", "label",
+		"journal-match", NULL
+	};
+
+	for (int i = 0; keys[i]; i++)
+		if (!strcmp(keys[i], key))
+			return 1;
+	return 0;
+}
+
+/* Reads one line of f into line (at most cap - 1 bytes, the '\n' dropped,
+ * NUL-terminated). Returns 1 with a line, 0 at the end, -1 on a read error
+ * (errno set), -2 when the line is longer than cap - 1 bytes, -3 when it
+ * holds a NUL byte (*nul_at: its offset in the line). */
+static int read_line(FILE *f, char *line, size_t cap, size_t *nul_at)
+{
+	size_t len = 0;
+	int ch, rc = 1;
+
+	while ((ch = getc(f)) != EOF && ch != '\n') {
+		if (ch == '\0' && rc == 1) {
+			*nul_at = len;
+			rc = -3;
+		}
+		if (len + 1 >= cap)
+			return -2;
+		line[len++] = (char)ch;
+	}
+	line[len] = '\0';
+	if (ferror(f))
+		return -1;
+	if (ch == EOF && len == 0)
+		return 0;
+	return rc;
+}
+
 int ls_config_load(const char *sub, const char *path, const struct ls_opt *table,
 		   int (*handle)(void *ctx, int key, const char *arg), void *ctx,
 		   struct ls_config *cfg)
 {
 	FILE *f = fopen(path, "r");
 	char line[8192], *key, *value, *sep;
-	int lineno = 0, rc = 0;
+	int lineno = 0, nsettings = 0, rc = 0, r;
+	long long line_start = 0;
+	size_t nul_at = 0, ntable = 0, i;
+	int *seen = NULL; /* per option (and one for auth): the line that set it */
+	const struct ls_opt *o;
 
 	if (!f) {
 		ls_die_msg(sub, "cannot read config %s: %s", path, strerror(errno));
 		return -2;
 	}
-	while (rc == 0 && fgets(line, sizeof(line), f)) {
+	for (o = table; o->name; o++)
+		ntable++;
+	if (!(seen = calloc(ntable + 1, sizeof(*seen)))) {
+		ls_die_msg(sub, "out of memory");
+		rc = -2;
+		goto out;
+	}
+	while (rc == 0) {
+		r = read_line(f, line, sizeof(line), &nul_at);
+		if (r == 0)
+			break;
 		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
-			ls_die_msg(sub, "%s:%d: line too long", path, lineno);
+		if (r == -1) {
+			/* a directory opens but does not read (EISDIR) */
+			ls_die_msg(sub, "cannot read config %s: %s", path, strerror(errno));
 			rc = -2;
 			break;
 		}
-		key = trim(line);
+		if (r == -2) {
+			ls_die_msg(sub, "%s:%d: line too long (over %zu bytes)", path, lineno,
+				   sizeof(line) - 1);
+			rc = -2;
+			break;
+		}
+		if (r == -3) {
+			ls_die_msg(sub, "%s:%d: a NUL byte at byte offset %lld (not a text file?)",
+				   path, lineno, line_start + (long long)nul_at);
+			rc = -2;
+			break;
+		}
+		line_start += (long long)strlen(line) + 1;
+		key = line;
+		/* a UTF-8 byte order mark, as some Windows editors write */
+		if (lineno == 1 && !memcmp(key, "\xef\xbb\xbf", 3))
+			key += 3;
+		key = trim(key);
 		if (*key == '#' || *key == '\0')
 			continue;
 		sep = strchr(key, ':');
-		if (!sep) {
+		if (sep)
+			*sep = '\0';
+		key = trim(key);
+		if (!sep || !*key || key[strcspn(key, " \t")]) {
 			ls_die_msg(sub, "%s:%d: expected 'key: value'", path, lineno);
 			rc = -2;
 			break;
 		}
-		*sep = '\0';
 		value = trim(sep + 1);
-		key = trim(key);
 		/* a value may be quoted to keep '#' or blanks */
 		if (value[0] == '"' && strlen(value) >= 2 && value[strlen(value) - 1] == '"') {
 			value[strlen(value) - 1] = '\0';
@@ -132,8 +206,29 @@ int ls_config_load(const char *sub, const char *path, const struct ls_opt *table
 				*hash = '\0';
 			value = trim(value);
 		}
+		if (!repeatable(key)) {
+			for (i = 0; i < ntable && strcmp(table[i].name, key); i++)
+				;
+			if (i < ntable || !strcmp(key, "auth")) {
+				if (seen[i]) {
+					ls_die_msg(sub, "%s:%d: '%s' is already set on line %d",
+						   path, lineno, key, seen[i]);
+					rc = -2;
+					break;
+				}
+				seen[i] = lineno;
+			}
+		}
 		rc = apply(sub, path, lineno, table, handle, ctx, key, value, cfg);
+		nsettings++;
 	}
+	if (rc == 0 && nsettings == 0) {
+		/* ship would only say "no sink", not why */
+		ls_die_msg(sub, "config %s holds no settings (an empty file?)", path);
+		rc = -2;
+	}
+out:
+	free(seen);
 	fclose(f);
 	return rc;
 }
