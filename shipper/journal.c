@@ -38,6 +38,7 @@
 	X(int, get_fd, (sd_journal *)) \
 	X(int, get_realtime_usec, (sd_journal *, uint64_t *)) \
 	X(int, get_timeout, (sd_journal *, uint64_t *)) \
+	X(int, get_usage, (sd_journal *, uint64_t *)) \
 	X(int, next, (sd_journal *)) \
 	X(int, previous, (sd_journal *)) \
 	X(int, process, (sd_journal *)) \
@@ -316,6 +317,26 @@ static int open_sd(sd_journal **sdj, const char *directory, struct ls_error *err
 	return 0;
 }
 
+/* Fails with LS_ENOENT when the local journal has no file this user may
+ * read: sd-journal would otherwise wait for entries that never come (a
+ * container without journald) and --once would ship nothing with exit 0.
+ * A --journal-directory may be empty (files appear in it later). */
+static int check_has_files(sd_journal *sdj, const char *directory, struct ls_error *err)
+{
+	uint64_t bytes = 0;
+	int r;
+
+	if (directory)
+		return 0;
+	r = sd.get_usage(sdj, &bytes);
+	if (r >= 0 && bytes > 0)
+		return 0;
+	return ls_error_set(err, LS_ENOENT, "no journal to read: no journal files (or none "
+			    "this user may read) in /run/log/journal or /var/log/journal; is "
+			    "systemd-journald running? (a container usually has none; give "
+			    "--journal-directory DIR)");
+}
+
 static int seek_error(int r, const char *what, struct ls_error *err)
 {
 	return ls_error_set(err, r == -ENOMEM ? LS_ENOMEM : LS_EIO,
@@ -427,6 +448,9 @@ int ls_journal_open(struct ls_journal **out, const struct ls_journal_opts *o,
 		goto out;
 	}
 	rc = open_sd(&j->sdj, o->directory, err);
+	if (rc < 0)
+		goto out;
+	rc = check_has_files(j->sdj, o->directory, err);
 	if (rc < 0)
 		goto out;
 	/* 0: no limit; the default 64 KiB would cut long messages short */

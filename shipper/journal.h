@@ -52,7 +52,8 @@ struct ls_journal_entry {
 /* Opens the journal (o->directory, else the local one) with o's filters and
  * start position. Fails with LS_ENOENT ("cannot open journal directory DIR:
  * No such file or directory"; sd-journal alone would read a missing
- * directory as an empty journal), LS_EINVAL (DIR not a directory, a bad
+ * directory as an empty journal; "no journal to read: ..." when the local
+ * journal has no file this user may read), LS_EINVAL (DIR not a directory, a bad
  * match: "--journal-match 'FOO': expected FIELD=value...", an empty unit, an
  * invalid cursor), LS_EIO or LS_ENOMEM. Caller frees with ls_journal_free(). */
 int ls_journal_open(struct ls_journal **out, const struct ls_journal_opts *o,
