@@ -10,11 +10,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { OPT_STATE = LS_OPT_COMMAND_FIRST };
 
@@ -74,22 +76,39 @@ static long long current_size(const struct ls_ckpt_entry *e)
 	return (long long)st.st_size;
 }
 
-/* Counts the lines of a file (dead letters); -1 when it cannot be read. */
+/* Counts the lines of a dead-letter file, a last one without its newline
+ * too (a write cut short). Returns the count, or -1 with errno when the file
+ * cannot be read (ENOENT: there is none). */
 static long long count_lines(const char *path)
 {
-	FILE *f = fopen(path, "r");
+	char buf[65536];
 	long long n = 0;
-	int ch;
+	ssize_t got;
+	char last = '\n';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (!f)
+	if (fd < 0)
 		return -1;
-	while ((ch = getc(f)) != EOF)
-		n += ch == '\n';
-	fclose(f);
-	return n;
+	while ((got = read(fd, buf, sizeof(buf))) != 0) {
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		for (const char *p = buf; (p = memchr(p, '\n', (size_t)(buf + got - p))) != NULL; p++)
+			n++;
+		last = buf[got - 1];
+	}
+	close(fd);
+	return n + (last != '\n');
 }
 
-/* Prints the ship counters file NAME.stats ("key value" lines) when there. */
+/* Prints the ship counters file NAME.stats ("key value" lines) when there;
+ * bytes that are not printable (a damaged file) are shown as \xHH, never
+ * sent to the terminal as they are. */
 static void print_stats(const char *dir, const char *name)
 {
 	char path[4200], line[512];
@@ -100,8 +119,21 @@ static void print_stats(const char *dir, const char *name)
 	if (!f)
 		return;
 	printf("  sink:\n");
-	while (fgets(line, sizeof(line), f))
-		printf("    %s", line);
+	while (fgets(line, sizeof(line), f)) {
+		size_t len = strlen(line);
+		int eol = len && line[len - 1] == '\n';
+		printf("    ");
+		for (size_t i = 0; i < len - (size_t)eol; i++) {
+			unsigned char ch = (unsigned char)line[i];
+			if (ch < 0x20 || ch >= 0x7f)
+				printf("\\x%02x", ch);
+			else
+				putchar(ch);
+		}
+		putchar('\n');
+	}
+	if (ferror(f))
+		ls_die_msg("status", "warning: cannot read %s: %s", path, strerror(errno));
 	fclose(f);
 }
 
@@ -112,6 +144,7 @@ static int show_pipeline(const char *dir, const char *file)
 	struct ls_error err;
 	size_t nlen = strlen(file) - strlen(".state");
 	long long dead;
+	int dl_errno;
 
 	snprintf(name, sizeof(name), "%.*s", (int)nlen, file);
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
@@ -139,9 +172,14 @@ static int show_pipeline(const char *dir, const char *file)
 	print_stats(dir, name);
 	snprintf(dl, sizeof(dl), "%s/dead-letter/%s.ndjson", dir, name);
 	dead = count_lines(dl);
+	dl_errno = errno;
 	if (dead >= 0)
 		printf("  dead letters: %lld in %s\n", dead, dl);
 	ls_checkpoint_free(cp);
+	if (dead < 0 && dl_errno != ENOENT) {
+		ls_die_msg("status", "cannot read %s: %s", dl, strerror(dl_errno));
+		return -1;
+	}
 	return 0;
 }
 
