@@ -72,10 +72,19 @@ static int new_entry(struct ls_patfile *pf, char *line, const char *origin,
 	if (!p)
 		return ls_error_set(err, LS_ENOMEM, "out of memory");
 	pf->entries = p;
+	trim_right(sp);
+	if (strlen(sp) > LS_PATFILE_NAME_MAX)
+		return ls_error_set(err, LS_EINVAL, "%s:%d: %s name longer than %d bytes",
+				    origin, lineno, line, LS_PATFILE_NAME_MAX);
+	for (const char *c = sp; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			return ls_error_set(err, LS_EINVAL, "%s:%d: %s name '%s' holds a "
+					    "blank or control character (expected 'KIND NAME')",
+					    origin, lineno, line, sp);
 	e = &pf->entries[pf->nentries++];
 	memset(e, 0, sizeof(*e));
 	e->kind = line;
-	e->name = trim_right(sp);
+	e->name = sp;
 	e->origin = origin;
 	e->line = lineno;
 	return 0;
@@ -115,6 +124,24 @@ static int new_prop(struct ls_patfile *pf, char *line, const char *origin,
 	return 0;
 }
 
+/* A NUL byte is refused with the line and column it is on: a binary file
+ * or a UTF-16 one (every other byte NUL) given as a pattern file. */
+static int nul_error(const char *text, size_t len, const char *origin,
+		     struct ls_error *err)
+{
+	const char *nul = memchr(text, '\0', len), *bol = text;
+	int lineno = 1;
+
+	for (const char *c = text; c < nul; c++)
+		if (*c == '\n') {
+			lineno++;
+			bol = c + 1;
+		}
+	return ls_error_set(err, LS_EINVAL, "%s:%d: NUL byte at column %d (a binary "
+			    "or UTF-16 file? pattern files are UTF-8 text)", origin,
+			    lineno, (int)(nul - bol) + 1);
+}
+
 int ls_patfile_parse(const char *text, size_t len, const char *origin,
 		     struct ls_patfile **out, struct ls_error *err)
 {
@@ -131,13 +158,22 @@ int ls_patfile_parse(const char *text, size_t len, const char *origin,
 	memcpy(pf->text, text, len);
 	pf->text[len] = '\0';
 	if (memchr(text, '\0', len))
-		return ls_error_set(err, LS_EINVAL, "%s: NUL byte in pattern file", origin);
-	for (line = pf->text; line && *line && rc == 0; line = next) {
+		return nul_error(text, len, origin, err);
+	line = pf->text;
+	/* editors on Windows start UTF-8 files with a byte order mark */
+	if (len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
+		line += 3;
+	for (; line && *line && rc == 0; line = next) {
 		char *body;
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
 		lineno++;
+		if ((size_t)((next ? next - 1 : line + strlen(line)) - line) > LS_PATFILE_LINE_MAX) {
+			rc = ls_error_set(err, LS_EINVAL, "%s:%d: line longer than %d bytes",
+					  origin, lineno, LS_PATFILE_LINE_MAX);
+			break;
+		}
 		body = line + strspn(line, " \t");
 		if (*trim_right(body) == '\0' || *body == '#')
 			continue;

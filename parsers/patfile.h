@@ -7,13 +7,19 @@
  *     key: value              "key: value" lines, in order, keys repeatable
  *
  * Blank lines and lines whose first non-blank character is '#' are skipped.
- * Values run to the end of the line (trailing blanks removed). */
+ * Values run to the end of the line (trailing blanks removed). Lines may end
+ * in CRLF and the file may start with a UTF-8 byte order mark; a NUL byte,
+ * a line longer than LS_PATFILE_LINE_MAX and a name longer than
+ * LS_PATFILE_NAME_MAX or holding a blank or control character are errors. */
 #ifndef LS_PATFILE_H
 #define LS_PATFILE_H
 
 #include <stddef.h>
 
 #include "error.h"
+
+#define LS_PATFILE_LINE_MAX 65536
+#define LS_PATFILE_NAME_MAX 256
 
 struct ls_pprop {
 	const char *key;
@@ -26,6 +32,7 @@ struct ls_pentry {
 	const char *name;
 	const char *origin; /* file name for messages */
 	int line;           /* line of the entry header */
+	int broken;         /* set by the loader: the entry did not load */
 	int nprops;
 	struct ls_pprop *props;
 };
