@@ -30,6 +30,7 @@ struct ls_ac {
 	int32_t *out_count;
 	int32_t *outs;         /* literal ids */
 	int nouts;
+	size_t maxlen;         /* the longest literal */
 };
 
 int ls_ac_new(struct ls_ac **out)
@@ -228,8 +229,11 @@ int ls_ac_build(struct ls_ac *ac)
 	int rc = LS_ENOMEM;
 
 	make_classes(ac);
-	for (int i = 0; i < ac->nlits; i++)
+	for (int i = 0; i < ac->nlits; i++) {
 		max_states += ac->lits[i].len;
+		if (ac->lits[i].len > ac->maxlen)
+			ac->maxlen = ac->lits[i].len;
+	}
 	ac->trie = malloc(max_states * (size_t)ac->nclasses * sizeof(int32_t));
 	term_lists = calloc(max_states, sizeof(*term_lists));
 	term_n = calloc(max_states, sizeof(*term_n));
@@ -250,25 +254,67 @@ out:
 	return rc;
 }
 
+/* Sets the bits of the literals whose state s outputs. */
+static inline void ac_out(const struct ls_ac *ac, uint32_t s, uint64_t *hits, int nwords)
+{
+	uint32_t st = s / (uint32_t)ac->nclasses;
+	const int32_t *o = ac->outs + ac->out_first[st];
+
+	for (int j = 0; j < ac->out_count[st]; j++)
+		if (o[j] < nwords * 64)
+			hits[o[j] >> 6] |= (uint64_t)1 << (o[j] & 63);
+}
+
+/* Texts at least this long, and this much longer than the longest
+ * literal, are scanned as two parts at once. */
+#define AC_SPLIT_MIN 32
+#define AC_SPLIT_GAIN 24
+
 int ls_ac_scan(const struct ls_ac *ac, const char *text, size_t len,
 	       uint64_t *hits, int nwords)
 {
 	const unsigned char *p = (const unsigned char *)text, *end = p + len;
+	const unsigned char *q, *qend;
 	const uint32_t *delta = ac->delta;
 	const uint8_t *cls = ac->cls;
-	uint32_t s = 0, out_base = ac->out_base, k = (uint32_t)ac->nclasses;
+	uint32_t s = 0, t = 0, out_base = ac->out_base;
 	int any = 0;
 
 	if (!delta)
 		return 0;
+	/* Each step waits for the state the last one loaded, so one walk
+	 * leaves the core idle: two walks run side by side, from the start
+	 * over [0, m + maxlen - 1) and from m to the end, m chosen so both are
+	 * as long. A literal starting before m ends in the first part and is
+	 * found by the first walk; one starting at m or after, by the second. */
+	if (len >= AC_SPLIT_MIN && len >= ac->maxlen + AC_SPLIT_GAIN) {
+		q = p + (len - (ac->maxlen - 1)) / 2;
+		qend = end;
+		end = q + ac->maxlen - 1;
+		for (; q < qend && p < end; p++, q++) {
+			s = delta[s + cls[*p]];
+			t = delta[t + cls[*q]];
+			if (s >= out_base) {
+				ac_out(ac, s, hits, nwords);
+				any = 1;
+			}
+			if (t >= out_base) {
+				ac_out(ac, t, hits, nwords);
+				any = 1;
+			}
+		}
+		for (; q < qend; q++) {
+			t = delta[t + cls[*q]];
+			if (t >= out_base) {
+				ac_out(ac, t, hits, nwords);
+				any = 1;
+			}
+		}
+	}
 	for (; p < end; p++) {
 		s = delta[s + cls[*p]];
 		if (s >= out_base) {
-			uint32_t st = s / k;
-			const int32_t *o = ac->outs + ac->out_first[st];
-			for (int j = 0; j < ac->out_count[st]; j++)
-				if (o[j] < nwords * 64)
-					hits[o[j] >> 6] |= (uint64_t)1 << (o[j] & 63);
+			ac_out(ac, s, hits, nwords);
 			any = 1;
 		}
 	}

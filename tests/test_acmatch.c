@@ -40,7 +40,7 @@ static void test_against_naive(void)
 	srand(7);
 	for (int round = 0; round < 3000; round++) {
 		char text[128];
-		size_t len = (size_t)(rand() % 120);
+		size_t len = (size_t)(rand() % 128);
 		uint64_t hits[1] = {0};
 		/* pieces of literals glued with random bytes hit many edges */
 		for (size_t i = 0; i < len;) {
@@ -66,6 +66,40 @@ static void test_against_naive(void)
 	ls_ac_free(ac);
 }
 
+/* Long texts are scanned as two halves side by side: every literal at
+ * every position of texts around and past the split lengths is found, and
+ * nothing else (the filler '~' is in no literal). */
+static void test_every_position(void)
+{
+	static const size_t lens[] = { 47, 48, 59, 60, 61, 64, 65, 127, 128, 301 };
+	struct ls_ac *ac = NULL;
+	int n = 0;
+
+	CU_ASSERT_EQUAL_FATAL(ls_ac_new(&ac), 0);
+	for (; lits[n]; n++)
+		CU_ASSERT_EQUAL(ls_ac_add(ac, lits[n], strlen(lits[n]), n), 0);
+	CU_ASSERT_EQUAL_FATAL(ls_ac_build(ac), 0);
+	for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+		char text[320];
+		size_t len = lens[li], bad = 0;
+		for (int k = 0; k < n; k++) {
+			size_t m = strlen(lits[k]);
+			for (size_t at = 0; at + m <= len; at++) {
+				uint64_t hits[1] = {0};
+				memset(text, '~', len);
+				memcpy(text + at, lits[k], m);
+				if (!ls_ac_scan(ac, text, len, hits, 1) || !(hits[0] >> k & 1))
+					bad++;
+				for (int j = 0; j < n; j++)
+					if ((hits[0] >> j & 1) && !naive(text, len, lits[j]))
+						bad++;
+			}
+		}
+		CU_ASSERT_EQUAL(bad, 0);
+	}
+	ls_ac_free(ac);
+}
+
 static void test_empty_and_bad(void)
 {
 	struct ls_ac *ac = NULL;
@@ -81,6 +115,7 @@ static void test_empty_and_bad(void)
 
 static const struct ls_test_case cases[] = {
 	{"agrees with a naive caseless search", test_against_naive},
+	{"every literal at every position of long texts", test_every_position},
 	{"empty automaton finds nothing", test_empty_and_bad},
 	{NULL, NULL}
 };
