@@ -73,14 +73,17 @@ static int count_props(const struct ls_pentry *e, const char *key)
 	return n;
 }
 
-static const struct ls_pentry *find_entry(struct ls_catalog *cat, const char *name)
+/* The definition of name in use: the last one that loaded (later files
+ * override earlier ones); broken: the last one that did not load instead. */
+static const struct ls_pentry *find_entry(struct ls_catalog *cat, const char *name,
+					  int broken)
 {
 	const struct ls_pentry *found = NULL;
 
-	/* later files override earlier ones: keep the last definition */
 	for (int f = 0; f < cat->nfiles; f++)
 		for (int i = 0; i < cat->files[f]->nentries; i++)
-			if (strcmp(cat->files[f]->entries[i].name, name) == 0)
+			if (strcmp(cat->files[f]->entries[i].name, name) == 0 &&
+			    !cat->files[f]->entries[i].broken == !broken)
 				found = &cat->files[f]->entries[i];
 	return found;
 }
@@ -94,7 +97,8 @@ static int overridden(const struct ls_catalog *cat, int f, int i)
 	for (i++; f < cat->nfiles; f++, i = 0)
 		for (; i < cat->files[f]->nentries; i++) {
 			const struct ls_pentry *later = &cat->files[f]->entries[i];
-			if (strcmp(later->name, e->name) == 0 && strcmp(later->kind, "grok") != 0)
+			if (strcmp(later->name, e->name) == 0 && strcmp(later->kind, "grok") != 0 &&
+			    !later->broken)
 				return 1;
 		}
 	return 0;
@@ -116,13 +120,14 @@ static int do_list(struct ls_catalog *cat, const char *kind, int names_only)
 			if (strcmp(e->kind, "grok") == 0 || (kind && strcmp(e->kind, kind) != 0))
 				continue;
 			if (names_only) {
-				if (!overridden(cat, f, i))
+				if (!overridden(cat, f, i) && !e->broken)
 					printf("%s\n", e->name);
 				continue;
 			}
-			printf("%-9s %-34s %-28.28s %8d  %s:%d\n", e->kind, e->name, ds ? ds : "-",
+			printf("%-9s %-34s %-28.28s %8d  %s:%d%s\n", e->kind, e->name, ds ? ds : "-",
 			       count_props(e, "example") + count_props(e, "counterexample"),
-			       e->origin, e->line);
+			       e->origin, e->line, e->broken ? " (broken: not loaded)" :
+			       overridden(cat, f, i) ? " (overridden)" : "");
 		}
 	}
 	return 0;
@@ -153,14 +158,35 @@ static void show_rule_notes(const struct ls_rules *r, const struct ls_pentry *e)
 	printf("\n");
 }
 
+/* Names the earlier definitions that e (the one in use) replaces: a
+ * user's file overriding a built-in one, or a file overriding another. */
+static void show_overridden(const struct ls_catalog *cat, const struct ls_pentry *e)
+{
+	for (int f = 0; f < cat->nfiles; f++)
+		for (int i = 0; i < cat->files[f]->nentries; i++) {
+			const struct ls_pentry *o = &cat->files[f]->entries[i];
+			if (o != e && strcmp(o->name, e->name) == 0 &&
+			    strcmp(o->kind, "grok") != 0 && !o->broken)
+				printf("# overrides %s %s at %s:%d\n", o->kind, o->name,
+				       o->origin, o->line);
+		}
+}
+
 static int do_show(struct ls_catalog *cat, const char *name)
 {
-	const struct ls_pentry *e = find_entry(cat, name);
+	const struct ls_pentry *e = find_entry(cat, name, 0);
 
 	if (!e) {
 		int idx = ls_formats_find(cat->formats, name);
 		if (idx >= 0)
 			e = ls_formats_entry(cat->formats, idx);
+	}
+	if (!e && (e = find_entry(cat, name, 1)) != NULL) {
+		printf("# %s:%d: broken, not loaded (see the warning above)\n%s %s\n",
+		       e->origin, e->line, e->kind, e->name);
+		for (int i = 0; i < e->nprops; i++)
+			printf("  %s: %s\n", e->props[i].key, e->props[i].value);
+		return 2;
 	}
 	if (!e) {
 		const char *near = ls_formats_suggest(cat->formats, name);
@@ -170,7 +196,9 @@ static int do_show(struct ls_catalog *cat, const char *name)
 			ls_die_msg("patterns", "unknown pattern '%s' (see 'logship patterns list')", name);
 		return 2;
 	}
-	printf("# %s:%d\n%s %s\n", e->origin, e->line, e->kind, e->name);
+	printf("# %s:%d\n", e->origin, e->line);
+	show_overridden(cat, e);
+	printf("%s %s\n", e->kind, e->name);
 	for (int i = 0; i < e->nprops; i++)
 		printf("  %s: %s\n", e->props[i].key, e->props[i].value);
 	if (strcmp(e->kind, "rule") == 0)
@@ -181,7 +209,16 @@ static int do_show(struct ls_catalog *cat, const char *name)
 static void on_fail(void *ctx, const struct ls_pentry *e, const char *example,
 		    int line, const char *why, const char *json)
 {
-	(void)ctx;
+	const struct ls_pentry **last_broken = ctx;
+
+	/* its examples fail because it never loaded: said once, not per line */
+	if (e->broken) {
+		if (*last_broken != e)
+			printf("FAIL %s %s (%s:%d): not loaded (see the warning above)\n",
+			       e->kind, e->name, e->origin, e->line);
+		*last_broken = e;
+		return;
+	}
 	printf("FAIL %s %s (%s:%d): %s\n  line: %s\n", e->kind, e->name, e->origin,
 	       line, why, example);
 	if (json)
@@ -191,14 +228,17 @@ static void on_fail(void *ctx, const struct ls_pentry *e, const char *example,
 static int do_test(struct ls_pipeline *p, const char *name, const char *file)
 {
 	struct ls_selftest_result res;
+	const struct ls_pentry *last_broken = NULL;
 
-	if (ls_selftest_run(p, name, file, on_fail, NULL, &res) < 0) {
+	if (ls_selftest_run(p, name, file, on_fail, &last_broken, &res) < 0) {
 		ls_die_msg("patterns", "out of memory");
 		return 2;
 	}
 	if (res.entries == 0) {
-		if (name || file)
-			ls_die_msg("patterns", "no format or rule named '%s'", name ? name : file);
+		if (file)
+			ls_die_msg("patterns", "%s: no format or rule loaded from it", file);
+		else if (name)
+			ls_die_msg("patterns", "no format or rule named '%s'", name);
 		else
 			ls_die_msg("patterns", "no formats or rules are loaded");
 		return 2;
@@ -275,7 +315,10 @@ int cmd_patterns(int argc, char **argv)
 	} else if (strcmp(verb, "show") == 0 && arg) {
 		rc = do_show(ls_pipeline_catalog(p), arg);
 	} else if (strcmp(verb, "test") == 0) {
-		if (arg && stat(arg, &st) == 0 && S_ISREG(st.st_mode)) {
+		/* a name holds no '/' and does not end in .pattern: such an
+		 * argument is a file, also when it is missing */
+		if (arg && (stat(arg, &st) == 0 || strchr(arg, '/') ||
+			    (strlen(arg) > 8 && strcmp(arg + strlen(arg) - 8, ".pattern") == 0))) {
 			if (ls_catalog_load_file(ls_pipeline_catalog(p), arg, ls_warn_cb, NULL, &err) < 0) {
 				ls_die_msg("patterns", "%s", err.msg);
 				goto out;
@@ -283,8 +326,14 @@ int cmd_patterns(int argc, char **argv)
 			file = arg;
 		}
 		rc = do_test(p, file ? NULL : arg, file);
-		if (ls_pipeline_catalog(p)->nwarnings && rc == 0)
-			rc = 1;
+		/* a broken entry is an error, not a mismatch: it was never tested */
+		if (ls_pipeline_catalog(p)->nwarnings && rc != 2) {
+			ls_die_msg("patterns", "%d broken entr%s or file%s (see above)",
+				   ls_pipeline_catalog(p)->nwarnings,
+				   ls_pipeline_catalog(p)->nwarnings == 1 ? "y" : "ies",
+				   ls_pipeline_catalog(p)->nwarnings == 1 ? "" : "s");
+			rc = 2;
+		}
 	} else {
 		ls_die_msg("patterns", "unknown '%s' (list, show NAME, test [NAME|FILE])", verb);
 	}

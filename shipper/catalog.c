@@ -52,14 +52,111 @@ static int keep_file(struct ls_catalog *c, struct ls_patfile *pf, char *origin)
 	return 0;
 }
 
-/* Adds the entries of kind (or all but grok when kind is NULL) of pf. */
+/* Compiles regex with its %{...} macros stubbed out (ls_grok_placeholder()),
+ * so that an error in the text the user typed is found at the offset the
+ * user typed: 0, LS_EREGEX with "regex error at offset N: ..." in err, or
+ * LS_ENOMEM. */
+static int check_own_text(const char *regex, struct ls_error *err)
+{
+	struct ls_matcher *m = NULL;
+	char *stub = ls_grok_placeholder(regex);
+	int rc;
+
+	if (!stub)
+		return ls_error_set(err, LS_ENOMEM, "out of memory");
+	rc = ls_matcher_compile(&m, stub, 0, NULL, err);
+	ls_matcher_free(m);
+	free(stub);
+	return rc;
+}
+
+/* e failed to load with a regex error, whose offset is one in the regex
+ * with its macros expanded, which the user never saw: names the 'match:'
+ * line and the offset in its own text instead, or says that the error is
+ * in a macro it uses. */
+static void explain_regex_error(const struct ls_pentry *e, struct ls_error *err)
+{
+	char was[sizeof(err->msg)];
+
+	for (int i = 0; i < e->nprops; i++) {
+		struct ls_error own = {0, ""};
+		if (strcmp(e->props[i].key, "match") != 0 ||
+		    check_own_text(e->props[i].value, &own) != LS_EREGEX)
+			continue;
+		ls_error_set(err, LS_EREGEX, "%s:%d: %s %s: match: %s", e->origin,
+			     e->props[i].line, e->kind, e->name, own.msg);
+		return;
+	}
+	if (!strstr(err->msg, "regex error at offset"))
+		return;
+	snprintf(was, sizeof(was), "%s", err->msg);
+	ls_error_set(err, LS_EREGEX, "%s (the offset is in the regex with its "
+		     "%%{...} macros expanded)", was);
+}
+
+/* The grok expansion of a user's regex has a hard cap (1 MiB) that it
+ * reports as running out of memory, which would end the whole run: a
+ * pattern of many macros, or macros that each use another several times,
+ * is refused here as the entry's fault instead. 0, 1 after reporting it in
+ * err, or LS_ENOMEM. */
+static int check_expansion(const struct ls_grok *g, const struct ls_pentry *e,
+			   struct ls_error *err)
+{
+	for (int i = 0; i < e->nprops; i++) {
+		struct ls_grok_fields fields;
+		struct ls_error e2 = {0, ""};
+		char *regex;
+		if (strcmp(e->props[i].key, "match") != 0)
+			continue;
+		regex = ls_grok_expand(g, e->props[i].value, &fields, &e2);
+		if (regex) {
+			free(regex);
+			ls_grok_fields_release(&fields);
+			continue;
+		}
+		if (e2.code != LS_ENOMEM)
+			continue; /* the loader says what is wrong */
+		/* the cap, unless a small allocation fails too */
+		regex = malloc(4096);
+		if (!regex)
+			return LS_ENOMEM;
+		free(regex);
+		ls_error_set(err, LS_EINVAL, "%s:%d: %s %s: match: larger than 1 MiB "
+			     "with its %%{...} macros expanded", e->origin,
+			     e->props[i].line, e->kind, e->name);
+		return 1;
+	}
+	return 0;
+}
+
+/* A user's grok macro is checked when defined, not where a format or rule
+ * first uses it, so that the error names the macro's own file and line:
+ * 0, 1 after reporting it in err, or LS_ENOMEM. */
+static int check_grok(const struct ls_pentry *e, const char *regex, struct ls_error *err)
+{
+	struct ls_error own = {0, ""};
+	int rc = check_own_text(regex, &own);
+
+	if (rc == LS_ENOMEM)
+		return LS_ENOMEM;
+	if (rc < 0) {
+		ls_error_set(err, LS_EREGEX, "%s:%d: grok %s: match: %s", e->origin,
+			     e->line, e->name, own.msg);
+		return 1;
+	}
+	return 0;
+}
+
+/* Adds the grok macros (grok_pass) or the other entries of pf; trusted:
+ * the built-in files, whose macros `make test` checks. The number of broken
+ * entries (reported through warn), or LS_ENOMEM. */
 static int add_entries(struct ls_catalog *c, struct ls_patfile *pf, int grok_pass,
-		       ls_catalog_warn_fn warn, void *ctx)
+		       int trusted, ls_catalog_warn_fn warn, void *ctx)
 {
 	int broken = 0;
 
 	for (int i = 0; i < pf->nentries; i++) {
-		const struct ls_pentry *e = &pf->entries[i];
+		struct ls_pentry *e = &pf->entries[i];
 		struct ls_error err = {0, ""};
 		int rc = 0;
 		int is_grok = strcmp(e->kind, "grok") == 0;
@@ -71,13 +168,19 @@ static int add_entries(struct ls_catalog *c, struct ls_patfile *pf, int grok_pas
 			if (!m)
 				rc = ls_error_set(&err, LS_EINVAL, "%s:%d: grok %s has no "
 						  "'match:'", e->origin, e->line, e->name);
+			else if (!trusted && (rc = check_grok(e, m, &err)) != 0)
+				rc = rc == 1 ? LS_EREGEX : rc;
 			else
 				rc = ls_grok_define(c->grok, e->name, m);
+		} else if (!trusted && (rc = check_expansion(c->grok, e, &err)) != 0) {
+			rc = rc == 1 ? LS_EINVAL : rc;
 		} else if (strcmp(e->kind, "format") == 0) {
 			rc = ls_formats_add(c->formats, e, &err);
 		} else {
 			rc = ls_rules_add(c->rules, e, &err);
 		}
+		if (rc == LS_EREGEX && !is_grok)
+			explain_regex_error(e, &err);
 		/* a broken entry is skipped with a warning, but running out of
 		 * memory is not the entry's fault: carrying on would silently
 		 * parse and tag with part of the catalog */
@@ -85,6 +188,7 @@ static int add_entries(struct ls_catalog *c, struct ls_patfile *pf, int grok_pas
 			return LS_ENOMEM;
 		if (rc < 0) {
 			broken++;
+			e->broken = 1;
 			warn_msg(warn, ctx, &err);
 		}
 	}
@@ -93,7 +197,7 @@ static int add_entries(struct ls_catalog *c, struct ls_patfile *pf, int grok_pas
 
 /* Parses text from origin (taking ownership of origin) and loads it. */
 static int load_text(struct ls_catalog *c, const char *text, size_t len,
-		     char *origin, ls_catalog_warn_fn warn, void *ctx)
+		     char *origin, int trusted, ls_catalog_warn_fn warn, void *ctx)
 {
 	struct ls_patfile *pf = NULL;
 	struct ls_error err = {0, ""};
@@ -109,11 +213,11 @@ static int load_text(struct ls_catalog *c, const char *text, size_t len,
 		free(origin);
 		return LS_ENOMEM;
 	}
-	rc = add_entries(c, pf, 1, warn, ctx);
+	rc = add_entries(c, pf, 1, trusted, warn, ctx);
 	if (rc < 0)
 		return rc;
 	broken += rc;
-	rc = add_entries(c, pf, 0, warn, ctx);
+	rc = add_entries(c, pf, 0, trusted, warn, ctx);
 	if (rc < 0)
 		return rc;
 	broken += rc;
@@ -123,7 +227,7 @@ static int load_text(struct ls_catalog *c, const char *text, size_t len,
 
 static int read_file(const char *path, char **out, size_t *len, struct ls_error *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: no wait */
 	struct stat st;
 	char *buf = NULL;
 	size_t got = 0;
@@ -132,9 +236,15 @@ static int read_file(const char *path, char **out, size_t *len, struct ls_error 
 	if (fd < 0)
 		return ls_error_set(err, errno == ENOENT ? LS_ENOENT : LS_EIO, "%s: %s",
 				    path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > PATTERN_FILE_MAX) {
-		rc = ls_error_set(err, LS_EINVAL, "%s: not a regular pattern file "
-				  "(or larger than 16 MiB)", path);
+	if (fstat(fd, &st) < 0) {
+		rc = ls_error_set(err, LS_EIO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > PATTERN_FILE_MAX) {
+		rc = ls_error_set(err, LS_EINVAL, "%s: %s", path, S_ISDIR(st.st_mode) ?
+				  "a directory, not a pattern file (directories are not "
+				  "searched)" : !S_ISREG(st.st_mode) ? "not a regular file" :
+				  "larger than 16 MiB");
 		goto out;
 	}
 	buf = malloc((size_t)st.st_size + 1);
@@ -146,7 +256,11 @@ static int read_file(const char *path, char **out, size_t *len, struct ls_error 
 		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0) {
+			rc = ls_error_set(err, LS_EIO, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
 			break;
 		got += (size_t)n;
 	}
@@ -169,7 +283,7 @@ int ls_catalog_load_file(struct ls_catalog *c, const char *path,
 	if (rc < 0)
 		return rc;
 	origin = strdup(path);
-	rc = origin ? load_text(c, text, len, origin, warn, ctx) : LS_ENOMEM;
+	rc = origin ? load_text(c, text, len, origin, 0, warn, ctx) : LS_ENOMEM;
 	free(text);
 	if (rc == LS_ENOMEM)
 		ls_error_set(err, rc, "out of memory");
@@ -181,6 +295,35 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Warns about each entry of files [from, c->nfiles) that a later one of
+ * them defines again: within one directory that is more likely a copy
+ * left behind than an override, and only the last one is used. */
+static void warn_redefined(const struct ls_catalog *c, int from,
+			   ls_catalog_warn_fn warn, void *ctx)
+{
+	char msg[1024];
+
+	for (int f = from; f < c->nfiles && warn; f++)
+		for (int i = 0; i < c->files[f]->nentries; i++) {
+			const struct ls_pentry *e = &c->files[f]->entries[i];
+			const struct ls_pentry *last = NULL;
+			int is_grok = strcmp(e->kind, "grok") == 0;
+			for (int g = f, j = i + 1; g < c->nfiles; g++, j = 0)
+				for (; j < c->files[g]->nentries; j++) {
+					const struct ls_pentry *l = &c->files[g]->entries[j];
+					if ((strcmp(l->kind, "grok") == 0) == is_grok &&
+					    strcmp(l->name, e->name) == 0)
+						last = l;
+				}
+			if (!last)
+				continue;
+			snprintf(msg, sizeof(msg), "%s:%d: %s %s is defined again at %s:%d, "
+				 "which is the one used", e->origin, e->line, e->kind,
+				 e->name, last->origin, last->line);
+			warn(ctx, msg);
+		}
+}
+
 /* Loads every *.pattern file of dir in name order. missing_ok: a missing
  * directory is not an error. */
 static int load_dir(struct ls_catalog *c, const char *dir, int missing_ok,
@@ -189,12 +332,13 @@ static int load_dir(struct ls_catalog *c, const char *dir, int missing_ok,
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	char **names = NULL;
-	int n = 0, rc = 0;
+	int n = 0, rc = 0, first_file;
 
 	if (!d) {
 		if (missing_ok && (errno == ENOENT || errno == ENOTDIR))
 			return 0;
-		return ls_error_set(err, LS_EIO, "%s: %s", dir, strerror(errno));
+		return ls_error_set(err, errno == ENOENT ? LS_ENOENT : LS_EIO,
+				    "pattern directory %s: %s", dir, strerror(errno));
 	}
 	while ((de = readdir(d)) != NULL) {
 		size_t l = strlen(de->d_name);
@@ -211,6 +355,7 @@ static int load_dir(struct ls_catalog *c, const char *dir, int missing_ok,
 		n++;
 	}
 	qsort(names, (size_t)n, sizeof(*names), by_name);
+	first_file = c->nfiles;
 	for (int i = 0; i < n; i++) {
 		char path[4096];
 		struct ls_error e2;
@@ -222,9 +367,12 @@ static int load_dir(struct ls_catalog *c, const char *dir, int missing_ok,
 			goto out;
 		}
 		rc = 0;
-		if (e2.code != 0)
+		if (e2.code != 0) {
 			warn_msg(warn, ctx, &e2);
+			c->nwarnings++;
+		}
 	}
+	warn_redefined(c, first_file, warn, ctx);
 out:
 	for (int i = 0; i < n; i++)
 		free(names[i]);
@@ -264,7 +412,7 @@ static int load_builtin(struct ls_catalog *c, unsigned flags, ls_catalog_warn_fn
 		}
 		sprintf(origin, "patterns/%s", ls_builtin_patterns[i].name);
 		if (load_text(c, ls_builtin_patterns[i].text,
-			      strlen(ls_builtin_patterns[i].text), origin, warn, ctx) < 0)
+			      strlen(ls_builtin_patterns[i].text), origin, 1, warn, ctx) < 0)
 			rc = LS_ENOMEM;
 	}
 	ls_rules_defer_compile(c->rules, 0);
@@ -301,15 +449,26 @@ int ls_catalog_load(struct ls_catalog **out, const char *user_dir,
 	if (rc < 0)
 		return rc;
 	c = *out;
-	if (load_dir(c, LS_DATADIR "/patterns", 1, warn, ctx, err) == LS_ENOMEM)
-		return LS_ENOMEM;
 	xdg[0] = '\0';
 	if (xdg_home && *xdg_home)
 		snprintf(xdg, sizeof(xdg), "%s/logship/patterns", xdg_home);
 	else if (home && *home)
 		snprintf(xdg, sizeof(xdg), "%s/.config/logship/patterns", home);
-	if (xdg[0] && load_dir(c, xdg, 1, warn, ctx, err) == LS_ENOMEM)
-		return LS_ENOMEM;
+	/* a missing system or user directory is normal; one that is there
+	 * but cannot be read is said, and the rest still load */
+	for (int i = 0; i < 2; i++) {
+		struct ls_error e2 = {0, ""};
+		const char *dir = i == 0 ? LS_DATADIR "/patterns" : xdg;
+		if (!dir[0])
+			continue;
+		rc = load_dir(c, dir, 1, warn, ctx, &e2);
+		if (rc == LS_ENOMEM)
+			return ls_error_set(err, LS_ENOMEM, "out of memory");
+		if (rc < 0) {
+			warn_msg(warn, ctx, &e2);
+			c->nwarnings++;
+		}
+	}
 	if (user_dir)
 		return load_dir(c, user_dir, 0, warn, ctx, err);
 	return 0;
