@@ -31,6 +31,9 @@ void ls_patfile_free(struct ls_patfile *pf)
 	for (int i = 0; i < pf->nentries; i++)
 		free(pf->entries[i].props);
 	free(pf->entries);
+	for (int i = 0; i < pf->nerrors; i++)
+		free(pf->errors[i]);
+	free(pf->errors);
 	free(pf->text);
 	free(pf);
 }
@@ -142,12 +145,31 @@ static int nul_error(const char *text, size_t len, const char *origin,
 			    lineno, (int)(nul - bol) + 1);
 }
 
+/* Keeps the message of a syntax error (all are kept in pf->errors, the
+ * first also in *first): 0, or LS_ENOMEM. */
+static int keep_error(struct ls_patfile *pf, const struct ls_error *e,
+		      struct ls_error *first)
+{
+	char **p = realloc(pf->errors, (size_t)(pf->nerrors + 1) * sizeof(*p));
+
+	if (!p)
+		return LS_ENOMEM;
+	pf->errors = p;
+	if (!(p[pf->nerrors] = strdup(e->msg)))
+		return LS_ENOMEM;
+	if (pf->nerrors++ == 0 && first)
+		*first = *e;
+	return 0;
+}
+
 int ls_patfile_parse(const char *text, size_t len, const char *origin,
 		     struct ls_patfile **out, struct ls_error *err)
 {
 	struct ls_patfile *pf = calloc(1, sizeof(*pf));
 	char *line, *next;
 	int lineno = 0, rc = 0;
+	/* after a bad entry header: its property lines are not another's */
+	int skipping = 0;
 
 	*out = pf;
 	if (!pf)
@@ -163,24 +185,38 @@ int ls_patfile_parse(const char *text, size_t len, const char *origin,
 	/* editors on Windows start UTF-8 files with a byte order mark */
 	if (len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
 		line += 3;
-	for (; line && *line && rc == 0; line = next) {
+	for (; line && *line; line = next) {
+		struct ls_error line_err = {0, ""};
 		char *body;
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
 		lineno++;
-		if ((size_t)((next ? next - 1 : line + strlen(line)) - line) > LS_PATFILE_LINE_MAX) {
-			rc = ls_error_set(err, LS_EINVAL, "%s:%d: line longer than %d bytes",
-					  origin, lineno, LS_PATFILE_LINE_MAX);
-			break;
-		}
 		body = line + strspn(line, " \t");
-		if (*trim_right(body) == '\0' || *body == '#')
+		if ((size_t)((next ? next - 1 : line + strlen(line)) - line) > LS_PATFILE_LINE_MAX)
+			rc = ls_error_set(&line_err, LS_EINVAL, "%s:%d: line longer than %d "
+					  "bytes", origin, lineno, LS_PATFILE_LINE_MAX);
+		else if (*trim_right(body) == '\0' || *body == '#')
 			continue;
-		if (body == line)
-			rc = new_entry(pf, line, origin, lineno, err);
+		else if (body == line)
+			rc = new_entry(pf, line, origin, lineno, &line_err);
+		else if (skipping)
+			continue;
 		else
-			rc = new_prop(pf, body, origin, lineno, err);
+			rc = new_prop(pf, body, origin, lineno, &line_err);
+		if (body == line)
+			skipping = rc < 0;
+		if (rc == LS_ENOMEM)
+			return ls_error_set(err, LS_ENOMEM, "out of memory");
+		if (rc == 0)
+			continue;
+		/* one bad line costs its entry, not the rest of the file */
+		if (keep_error(pf, &line_err, err) < 0)
+			return ls_error_set(err, LS_ENOMEM, "out of memory");
+		if (body != line && !skipping && pf->nentries > 0)
+			pf->entries[pf->nentries - 1].broken = 1;
+		else if (body != line)
+			skipping = 1; /* said once for lines before any entry */
 	}
-	return rc;
+	return pf->nerrors ? LS_EINVAL : 0;
 }

@@ -32,7 +32,8 @@ struct ls_pentry {
 	const char *name;
 	const char *origin; /* file name for messages */
 	int line;           /* line of the entry header */
-	int broken;         /* set by the loader: the entry did not load */
+	int broken;         /* a syntax error in it, or set by the loader:
+			     * the entry did not load */
 	int nprops;
 	struct ls_pprop *props;
 };
@@ -41,12 +42,17 @@ struct ls_patfile {
 	int nentries;
 	struct ls_pentry *entries;
 	char *text; /* owned copy the strings point into */
+	int nerrors;
+	char **errors; /* owned: every syntax error, "origin:line: message" */
 };
 
-/* Parses text (len bytes) from origin. Syntax errors are reported through
- * err as "origin:line: message" and parsing stops (LS_EINVAL); entries before
- * the error are kept in *out so callers may still use them. Caller frees
- * *out with ls_patfile_free() (also on error, when *out is not NULL). */
+/* Parses text (len bytes) from origin. A syntax error costs only its entry:
+ * a bad property line marks the entry broken, a bad header drops the entry
+ * and its properties, and parsing goes on. Returns 0, or LS_EINVAL with the
+ * first error in err and every one in (*out)->errors, as "origin:line:
+ * message"; a NUL byte refuses the whole file (no entries), LS_ENOMEM stops.
+ * Caller frees *out with ls_patfile_free() (also on error, when *out is not
+ * NULL). */
 int ls_patfile_parse(const char *text, size_t len, const char *origin,
 		     struct ls_patfile **out, struct ls_error *err);
 void ls_patfile_free(struct ls_patfile *pf);

@@ -161,7 +161,8 @@ static int add_entries(struct ls_catalog *c, struct ls_patfile *pf, int grok_pas
 		int rc = 0;
 		int is_grok = strcmp(e->kind, "grok") == 0;
 
-		if (is_grok != grok_pass)
+		/* a syntax error in it, already reported */
+		if (is_grok != grok_pass || e->broken)
 			continue;
 		if (is_grok) {
 			const char *m = ls_pentry_get(e, "match");
@@ -204,10 +205,15 @@ static int load_text(struct ls_catalog *c, const char *text, size_t len,
 	int broken = 0, rc;
 
 	rc = ls_patfile_parse(text, len, origin, &pf, &err);
-	if (rc < 0 && rc != LS_ENOMEM) {
-		warn_msg(warn, ctx, &err);
+	if (rc < 0 && rc != LS_ENOMEM && pf && pf->nerrors == 0) {
+		warn_msg(warn, ctx, &err); /* the whole file refused */
 		broken++;
 	}
+	for (int i = 0; rc != LS_ENOMEM && pf && i < pf->nerrors; i++)
+		if (warn)
+			warn(ctx, pf->errors[i]);
+	if (rc != LS_ENOMEM && pf)
+		broken += pf->nerrors;
 	if (rc == LS_ENOMEM || !pf || keep_file(c, pf, origin) < 0) {
 		ls_patfile_free(pf);
 		free(origin);

@@ -93,6 +93,29 @@ static void test_hostile_files(void)
 	ls_patfile_free(pf);
 }
 
+/* A bad line costs its entry, not the rest of the file. */
+static void test_errors_recover(void)
+{
+	const char *text = "  orphan: 1\n  orphan: 2\nrule a\n  bad line\n  name: x\n"
+			   "widget w\n  match: y\nrule b\n  name: ok\n";
+	struct ls_patfile *pf = NULL;
+	struct ls_error err;
+
+	CU_ASSERT_EQUAL(ls_patfile_parse(text, strlen(text), "x.pattern", &pf, &err), LS_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pf);
+	CU_ASSERT_EQUAL(strncmp(err.msg, "x.pattern:1: property outside", 29), 0);
+	CU_ASSERT_EQUAL_FATAL(pf->nerrors, 3);
+	CU_ASSERT_EQUAL(strncmp(pf->errors[1], "x.pattern:4: expected 'key: value'", 34), 0);
+	CU_ASSERT_EQUAL(strncmp(pf->errors[2], "x.pattern:6: unknown entry kind 'widget'", 40), 0);
+	CU_ASSERT_EQUAL_FATAL(pf->nentries, 2);
+	CU_ASSERT_STRING_EQUAL(pf->entries[0].name, "a");
+	CU_ASSERT_EQUAL(pf->entries[0].broken, 1);
+	CU_ASSERT_STRING_EQUAL(pf->entries[1].name, "b");
+	CU_ASSERT_EQUAL(pf->entries[1].broken, 0);
+	CU_ASSERT_EQUAL(pf->entries[1].nprops, 1); /* not the widget's match: */
+	ls_patfile_free(pf);
+}
+
 static void test_levels(void)
 {
 	CU_ASSERT_EQUAL(ls_level_from_name("informational"), 1);
@@ -105,6 +128,7 @@ static const struct ls_test_case cases[] = {
 	{"entries and properties", test_entries_and_props},
 	{"errors name file and line", test_errors_name_file_and_line},
 	{"BOM, CRLF, NUL, long lines and names", test_hostile_files},
+	{"a bad line costs only its entry", test_errors_recover},
 	{"level names", test_levels},
 	{NULL, NULL}
 };

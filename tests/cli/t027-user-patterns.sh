@@ -15,13 +15,24 @@ good() {
 expect_exit "syntax error: exit 2" 2 "$LOGSHIP" patterns test syntax.pattern
 expect_contains "syntax error: file and line" "$ERR" "syntax.pattern:6: expected 'key: value'"
 expect_contains "syntax error: said to be an error" "$ERR" "logship patterns: 1 broken entry or file (see above)"
-expect_contains "syntax error: the entry before it is still tested" "$OUT" "1 passed, 0 failed"
+expect_contains "syntax error: its entry is not loaded" "$OUT" \
+	"FAIL format site.one (syntax.pattern:1): not loaded (see the warning above)"
 
 { good site.two; printf '  matchh: x\n'; } >unknown.pattern
 expect_exit "unknown property: exit 2" 2 "$LOGSHIP" patterns test unknown.pattern
 expect_contains "unknown property: file, line and key" "$ERR" "unknown.pattern:6: site.two: unknown property 'matchh'"
 expect_contains "unknown property: the entry is not tested as if it loaded" "$OUT" \
 	"FAIL format site.two (unknown.pattern:1): not loaded (see the warning above)"
+
+# a syntax error costs its entry, not the entries after it
+{ printf 'format site.bad\n  oops\n  match: x\nwidget w\n  match: y\n'; good site.three; } >recover.pattern
+expect_exit "syntax errors: exit 2" 2 "$LOGSHIP" patterns test recover.pattern
+expect_contains "syntax errors: the first said" "$ERR" "recover.pattern:2: expected 'key: value'"
+expect_contains "syntax errors: the second said" "$ERR" "recover.pattern:4: unknown entry kind 'widget'"
+expect_contains "syntax errors: the entry after them is tested" "$OUT" "1 passed"
+expect_contains "syntax errors: counted" "$ERR" "logship patterns: 2 broken entries or files (see above)"
+run "$LOGSHIP" patterns --patterns . list --kind format
+expect_match "syntax errors: list marks the broken entry" "$OUT" 'recover\.pattern:1 \(broken: not loaded\)$'
 
 printf 'rule site.nomatch\n  name: No match\n  level: low\n' >nomatch.pattern
 expect_exit "rule without match: exit 2" 2 "$LOGSHIP" patterns test nomatch.pattern
