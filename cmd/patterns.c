@@ -236,7 +236,7 @@ static int do_test(struct ls_pipeline *p, const char *name, const char *file)
 	}
 	if (res.entries == 0) {
 		if (file)
-			ls_die_msg("patterns", "%s: no format or rule loaded from it", file);
+			ls_die_msg("patterns", "%s: no format or rule to test in it", file);
 		else if (name)
 			ls_die_msg("patterns", "no format or rule named '%s'", name);
 		else
@@ -246,6 +246,32 @@ static int do_test(struct ls_pipeline *p, const char *name, const char *file)
 	printf("patterns: %d entries, %d examples: %d passed, %d failed\n", res.entries,
 	       res.examples, res.examples - res.failed, res.failed);
 	return res.failed ? 1 : 0;
+}
+
+/* Loads the file `test FILE` names, unless --patterns or the user's
+ * directory loaded it already (its entries would be tested twice). Returns
+ * the origin its entries carry (arg, a loaded copy's name, or in path), or
+ * NULL with err set. */
+static const char *test_file(struct ls_catalog *cat, const char *arg, char *path,
+			     size_t pathsz, struct ls_error *err)
+{
+	struct stat st, loaded;
+	const char *origin = arg;
+
+	if (stat(arg, &st) == 0)
+		for (int f = cat->nbuiltin; f < cat->nfiles; f++)
+			if (stat(cat->origins[f], &loaded) == 0 && loaded.st_dev == st.st_dev &&
+			    loaded.st_ino == st.st_ino)
+				return cat->origins[f];
+	/* patterns/NAME.pattern in a source tree: not the built-in copy of it */
+	for (int f = 0; f < cat->nbuiltin; f++)
+		if (strcmp(cat->origins[f], arg) == 0) {
+			snprintf(path, pathsz, "./%s", arg);
+			origin = path;
+		}
+	if (ls_catalog_load_file(cat, origin, ls_warn_cb, NULL, err) < 0)
+		return NULL;
+	return origin;
 }
 
 /* Refuses what a verb would ignore: a missing or extra operand, list's
@@ -282,6 +308,7 @@ int cmd_patterns(int argc, char **argv)
 	struct ls_error err = {0, ""};
 	struct stat st;
 	const char *verb, *arg, *file = NULL;
+	char path[4096];
 	int first, rc = 2;
 
 	if (ls_opts_parse("patterns", patterns_opts, argc, argv, handle_opt, &c, &first) < 0)
@@ -319,11 +346,11 @@ int cmd_patterns(int argc, char **argv)
 		 * argument is a file, also when it is missing */
 		if (arg && (stat(arg, &st) == 0 || strchr(arg, '/') ||
 			    (strlen(arg) > 8 && strcmp(arg + strlen(arg) - 8, ".pattern") == 0))) {
-			if (ls_catalog_load_file(ls_pipeline_catalog(p), arg, ls_warn_cb, NULL, &err) < 0) {
+			file = test_file(ls_pipeline_catalog(p), arg, path, sizeof(path), &err);
+			if (!file) {
 				ls_die_msg("patterns", "%s", err.msg);
 				goto out;
 			}
-			file = arg;
 		}
 		rc = do_test(p, file ? NULL : arg, file);
 		/* a broken entry is an error, not a mismatch: it was never tested */

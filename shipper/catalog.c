@@ -438,6 +438,7 @@ int ls_catalog_load_builtin(struct ls_catalog **out, unsigned flags,
 	    ls_rules_new(&c->rules, c->grok) < 0)
 		return ls_error_set(err, LS_ENOMEM, "out of memory");
 	rc = load_builtin(c, flags, warn, ctx);
+	c->nbuiltin = c->nfiles;
 	if (rc < 0)
 		return ls_error_set(err, rc, "out of memory");
 	return 0;

@@ -17,6 +17,7 @@ struct ls_catalog {
 	struct ls_formats *formats;
 	struct ls_rules *rules;
 	int nfiles;
+	int nbuiltin;              /* files[0, nbuiltin) are the built-in ones */
 	struct ls_patfile **files; /* owned; entries point into them */
 	char **origins;            /* owned file names */
 	int nwarnings;             /* broken entries skipped while loading */

@@ -94,7 +94,7 @@ expect_contains "10 MB line: file and line" "$ERR" "long.pattern:6: line longer 
 expect_not_contains "10 MB line: not out of memory" "$ERR" "out of memory"
 : >empty.pattern
 expect_exit "empty file: exit 2" 2 "$LOGSHIP" patterns test empty.pattern
-expect_eq "empty file: said" "logship patterns: empty.pattern: no format or rule loaded from it" "$ERR"
+expect_eq "empty file: said" "logship patterns: empty.pattern: no format or rule to test in it" "$ERR"
 expect_exit "missing file: exit 2" 2 "$LOGSHIP" patterns test missing.pattern
 expect_eq "missing file: said" "logship patterns: missing.pattern: No such file or directory" "$ERR"
 
@@ -112,6 +112,17 @@ expect_exit "odd directory: test exits 2" 2 "$LOGSHIP" patterns --patterns odd t
 expect_exit "--patterns missing: exit 2" 2 "$LOGSHIP" patterns --patterns nowhere list
 expect_eq "--patterns missing: said" "logship: pattern directory nowhere: No such file or directory" "$ERR"
 expect_exit "--patterns missing (parse): exit 2" 2 "$LOGSHIP" parse --patterns nowhere /dev/null
+
+# ---- test FILE: each entry once ------------------------------------------
+mkdir once
+good site.once >once/o.pattern
+expect_exit "test FILE also in --patterns: exit 0" 0 "$LOGSHIP" patterns --patterns once test ./once/o.pattern
+expect_eq "test FILE also in --patterns: tested once" "patterns: 1 entries, 1 examples: 1 passed, 0 failed" "$OUT"
+# in a source tree, patterns/X.pattern is the file, not the built-in copy too
+mkdir patterns
+cp "$SRC/patterns/20-syslog.pattern" patterns/
+expect_exit "test patterns/20-syslog.pattern: exit 0" 0 "$LOGSHIP" patterns test patterns/20-syslog.pattern
+expect_match "test patterns/20-syslog.pattern: each entry once" "$OUT" '^patterns: 3 entries, '
 
 # ---- two definitions of one name; overriding a built-in -------------------
 mkdir dup
