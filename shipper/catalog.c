@@ -365,9 +365,12 @@ static int load_dir(struct ls_catalog *c, const char *dir, int missing_ok,
 	for (int i = 0; i < n; i++) {
 		char path[4096];
 		struct ls_error e2;
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		e2.code = 0;
-		rc = ls_catalog_load_file(c, path, warn, ctx, &e2);
+		/* a cut path could name another file: refused, not opened */
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= sizeof(path))
+			rc = ls_error_set(&e2, LS_EINVAL, "%s/%s: path too long", dir, names[i]);
+		else
+			rc = ls_catalog_load_file(c, path, warn, ctx, &e2);
 		if (rc == LS_ENOMEM) {
 			ls_error_set(err, LS_ENOMEM, "out of memory");
 			goto out;
@@ -458,9 +461,16 @@ int ls_catalog_load(struct ls_catalog **out, const char *user_dir,
 	c = *out;
 	xdg[0] = '\0';
 	if (xdg_home && *xdg_home)
-		snprintf(xdg, sizeof(xdg), "%s/logship/patterns", xdg_home);
+		rc = snprintf(xdg, sizeof(xdg), "%s/logship/patterns", xdg_home);
 	else if (home && *home)
-		snprintf(xdg, sizeof(xdg), "%s/.config/logship/patterns", home);
+		rc = snprintf(xdg, sizeof(xdg), "%s/.config/logship/patterns", home);
+	if ((size_t)rc >= sizeof(xdg)) {
+		if (warn)
+			warn(ctx, "the user's pattern directory ($XDG_CONFIG_HOME or "
+			     "$HOME) is a path too long: not loaded");
+		c->nwarnings++;
+		xdg[0] = '\0';
+	}
 	/* a missing system or user directory is normal; one that is there
 	 * but cannot be read is said, and the rest still load */
 	for (int i = 0; i < 2; i++) {

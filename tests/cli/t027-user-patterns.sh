@@ -123,6 +123,10 @@ mkdir patterns
 cp "$SRC/patterns/20-syslog.pattern" patterns/
 expect_exit "test patterns/20-syslog.pattern: exit 0" 0 "$LOGSHIP" patterns test patterns/20-syslog.pattern
 expect_match "test patterns/20-syslog.pattern: each entry once" "$OUT" '^patterns: 3 entries, '
+long_home=$T/$(head -c 5000 /dev/zero | tr '\0' a)
+run env XDG_CONFIG_HOME="$long_home" "$LOGSHIP" patterns list
+expect_eq "a too long user directory: list exit 0" 0 "$RC"
+expect_contains "a too long user directory: said, not cut" "$ERR" "is a path too long: not loaded"
 
 # ---- two definitions of one name; overriding a built-in -------------------
 mkdir dup
