@@ -301,33 +301,65 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+struct def {
+	const struct ls_pentry *e;
+	int is_grok;
+	int order;
+};
+
+static int by_def(const void *a, const void *b)
+{
+	const struct def *x = a, *y = b;
+	int d = x->is_grok - y->is_grok;
+
+	if (d == 0)
+		d = strcmp(x->e->name, y->e->name);
+	return d ? d : x->order - y->order;
+}
+
 /* Warns about each entry of files [from, c->nfiles) that a later one of
  * them defines again: within one directory that is more likely a copy
- * left behind than an override, and only the last one is used. */
-static void warn_redefined(const struct ls_catalog *c, int from,
-			   ls_catalog_warn_fn warn, void *ctx)
+ * left behind than an override, and only the last one is used. Sorted,
+ * not compared pairwise: a directory may hold 10^5 rules. 0 or LS_ENOMEM. */
+static int warn_redefined(const struct ls_catalog *c, int from,
+			  ls_catalog_warn_fn warn, void *ctx)
 {
 	char msg[1024];
+	struct def *defs;
+	size_t n = 0;
 
-	for (int f = from; f < c->nfiles && warn; f++)
+	if (!warn)
+		return 0;
+	for (int f = from; f < c->nfiles; f++)
+		n += (size_t)c->files[f]->nentries;
+	if (n < 2)
+		return 0;
+	defs = malloc(n * sizeof(*defs));
+	if (!defs)
+		return LS_ENOMEM;
+	n = 0;
+	for (int f = from; f < c->nfiles; f++)
 		for (int i = 0; i < c->files[f]->nentries; i++) {
-			const struct ls_pentry *e = &c->files[f]->entries[i];
-			const struct ls_pentry *last = NULL;
-			int is_grok = strcmp(e->kind, "grok") == 0;
-			for (int g = f, j = i + 1; g < c->nfiles; g++, j = 0)
-				for (; j < c->files[g]->nentries; j++) {
-					const struct ls_pentry *l = &c->files[g]->entries[j];
-					if ((strcmp(l->kind, "grok") == 0) == is_grok &&
-					    strcmp(l->name, e->name) == 0)
-						last = l;
-				}
-			if (!last)
-				continue;
+			defs[n].e = &c->files[f]->entries[i];
+			defs[n].is_grok = strcmp(defs[n].e->kind, "grok") == 0;
+			defs[n].order = (int)n;
+			n++;
+		}
+	qsort(defs, n, sizeof(*defs), by_def);
+	for (size_t i = 0, last; i < n; i = last + 1) {
+		for (last = i; last + 1 < n && defs[last + 1].is_grok == defs[i].is_grok &&
+		     strcmp(defs[last + 1].e->name, defs[i].e->name) == 0; last++)
+			;
+		for (size_t k = i; k < last; k++) {
 			snprintf(msg, sizeof(msg), "%s:%d: %s %s is defined again at %s:%d, "
-				 "which is the one used", e->origin, e->line, e->kind,
-				 e->name, last->origin, last->line);
+				 "which is the one used", defs[k].e->origin, defs[k].e->line,
+				 defs[k].e->kind, defs[k].e->name, defs[last].e->origin,
+				 defs[last].e->line);
 			warn(ctx, msg);
 		}
+	}
+	free(defs);
+	return 0;
 }
 
 /* Loads every *.pattern file of dir in name order. missing_ok: a missing
@@ -381,7 +413,8 @@ static int load_dir(struct ls_catalog *c, const char *dir, int missing_ok,
 			c->nwarnings++;
 		}
 	}
-	warn_redefined(c, first_file, warn, ctx);
+	if (warn_redefined(c, first_file, warn, ctx) < 0)
+		rc = ls_error_set(err, LS_ENOMEM, "out of memory");
 out:
 	for (int i = 0; i < n; i++)
 		free(names[i]);
