@@ -60,9 +60,11 @@ static int apply(const char *sub, const char *file, int lineno, const struct ls_
 		;
 	if (!o->name || !strcmp(key, "help") || !strcmp(key, "config") || !strcmp(key, "check")) {
 		if (ls_opts_suggestions(table, key, "", near, sizeof(near)))
-			ls_die_msg(sub, "%s:%d: unknown key '%s'; did you mean %s?", file, lineno, key, near);
+			ls_die_msg(sub, "%s:%d: unknown key '%.64s%s'; did you mean %s?", file, lineno,
+				   key, strlen(key) > 64 ? "..." : "", near);
 		else
-			ls_die_msg(sub, "%s:%d: unknown key '%s'", file, lineno, key);
+			ls_die_msg(sub, "%s:%d: unknown key '%.64s%s'", file, lineno, key,
+				   strlen(key) > 64 ? "..." : "");
 		return -2;
 	}
 	if (!o->has_arg) {
@@ -201,10 +203,16 @@ int ls_config_load(const char *sub, const char *path, const struct ls_opt *table
 			value[strlen(value) - 1] = '\0';
 			value++;
 		} else {
-			char *hash = strstr(value, " #");
+			char *hash = value[0] == '#' ? value : strstr(value, " #");
 			if (hash)
 				*hash = '\0';
 			value = trim(value);
+			/* 'to:' left unfinished; "" says an empty value is meant */
+			if (!*value) {
+				ls_die_msg(sub, "%s:%d: '%s' has no value", path, lineno, key);
+				rc = -2;
+				break;
+			}
 		}
 		if (!repeatable(key)) {
 			for (i = 0; i < ntable && strcmp(table[i].name, key); i++)

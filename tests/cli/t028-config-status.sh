@@ -28,6 +28,14 @@ printf 'to: file://%s/rep\npath: in.log\npath: nothing-*.log\nstate: st-rep\nwhe
 expect_exit "config repeatable keys (path, where): exit 0" 0 "$LOGSHIP" ship --config rep.conf --once -q
 expect_eq "config repeatable keys: the event shipped" 1 "$(wc -l <rep)"
 
+cfg novalue.conf 'to:   # to be filled in\n'
+expect_exit "config key without a value: exit 2" 2 "$LOGSHIP" ship --config novalue.conf --once
+expect_eq "config key without a value: said" "logship ship: novalue.conf:1: 'to' has no value" "$ERR"
+printf '%0100d: v\n' 0 >longkey.conf
+expect_exit "config long unknown key: exit 2" 2 "$LOGSHIP" ship --config longkey.conf --once
+expect_eq "config long unknown key: cut at 64 bytes" \
+	"logship ship: longkey.conf:1: unknown key '$(printf '%064d' 0)...'" "$ERR"
+
 cfg type.conf 'to: -\nbatch-size: abc\n'
 expect_exit "config number 'abc': exit 2" 2 "$LOGSHIP" ship --config type.conf --once
 expect_contains "config number 'abc': the line named" "$ERR" "type.conf:2: in 'batch-size: abc'"
@@ -118,9 +126,9 @@ printf 'to: file://%s/good\npath: in.log\nstate: sgood\n' "$T" >good.conf
 check "a pipeline to look at" "$LOGSHIP" ship --config good.conf --once -q
 state=$(cd sgood && ls ./*.state)
 state=${state#./}
-name=${state%.state}
+pipe=${state%.state}
 expect_exit "status on a good state: exit 0" 0 "$LOGSHIP" status --state sgood
-expect_contains "status on a good state: the pipeline" "$OUT" "pipeline $name"
+expect_contains "status on a good state: the pipeline" "$OUT" "pipeline $pipe"
 
 damaged() { # NAME CONTENT-PRINTF REASON
 	rm -rf "s-$1"
@@ -129,7 +137,7 @@ damaged() { # NAME CONTENT-PRINTF REASON
 	expect_exit "status, $1 state file: exit 2" 2 "$LOGSHIP" status --state "s-$1"
 	expect_eq "status, $1 state file: named, with why" \
 		"logship: state file s-$1/zz-$1.state is damaged ($3)" "$ERR"
-	expect_contains "status, $1 state file: the good pipeline still shown" "$OUT" "pipeline $name"
+	expect_contains "status, $1 state file: the good pipeline still shown" "$OUT" "pipeline $pipe"
 }
 damaged garbage 'garbage\0\377\n' "not a logship state file (bad first line)"
 damaged truncated 'logship-state 1\nfile 1 2 ab' "truncated (no final newline)"
@@ -140,34 +148,36 @@ expect_contains "status, a directory named .state: said" "$ERR" \
 	"state file s-garbage/dir.state is not a regular file"
 
 mkdir -p sgood/dead-letter
-printf 'not json\n{"a":1}\ncut short' >"sgood/dead-letter/$name.ndjson"
+printf 'not json\n{"a":1}\ncut short' >"sgood/dead-letter/$pipe.ndjson"
 expect_exit "status, a malformed dead-letter file: exit 0" 0 "$LOGSHIP" status --state sgood
 expect_contains "status, a malformed dead-letter file: every line counted" "$OUT" \
-	"dead letters: 3 in sgood/dead-letter/$name.ndjson"
-head -c 50000000 /dev/zero | tr '\0' '\n' >"sgood/dead-letter/$name.ndjson"
+	"dead letters: 3 in sgood/dead-letter/$pipe.ndjson"
+head -c 50000000 /dev/zero | tr '\0' '\n' >"sgood/dead-letter/$pipe.ndjson"
 expect_exit "status, a 50 MB dead-letter file: exit 0" 0 "$LOGSHIP" status --state sgood
 expect_contains "status, a 50 MB dead-letter file: counted" "$OUT" "dead letters: 50000000 in"
-rm "sgood/dead-letter/$name.ndjson"
-mkdir "sgood/dead-letter/$name.ndjson"
+rm "sgood/dead-letter/$pipe.ndjson"
+mkdir "sgood/dead-letter/$pipe.ndjson"
 expect_exit "status, a dead-letter path that is a directory: exit 2" 2 "$LOGSHIP" status --state sgood
 expect_eq "status, a dead-letter directory: said" \
-	"logship status: cannot read sgood/dead-letter/$name.ndjson: Is a directory" "$ERR"
-rmdir "sgood/dead-letter/$name.ndjson"
-cp "sgood/$name.stats" stats.bak
-printf 'events_read \033[31m7\n' >"sgood/$name.stats"
+	"logship status: cannot read sgood/dead-letter/$pipe.ndjson: Is a directory" "$ERR"
+rmdir "sgood/dead-letter/$pipe.ndjson"
+cp "sgood/$pipe.stats" stats.bak
+printf 'events_read \033[31m7\n' >"sgood/$pipe.stats"
 expect_exit "status, a stats file with an escape: exit 0" 0 "$LOGSHIP" status --state sgood
 expect_contains "status, a stats file with an escape: shown as \\x1b" "$OUT" 'events_read \x1b[31m7'
 expect_not_contains "status, a stats file with an escape: no ESC byte" "$OUT" "$(printf '\033')"
-cp stats.bak "sgood/$name.stats"
+cp stats.bak "sgood/$pipe.stats"
 
 # status while a ship holds the lock
-timeout 30 "$LOGSHIP" ship --config good.conf -q --checkpoint-interval 1s 2>ship-bg.err &
-PIDS="$PIDS $!"
+# (no `timeout` around it: $! is logship itself; PIDS kills it at the end)
+"$LOGSHIP" ship --config good.conf -q --checkpoint-interval 1s 2>ship-bg.err &
 bgpid=$!
-locked() { "$LOGSHIP" ship --config good.conf --once -q >/dev/null 2>&1; [ $? = 5 ]; }
+PIDS="$PIDS $bgpid"
+locked() { [ "$(cat "sgood/$pipe.lock" 2>/dev/null)" = "$bgpid" ]; }
 check "a following ship holds the lock" wait_for locked
+expect_exit "a second ship: exit 5 (the lock is held)" 5 "$LOGSHIP" ship --config good.conf --once
 expect_exit "status while ship runs: exit 0" 0 "$LOGSHIP" status --state sgood
-expect_contains "status while ship runs: the pipeline" "$OUT" "pipeline $name"
+expect_contains "status while ship runs: the pipeline" "$OUT" "pipeline $pipe"
 kill -TERM "$bgpid"
 wait "$bgpid"
 expect_eq "the following ship exits 0 on SIGTERM" 0 "$?"
