@@ -52,11 +52,7 @@ static int keep_file(struct ls_catalog *c, struct ls_patfile *pf, char *origin)
 	return 0;
 }
 
-/* Compiles regex with its %{...} macros stubbed out (ls_grok_placeholder()),
- * so that an error in the text the user typed is found at the offset the
- * user typed: 0, LS_EREGEX with "regex error at offset N: ..." in err, or
- * LS_ENOMEM. */
-static int check_own_text(const char *regex, struct ls_error *err)
+int ls_catalog_check_regex(const char *regex, struct ls_error *err)
 {
 	struct ls_matcher *m = NULL;
 	char *stub = ls_grok_placeholder(regex);
@@ -81,7 +77,7 @@ static void explain_regex_error(const struct ls_pentry *e, struct ls_error *err)
 	for (int i = 0; i < e->nprops; i++) {
 		struct ls_error own = {0, ""};
 		if (strcmp(e->props[i].key, "match") != 0 ||
-		    check_own_text(e->props[i].value, &own) != LS_EREGEX)
+		    ls_catalog_check_regex(e->props[i].value, &own) != LS_EREGEX)
 			continue;
 		ls_error_set(err, LS_EREGEX, "%s:%d: %s %s: match: %s", e->origin,
 			     e->props[i].line, e->kind, e->name, own.msg);
@@ -135,7 +131,7 @@ static int check_expansion(const struct ls_grok *g, const struct ls_pentry *e,
 static int check_grok(const struct ls_pentry *e, const char *regex, struct ls_error *err)
 {
 	struct ls_error own = {0, ""};
-	int rc = check_own_text(regex, &own);
+	int rc = ls_catalog_check_regex(regex, &own);
 
 	if (rc == LS_ENOMEM)
 		return LS_ENOMEM;

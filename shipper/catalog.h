@@ -53,4 +53,10 @@ int ls_catalog_load_file(struct ls_catalog *c, const char *path,
 
 void ls_catalog_free(struct ls_catalog *c);
 
+/* Compiles regex with its %{...} macros stubbed out (ls_grok_placeholder()),
+ * so that an error in the text the user typed is found at the offset the
+ * user typed: 0, LS_EREGEX with "regex error at offset N: ..." in err, or
+ * LS_ENOMEM. For -e and the match: lines of user pattern files. */
+int ls_catalog_check_regex(const char *regex, struct ls_error *err);
+
 #endif

@@ -66,22 +66,6 @@ static const char *const tag_unparsed = "unparsed";
 static const char *const tag_invalid_utf8 = "invalid_utf8";
 static const char *const tag_regex_limit = "regex_limit";
 
-/* Compiles the user's -e pattern with its macros stubbed out, so an error
- * in the user's own text names the offset the user typed. */
-static int check_user_regex(const char *regex, struct ls_error *err)
-{
-	struct ls_matcher *m = NULL;
-	char *stub = ls_grok_placeholder(regex);
-	int rc;
-
-	if (!stub)
-		return ls_error_set(err, LS_ENOMEM, "out of memory");
-	rc = ls_matcher_compile(&m, stub, 0, NULL, err);
-	ls_matcher_free(m);
-	free(stub);
-	return rc;
-}
-
 int ls_pipeline_new(struct ls_pipeline **out, const struct ls_pipeline_opts *o,
 		    ls_catalog_warn_fn warn, void *ctx, struct ls_error *err)
 {
@@ -111,7 +95,7 @@ int ls_pipeline_new(struct ls_pipeline **out, const struct ls_pipeline_opts *o,
 	if (o->regex) {
 		struct ls_grok_fields fields;
 		char *re;
-		rc = check_user_regex(o->regex, err);
+		rc = ls_catalog_check_regex(o->regex, err);
 		if (rc < 0)
 			return rc;
 		re = ls_grok_expand(p->cat->grok, o->regex, &fields, err);
