@@ -29,8 +29,8 @@ int ls_multiline_new(struct ls_multiline **out, int max_lines, size_t max_bytes)
 	*out = ml;
 	if (!ml)
 		return LS_ENOMEM;
-	ml->max_lines = max_lines > 0 ? max_lines : 500;
-	ml->max_bytes = max_bytes > 0 ? max_bytes : (size_t)1 << 20;
+	ml->max_lines = max_lines > 0 ? max_lines : LS_MULTILINE_MAX_LINES;
+	ml->max_bytes = max_bytes > 0 ? max_bytes : LS_MULTILINE_MAX_BYTES;
 	/* a record never exceeds max_bytes plus one line's worth of slack */
 	ls_buf_init(&ml->slot[0].text, 0);
 	ls_buf_init(&ml->slot[1].text, 0);
@@ -143,7 +143,7 @@ int ls_partial_new(struct ls_partial **out, size_t max_bytes)
 	*out = pj;
 	if (!pj)
 		return LS_ENOMEM;
-	pj->max_bytes = max_bytes > 0 ? max_bytes : (size_t)1 << 20;
+	pj->max_bytes = max_bytes > 0 ? max_bytes : LS_MULTILINE_MAX_BYTES;
 	for (int i = 0; i < LS_PARTIAL_KEYS; i++) {
 		ls_buf_init(&pj->slot[i].key, 0);
 		ls_buf_init(&pj->slot[i].first, 0);
@@ -311,8 +311,8 @@ int ls_tracejoin_new(struct ls_tracejoin **out, int max_lines, size_t max_bytes)
 	*out = tj;
 	if (!tj)
 		return LS_ENOMEM;
-	tj->max_lines = max_lines > 0 ? max_lines : 500;
-	tj->max_bytes = max_bytes > 0 ? max_bytes : (size_t)1 << 20;
+	tj->max_lines = max_lines > 0 ? max_lines : LS_MULTILINE_MAX_LINES;
+	tj->max_bytes = max_bytes > 0 ? max_bytes : LS_MULTILINE_MAX_BYTES;
 	return 0;
 }
 

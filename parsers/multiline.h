@@ -6,6 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The caps of a record when none is given (--multiline-max-lines,
+ * --multiline-max-bytes). */
+#define LS_MULTILINE_MAX_LINES 500
+#define LS_MULTILINE_MAX_BYTES ((size_t)1 << 20)
+
 struct ls_multiline;
 
 /* A joined record: its first line, then "\n" and each continuation line. */

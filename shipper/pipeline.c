@@ -82,9 +82,9 @@ int ls_pipeline_new(struct ls_pipeline **out, const struct ls_pipeline_opts *o,
 	if (!p->o.max_line)
 		p->o.max_line = (size_t)1 << 20;
 	if (!p->o.multiline_max_bytes)
-		p->o.multiline_max_bytes = (size_t)1 << 20;
+		p->o.multiline_max_bytes = LS_MULTILINE_MAX_BYTES;
 	if (!p->o.multiline_max_lines)
-		p->o.multiline_max_lines = 500;
+		p->o.multiline_max_lines = LS_MULTILINE_MAX_LINES;
 	p->fixed = -1;
 	rc = ls_ts_init(&p->ts, o->now_ms, o->tz);
 	if (rc < 0)
